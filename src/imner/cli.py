@@ -1,0 +1,55 @@
+"""The ``imner`` command: thin subcommands over the library.
+
+Each feature module listed in ``COMMAND_MODULES`` defines ``register(subparsers)``, adding its
+subcommand(s) with ``set_defaults(func=...)``. Modules must import heavy dependencies lazily inside
+the functions they register, so ``imner --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from imner.errors import ImnerError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "imner.commands.extract",
+    "imner.commands.corpus",
+    "imner.commands.evaluate",
+    "imner.commands.lexicon",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from imner import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="imner",
+        description="Find immune-mediated and infectious disease entities in clinical text.",
+    )
+    parser.add_argument("--version", action="version", version=f"imner {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+    except ImnerError as e:
+        print(f"imner {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `imner extract ... | head`
+        return 0
+    return int(rc or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the imner CLI; one module per command group."""

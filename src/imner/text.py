@@ -1,0 +1,112 @@
+"""Tokenizer and sentence splitter for clinical text that keep exact character offsets.
+
+Every token is ``text[start:end]``; tokens never overlap and together cover every non-space
+character. Rules, in order of priority:
+
+* known abbreviations with periods (``Dr.``, ``i.v.``, ``e.g.``, ``b.i.d.``) and letter-dot runs;
+* numbers with decimals, ratios and ranges inside the number (``3.5``, ``1:640``, ``120/80``, ``10,000``);
+* words with internal hyphens, slashes, apostrophes or periods between letters/digits
+  (``anti-dsDNA``, ``HIV-1``, ``T2/FLAIR``, ``Crohn's``, ``g/dL``);
+* any other non-space character on its own (brackets, punctuation, symbols).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+ABBREVIATIONS: frozenset[str] = frozenset(
+    a.lower() for a in (
+        "Dr.", "Mr.", "Mrs.", "Ms.", "Prof.", "St.", "vs.", "etc.", "Fig.", "Figs.", "No.", "Nos.", "approx.",
+        "e.g.", "i.e.", "i.v.", "i.m.", "s.c.", "p.o.", "b.i.d.", "t.i.d.", "q.i.d.", "q.d.", "p.r.n.", "a.m.",
+        "p.m.", "cf.", "al.", "Jr.", "Sr.", "Inc.", "Ltd.", "Co.", "Dept.", "Tab.", "Ref.", "vol.", "pp.", "ca.",
+        "spp.", "sp.", "subsp.", "var.", "min.", "max.", "hr.", "hrs.", "wk.", "wks.", "mo.", "mos.", "yr.", "yrs.",
+        "Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Sept.", "Oct.", "Nov.", "Dec.",
+    )
+)
+
+_WORD = r"[^\W_]+(?:(?:[-/'’.](?=[^\W_])|[-–](?=\d))[^\W_]+)*"
+_TOKEN_RE = re.compile(
+    r"(?P<abbr>(?:[A-Za-z]\.){2,}|[A-Za-z]{1,6}\.)"  # candidate abbreviation, checked against the list
+    r"|(?P<num>\d+(?:[.,:/]\d+)+)"
+    r"|(?P<word>" + _WORD + r")"
+    r"|(?P<other>\S)",
+    re.UNICODE,
+)
+_LETTER_DOT_RUN = re.compile(r"(?:[A-Za-z]\.){2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    text: str
+
+
+def tokenize(text: str, offset: int = 0) -> list[Token]:
+    """Tokens of ``text``; offsets are shifted by ``offset`` (for tokenizing a slice of a document)."""
+    return list(iter_tokens(text, offset))
+
+
+def iter_tokens(text: str, offset: int = 0) -> Iterator[Token]:
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _TOKEN_RE.search(text, pos)
+        if m is None:
+            return
+        kind = m.lastgroup
+        start, end = m.start(), m.end()
+        if kind == "abbr":
+            tok = text[start:end]
+            if tok.lower() not in ABBREVIATIONS and not _LETTER_DOT_RUN.fullmatch(tok):
+                # not an abbreviation: take the word, leave the period for the next round
+                wm = re.compile(_WORD).match(text, start)
+                end = wm.end() if wm else start + 1
+        yield Token(start + offset, end + offset, text[start:end])
+        pos = end
+
+
+_SENT_END = frozenset(".?!")
+_OPENERS = frozenset("([{\"'“‘")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence boundaries as half-open ``(start, end)`` pairs, trimmed of surrounding whitespace.
+
+    A sentence ends at a line break, or at ``.``, ``?`` or ``!`` (optionally followed by closing
+    quotes/brackets) when the next token starts with an upper-case letter, a digit or an opening bracket.
+    Abbreviations are single tokens, so their periods never end a sentence.
+    """
+    tokens = tokenize(text)
+    sents: list[tuple[int, int]] = []
+    if not tokens:
+        return sents
+    start = tokens[0].start
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt is None:
+            sents.append((start, tok.end))
+            break
+        gap = text[tok.end:nxt.start]
+        boundary = "\n" in gap or "\r" in gap
+        if not boundary and tok.text in _SENT_END and gap:
+            c = nxt.text[0]
+            boundary = c.isupper() or c.isdigit() or c in _OPENERS
+        if not boundary and tok.text in ")]\"'”’" and gap and i > 0 and tokens[i - 1].text in _SENT_END \
+                and tokens[i - 1].end == tok.start:
+            c = nxt.text[0]
+            boundary = c.isupper() or c.isdigit()
+        if boundary:
+            sents.append((start, tok.end))
+            start = nxt.start
+    return sents
+
+
+def sentences_with_tokens(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
+    """Each sentence span with its tokens (document offsets)."""
+    out = []
+    for s, e in split_sentences(text):
+        out.append(((s, e), tokenize(text[s:e], s)))
+    return out
