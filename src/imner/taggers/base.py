@@ -1,0 +1,129 @@
+"""The tagger protocol and the registry of tagger families.
+
+A tagger:
+
+* ``predict(docs) -> list[list[Span]]``: one list of spans per document, offsets into that document's
+  text; it never mutates its input;
+* ``fit(train, dev=None)``: learns from documents (taggers with nothing to learn accept and ignore);
+* ``save(directory)`` writes ``config.json`` (with ``"tagger": "<registry name>"``) plus its own files;
+  :func:`load_tagger` reads any saved tagger back.
+
+Families register a versioned name (``"dictionary.v1"``, ``"crf.v1"``...) with :func:`register`. The
+registry maps names to *import paths*, so heavy dependencies load only when a family is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Iterable, Sequence
+
+from imner.errors import ConfigError, ModelNotFoundError
+from imner.types import Document, Span
+
+#: registry name -> "module:Class"
+_REGISTRY: dict[str, str] = {
+    "dictionary.v1": "imner.taggers.dictionary:DictionaryTagger",
+    "crf.v1": "imner.taggers.crf:CRFTagger",
+    "bilstm.v1": "imner.taggers.bilstm:BiLSTMTagger",
+    "transformer.v1": "imner.taggers.transformer:TransformerTagger",
+    "onnx.v1": "imner.taggers.onnx:OnnxTagger",
+    "zeroshot.v1": "imner.taggers.zeroshot:ZeroShotTagger",
+    "gliner.v1": "imner.taggers.gliner:GlinerTagger",
+    "llm.v1": "imner.taggers.llm:LLMTagger",
+}
+
+
+def register(name: str, target: str) -> None:
+    """Register a tagger family under a versioned name, as ``"package.module:ClassName"``."""
+    _REGISTRY[name] = target
+
+
+def available() -> list[str]:
+    """Registered names whose module can be imported here (optional extras installed)."""
+    names = []
+    for name, target in _REGISTRY.items():
+        module = target.split(":")[0]
+        try:
+            if importlib.util.find_spec(module) is not None:
+                names.append(name)
+        except ImportError:
+            pass
+    return names
+
+
+def resolve(name: str) -> type["Tagger"]:
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown tagger {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
+    module, _, cls = _REGISTRY[name].partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(f"tagger {name!r} needs an optional dependency that is missing ({e}); "
+                          "see README 'Extras' for the pip extra that brings it") from e
+    return getattr(mod, cls)
+
+
+def create(name: str, **config: Any) -> "Tagger":
+    """A new, untrained tagger of family ``name`` with ``config``."""
+    return resolve(name)(**config)
+
+
+def load_tagger(directory: str | Path) -> "Tagger":
+    """Load any tagger saved with :meth:`Tagger.save`."""
+    directory = Path(directory)
+    cfg_path = directory / "config.json"
+    if not cfg_path.is_file():
+        raise ModelNotFoundError(f"{directory} is not a model directory (no config.json). "
+                                 "Train one with `imner train --config CONFIG`, or omit --model to use the default.")
+    try:
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{cfg_path}: line {e.lineno}: invalid JSON: {e.msg}") from e
+    name = cfg.get("tagger")
+    if not name:
+        raise ConfigError(f"{cfg_path}: missing the 'tagger' key (e.g. \"crf.v1\")")
+    return resolve(name).load(directory)
+
+
+class Tagger(ABC):
+    """Base class of every tagger family."""
+
+    #: the registry name this class saves under, e.g. "crf.v1"
+    name: ClassVar[str] = ""
+    #: labels this tagger can emit (set once trained/loaded)
+    labels: tuple[str, ...] = ()
+
+    @abstractmethod
+    def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
+        """Spans for each document, sorted by (start, end); inputs are left untouched."""
+
+    def fit(self, train: Iterable[Document], dev: Iterable[Document] | None = None) -> "Tagger":
+        """Learn from ``train`` (and choose on ``dev``); a no-op for taggers with nothing to learn."""
+        return self
+
+    def config(self) -> dict[str, Any]:
+        """What :meth:`save` writes to ``config.json`` besides the registry name."""
+        return {}
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        cfg = {"tagger": self.name, "labels": list(self.labels), **self.config()}
+        (directory / "config.json").write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n",
+                                               encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Tagger":
+        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+        cfg.pop("tagger", None)
+        cfg.pop("labels", None)
+        return cls(**cfg)
+
+    def annotate(self, docs: Sequence[Document]) -> list[Document]:
+        """Documents with their spans replaced by this tagger's predictions."""
+        return [d.with_spans(spans) for d, spans in zip(docs, self.predict(docs), strict=True)]
