@@ -1,0 +1,79 @@
+"""The whole flow of data in one place: tagger -> assertion context -> normalization -> patient.
+
+``load_pipeline(model_dir)`` loads a saved tagger (or the shipped default model) and the optional
+steps; ``Pipeline(docs)`` returns new documents with entity spans whose attrs carry assertion and
+codes, and ``meta["patient"]`` with age and sex. Each step can be switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from imner.config import RESOURCES
+from imner.taggers.base import Tagger, create, load_tagger
+from imner.types import Document
+
+#: where the shipped default model lives inside the package
+DEFAULT_MODEL_DIR = RESOURCES / "models" / "default"
+
+DocStep = Callable[[Document], Document]
+
+
+def default_tagger() -> Tagger:
+    """The shipped default model; the lexicon dictionary tagger when no trained model is packaged."""
+    if (DEFAULT_MODEL_DIR / "config.json").is_file():
+        return load_tagger(DEFAULT_MODEL_DIR)
+    return create("dictionary.v1")
+
+
+@dataclass
+class Pipeline:
+    tagger: Tagger
+    steps: list[tuple[str, DocStep]] = field(default_factory=list)
+
+    def __call__(self, docs: Sequence[Document]) -> list[Document]:
+        out = self.tagger.annotate(list(docs))
+        for _, step in self.steps:
+            out = [step(d) for d in out]
+        return out
+
+    def stream(self, docs: Iterable[Document], batch_size: int = 16) -> Iterator[Document]:
+        """Process documents in batches, yielding results in input order as each batch completes."""
+        batch: list[Document] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self(batch)
+                batch = []
+        if batch:
+            yield from self(batch)
+
+    @property
+    def step_names(self) -> list[str]:
+        return [name for name, _ in self.steps]
+
+
+def _patient_step(doc: Document) -> Document:
+    from imner.patient import extract_patient
+
+    return doc.with_meta(patient=extract_patient(doc))
+
+
+def load_pipeline(model: str | Path | None = None, *, assertion: bool = True, normalize: bool = True,
+                  patient: bool = True) -> Pipeline:
+    """Tagger from ``model`` (a model directory; None = shipped default) plus the enabled steps."""
+    tagger = load_tagger(model) if model is not None else default_tagger()
+    steps: list[tuple[str, DocStep]] = []
+    if assertion:
+        from imner.context import ContextAnnotator
+
+        steps.append(("assertion", ContextAnnotator()))
+    if normalize:
+        from imner.normalize import Normalizer
+
+        steps.append(("normalize", Normalizer()))
+    if patient:
+        steps.append(("patient", _patient_step))
+    return Pipeline(tagger, steps)
