@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: modules that register corpora when imported; imported once, on first access to the registry.
 _PLUGIN_MODULES: list[str] = [
+    "imner.corpora.maccrobat",
+    "imner.corpora.s800",
     "imner.corpora.linnaeus",
 ]
 
