@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.corpus",
     "imner.commands.evaluate",
     "imner.commands.lexicon",
+    "imner.commands.train",
 )
 
 

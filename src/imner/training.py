@@ -1,0 +1,353 @@
+"""Training from a TOML config: what ``imner train --config CONFIG.toml`` runs.
+
+The config is data; every key is checked and an unknown one is an error naming the file, the key and
+the keys allowed there::
+
+    [model]
+    tagger = "crf.v1"            # a registry name (imner.taggers)
+    [model.params]               # keyword arguments of that tagger family (checked against its constructor)
+    c1 = 0.1
+
+    [data]
+    train = [{corpus = "ncbi-disease", split = "train"}]    # a table or a list of tables
+    dev = {corpus = "ncbi-disease", split = "dev"}           # optional
+    test = {corpus = "ncbi-disease", split = "test"}         # optional
+    label_map = {SpecificDisease = "Disease"}                # optional: rename labels (spans and meta annotates)
+    keep_labels = ["Disease"]                                # optional: after mapping, keep only these labels
+
+    [output]
+    dir = "models/crf-ncbi"      # relative paths are relative to the current directory
+    overwrite = false            # replace an existing model directory
+
+A source table takes ``corpus``, ``split`` and optionally ``limit`` (the first N documents, for quick
+runs). Spans removed by ``keep_labels`` are counted per label in ``data_manifest.json`` and printed.
+
+The model directory receives the tagger's own files (``config.json`` ...), ``train_config.toml`` (a copy
+of the config), ``data_manifest.json`` (sources, document and span counts, a hash of the document ids),
+``training.json`` (time, tagger statistics, versions) and ``dev_metrics.json`` / ``test_metrics.json``
+(:func:`imner.evaluate.evaluate` reports) when dev / test data are given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import platform
+import shutil
+import sys
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from imner.errors import ConfigError
+from imner.types import Document
+
+log = logging.getLogger(__name__)
+
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "": ("model", "data", "output"),
+    "model": ("tagger", "params"),
+    "data": ("train", "dev", "test", "label_map", "keep_labels"),
+    "source": ("corpus", "split", "limit"),
+    "output": ("dir", "overwrite"),
+}
+ROLES = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class Source:
+    corpus: str
+    split: str | None
+    limit: int | None = None
+
+    def describe(self) -> str:
+        return f"{self.corpus}/{self.split or 'all'}" + (f"[:{self.limit}]" if self.limit else "")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A parsed, validated training config (:func:`load_train_config`)."""
+
+    path: Path
+    tagger: str
+    params: Mapping[str, Any]
+    sources: Mapping[str, tuple[Source, ...]]  # role ("train", "dev", "test") -> sources
+    label_map: Mapping[str, str] = field(default_factory=dict)
+    keep_labels: tuple[str, ...] | None = None
+    output_dir: Path | None = None
+    overwrite: bool = False
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+
+def _check_keys(table: Mapping[str, Any], section: str, path: Path, allowed_in: str | None = None) -> None:
+    allowed = ALLOWED[allowed_in if allowed_in is not None else section]
+    for key in table:
+        if key not in allowed:
+            where = f"{section}.{key}" if section else key
+            raise ConfigError(f"{path}: unknown key {where!r}; allowed{' in [' + section + ']' if section else ''}: "
+                              f"{', '.join(allowed)}")
+
+
+def _table(value: Any, where: str, path: Path) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: {where!r} must be a table, got {type(value).__name__}")
+    return value
+
+
+def _sources(value: Any, where: str, path: Path) -> tuple[Source, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ConfigError(f"{path}: {where!r} is an empty list; give at least one {{corpus = ..., split = ...}}")
+    out = []
+    for k, item in enumerate(items):
+        here = f"{where}[{k}]" if isinstance(value, list) else where
+        item = _table(item, here, path)
+        _check_keys(item, here, path, "source")
+        corpus = item.get("corpus")
+        if not isinstance(corpus, str) or not corpus:
+            raise ConfigError(f"{path}: {here!r} needs corpus = \"<name>\" (see `imner corpus list`)")
+        split = item.get("split")
+        if split is not None and not isinstance(split, str):
+            raise ConfigError(f"{path}: {here}.split must be a string such as \"train\", got {split!r}")
+        limit = item.get("limit")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"{path}: {here}.limit must be a positive integer, got {limit!r}")
+        out.append(Source(corpus, split, limit))
+    return tuple(out)
+
+
+def _tagger_params(tagger: str, params: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    from imner.taggers.base import resolve
+
+    try:
+        cls = resolve(tagger)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: model.tagger: {e}") from e
+    sig = inspect.signature(cls.__init__)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return dict(params)
+    allowed = [n for n, p in sig.parameters.items() if n != "self" and p.kind is not p.VAR_POSITIONAL]
+    for key in params:
+        if key not in allowed:
+            raise ConfigError(f"{path}: unknown key 'model.params.{key}' for tagger {tagger!r}; "
+                              f"allowed: {', '.join(allowed)}")
+    return dict(params)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read and validate a training config (TOML)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    _check_keys(raw, "", path)
+    for section in ("model", "data"):
+        if section not in raw:
+            raise ConfigError(f"{path}: missing the [{section}] section")
+    model = _table(raw["model"], "model", path)
+    _check_keys(model, "model", path)
+    tagger = model.get("tagger")
+    if not isinstance(tagger, str) or not tagger:
+        raise ConfigError(f"{path}: [model] needs tagger = \"<registry name>\", e.g. \"crf.v1\"")
+    params = _tagger_params(tagger, _table(model.get("params", {}), "model.params", path), path)
+
+    data = _table(raw["data"], "data", path)
+    _check_keys(data, "data", path)
+    if "train" not in data:
+        raise ConfigError(f"{path}: [data] needs train = {{corpus = ..., split = ...}} (or a list of them)")
+    sources = {role: _sources(data[role], f"data.{role}", path) for role in ROLES if role in data}
+    label_map = _table(data.get("label_map", {}), "data.label_map", path)
+    for k, v in label_map.items():
+        if not isinstance(v, str) or not v:
+            raise ConfigError(f"{path}: data.label_map.{k} must be a non-empty label string, got {v!r}")
+    keep = data.get("keep_labels")
+    if keep is not None and (not isinstance(keep, list) or not keep or not all(isinstance(x, str) for x in keep)):
+        raise ConfigError(f"{path}: data.keep_labels must be a non-empty list of label strings, got {keep!r}")
+
+    output = _table(raw.get("output", {}), "output", path)
+    _check_keys(output, "output", path)
+    out_dir = output.get("dir")
+    if out_dir is not None and (not isinstance(out_dir, str) or not out_dir):
+        raise ConfigError(f"{path}: output.dir must be a path string, got {out_dir!r}")
+    overwrite = output.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise ConfigError(f"{path}: output.overwrite must be true or false, got {overwrite!r}")
+    return TrainConfig(path=path, tagger=tagger, params=params, sources=sources, label_map=dict(label_map),
+                       keep_labels=tuple(keep) if keep else None,
+                       output_dir=Path(out_dir) if out_dir else None, overwrite=overwrite)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+def load_corpus(name: str, split: str | None) -> list[Document]:
+    """The documents of one corpus split (:func:`imner.corpora.load`)."""
+    from imner import corpora
+
+    return corpora.load(name, split)
+
+
+def relabel(docs: Sequence[Document], label_map: Mapping[str, str], keep: Sequence[str] | None,
+            dropped: Counter) -> list[Document]:
+    """Apply ``label_map`` to spans and to ``meta["annotates"]``; then keep only ``keep`` labels (counting
+    each removed span's mapped label in ``dropped``)."""
+    keep_set = set(keep) if keep is not None else None
+    out = []
+    for doc in docs:
+        spans = []
+        for s in doc.spans:
+            label = label_map.get(s.label, s.label)
+            if keep_set is not None and label not in keep_set:
+                dropped[label] += 1
+                continue
+            spans.append(s if label == s.label else s.evolve(label=label))
+        new = doc.with_spans(spans)
+        annotates = doc.meta.get("annotates")
+        if annotates is not None:
+            mapped = {label_map.get(a, a) for a in annotates}
+            if keep_set is not None:
+                mapped &= keep_set
+            new = new.with_meta(annotates=sorted(mapped))
+        out.append(new)
+    return out
+
+
+def _ids_hash(docs: Sequence[Document]) -> str:
+    h = hashlib.sha256()
+    for d in docs:
+        h.update(f"{d.meta.get('corpus', '')}/{d.meta.get('split', '')}/{d.id}\n".encode())
+    return h.hexdigest()
+
+
+def load_role(cfg: TrainConfig, role: str, manifest: dict[str, Any],
+              progress: Callable[[str], None]) -> list[Document]:
+    docs: list[Document] = []
+    entries = []
+    for src in cfg.sources.get(role, ()):
+        part = load_corpus(src.corpus, src.split)
+        if src.limit is not None:
+            part = part[:src.limit]
+        dropped: Counter = Counter()
+        part = relabel(part, cfg.label_map, cfg.keep_labels, dropped)
+        labels = Counter(s.label for d in part for s in d.spans)
+        entries.append({"corpus": src.corpus, "split": src.split, "limit": src.limit, "documents": len(part),
+                        "spans": sum(labels.values()), "labels": dict(sorted(labels.items())),
+                        "dropped_spans": dict(sorted(dropped.items())), "doc_ids_sha256": _ids_hash(part)})
+        progress(f"{role}: {src.describe()}: {len(part)} documents, {sum(labels.values())} spans"
+                 + (f" ({sum(dropped.values())} spans of labels outside keep_labels removed: "
+                    f"{dict(sorted(dropped.items()))})" if dropped else ""))
+        docs.extend(part)
+    if entries:
+        manifest[role] = {"sources": entries, "documents": len(docs), "doc_ids_sha256": _ids_hash(docs)}
+    return docs
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+def _check_output(out: Path, overwrite: bool) -> bool:
+    """Whether ``out`` holds a model to replace; an error when it may not be written."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"output directory {out} is not empty; choose another one or pass --overwrite "
+                              "(output.overwrite = true) to replace the model there")
+        if not (out / "config.json").is_file():
+            raise ConfigError(f"output directory {out} is not empty and holds no model (no config.json); "
+                              "refusing to delete it with --overwrite")
+        return True
+    return False
+
+
+def _prepare_output(out: Path, overwrite: bool) -> None:
+    if _check_output(out, overwrite):
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def headline(metrics: Mapping[str, Any]) -> str:
+    """A one-line summary of an evaluation report dict (strict micro P/R/F1 where found)."""
+    for path in (("strict", "micro"), ("micro", "strict"), ("strict",), ("micro",)):
+        node: Any = metrics
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and "f1" in node:
+            return (f"strict micro P {node.get('precision', float('nan')):.4f} "
+                    f"R {node.get('recall', float('nan')):.4f} F1 {node['f1']:.4f}")
+    return "see metrics file"
+
+
+def evaluate_docs(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
+    from imner.evaluate import evaluate
+
+    return evaluate(gold, pred).to_dict()
+
+
+def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwrite: bool | None = None,
+                      progress: Callable[[str], None] = lambda msg: log.info("%s", msg)) -> dict[str, Any]:
+    """Train the tagger ``cfg`` describes, write the model directory, and return a summary
+    (``output``, ``training``, ``dev_metrics``/``test_metrics`` when evaluated)."""
+    from imner import __version__
+    from imner.taggers.base import create
+
+    out = Path(output) if output is not None else cfg.output_dir
+    if out is None:
+        raise ConfigError(f"{cfg.path}: no output directory: set [output] dir = \"...\" or pass --output DIR")
+    overwrite = cfg.overwrite if overwrite is None else overwrite
+    _check_output(out, overwrite)  # fail before the (long) training
+
+    manifest: dict[str, Any] = {"label_map": dict(cfg.label_map), "keep_labels": cfg.keep_labels}
+    data = {role: load_role(cfg, role, manifest, progress) for role in ROLES if role in cfg.sources}
+    train_ids = {(d.meta.get("corpus"), d.id) for d in data["train"]}
+    for role in ("dev", "test"):
+        if role in data:
+            overlap = sum(1 for d in data[role] if (d.meta.get("corpus"), d.id) in train_ids)
+            manifest[role]["overlap_with_train"] = overlap
+            if overlap:
+                progress(f"warning: {overlap} {role} documents are also in the training data")
+
+    tagger = create(cfg.tagger, **cfg.params)
+    progress(f"training {cfg.tagger} on {len(data['train'])} documents ...")
+    t0 = time.perf_counter()
+    tagger.fit(data["train"], data.get("dev"))
+    train_s = time.perf_counter() - t0
+    progress(f"trained in {train_s:.1f} s")
+
+    _prepare_output(out, overwrite)
+    tagger.save(out)
+    shutil.copyfile(cfg.path, out / "train_config.toml")
+    _write_json(out / "data_manifest.json", manifest)
+    training = {
+        "tagger": cfg.tagger, "params": dict(cfg.params), "train_seconds": round(train_s, 3),
+        "tagger_stats": getattr(tagger, "training_stats", {}),
+        "imner_version": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_json(out / "training.json", training)
+    summary: dict[str, Any] = {"output": str(out), "training": training}
+    for role in ("dev", "test"):
+        if role not in data:
+            continue
+        gold = data[role]
+        t1 = time.perf_counter()
+        pred = tagger.annotate(gold)
+        pred_s = time.perf_counter() - t1
+        metrics = evaluate_docs(gold, pred)
+        metrics = {**metrics, "predict_seconds": round(pred_s, 3), "documents": len(gold)}
+        _write_json(out / f"{role}_metrics.json", metrics)
+        summary[f"{role}_metrics"] = metrics
+        progress(f"{role}: {headline(metrics)} ({len(gold)} documents, predicted in {pred_s:.1f} s)")
+    progress(f"model written to {out}")
+    return summary
