@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: modules that register corpora when imported; imported once, on first access to the registry.
 _PLUGIN_MODULES: list[str] = [
     "imner.corpora.maccrobat",
+    "imner.corpora.ncbi_disease",
+    "imner.corpora.bc5cdr",
+    "imner.corpora.biored",
     "imner.corpora.s800",
     "imner.corpora.linnaeus",
 ]
@@ -269,7 +272,7 @@ def load_notes(name: str, split: str | None = None) -> list[str]:
     out: list[str] = []
     for s in splits:
         _load_split(corpus, s)
-        out.extend(_NOTES[(corpus.name, s)])
+        out.extend(f"{s}: {note}" for note in _NOTES[(corpus.name, s)])
     return out
 
 
