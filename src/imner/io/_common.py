@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from imner.errors import FormatError, InputError, OffsetMismatchError
 from imner.types import Document, Span
@@ -29,12 +29,17 @@ class OffsetMismatchWarning(UserWarning):
     """A mention whose text does not match its offsets, kept (``warn``) or left out (``skip``)."""
 
 
-def decode_bytes(data: bytes, source: str | Path) -> tuple[str, bool]:
-    """Decode ``data`` under the policy above. Returns ``(text, had_bom)``."""
+def check_not_binary(data: bytes, source: str | Path) -> None:
+    """Refuse data with a NUL byte in its first 8 KB."""
     if b"\x00" in data[:BINARY_SNIFF_BYTES]:
         raise InputError(
             f"looks binary (NUL byte at byte offset {data.index(0)}); imner reads UTF-8 text only "
             "(a UTF-16 file also has NUL bytes: convert it with `iconv -f UTF-16 -t UTF-8`)", source=str(source))
+
+
+def decode_bytes(data: bytes, source: str | Path) -> tuple[str, bool]:
+    """Decode ``data`` under the policy above. Returns ``(text, had_bom)``."""
+    check_not_binary(data, source)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -97,3 +102,31 @@ def check_span_in_text(text: str, start: int, end: int, *, source: str, line: in
 def doc_meta(**items: Any) -> dict[str, Any]:
     """Meta dict without the ``None``/empty entries (so round trips compare equal)."""
     return {k: v for k, v in items.items() if v not in (None, [], {}, False)}
+
+
+def iter_decoded_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a UTF-8 file, streamed, under the decoding policy above (BOM dropped from
+    the first line; line ends removed, ``\\r\\n`` included). Bad bytes are reported with their byte offset."""
+    p = Path(path)
+    try:
+        fh = p.open("rb")
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(p)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", source=str(p)) from None
+    with fh:
+        check_not_binary(fh.read(BINARY_SNIFF_BYTES), p)
+        fh.seek(0)
+        pos = 0
+        for n, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = raw[exc.start:exc.start + 1].hex().upper()
+                raise InputError(
+                    f"not valid UTF-8 at byte offset {pos + exc.start} (byte 0x{bad}); the file must be UTF-8 — "
+                    f"convert it, e.g. with `iconv -f LATIN1 -t UTF-8`", source=str(p), line=n) from None
+            if n == 1 and line.startswith(BOM):
+                line = line[1:]
+            pos += len(raw)
+            yield n, line.rstrip("\r\n")

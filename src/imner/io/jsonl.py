@@ -1,0 +1,126 @@
+"""imner's JSON Lines format: the output contract of ``imner extract`` and a simple input format.
+
+One document per line::
+
+    {"id": "case1", "text": "...", "entities": [{"start": 0, "end": 5, "label": "SIGN_SYMPTOM",
+     "text": "Fever", "score": 0.93, ...attrs}], "meta": {...}}
+
+* ``entities`` are :meth:`imner.types.Span.to_dict` dicts (attrs at the top level of each entity, ``fragments``
+  for discontinuous spans); ``text`` in an entity is the mention and is checked against the document text.
+* ``text`` is left out of output lines by default (``include_text=False``); reading needs it.
+* On reading, ``spans`` is accepted as a synonym of ``entities``; a ``meta`` object and any other top-level keys go
+  to ``Document.meta``. A line without ``id`` gets ``<file stem>:<line number>``. Blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from imner.errors import FormatError, InputError
+from imner.io._common import check_on_mismatch, check_span_in_text, iter_decoded_lines, verify_mention
+from imner.types import Document, Span, span_from_dict
+
+ALLOWED_KEYS = ("id", "text", "entities", "spans", "meta")
+
+
+def document_to_json(doc: Document, *, include_text: bool = True) -> dict[str, Any]:
+    """The JSON object of one document: ``id``, ``text`` (unless ``include_text=False``), ``entities`` and
+    ``meta`` (only when not empty)."""
+    out: dict[str, Any] = {"id": doc.id}
+    if include_text:
+        out["text"] = doc.text
+    out["entities"] = [s.to_dict(doc.text) for s in doc.spans]
+    if doc.meta:
+        out["meta"] = dict(doc.meta)
+    return out
+
+
+def dumps_document(doc: Document, *, include_text: bool = False) -> str:
+    """One JSONL line (no trailing newline). Values JSON cannot hold are written with ``str()``."""
+    return json.dumps(document_to_json(doc, include_text=include_text), ensure_ascii=False, default=str)
+
+
+def write_jsonl(docs: Iterable[Document], path_or_file: str | Path | IO[str], *,
+                include_text: bool = False) -> int:
+    """Write one line per document to a path or an open text file. Returns the number of lines."""
+    n = 0
+    if hasattr(path_or_file, "write"):
+        for doc in docs:
+            path_or_file.write(dumps_document(doc, include_text=include_text) + "\n")  # type: ignore[union-attr]
+            n += 1
+        return n
+    with open(path_or_file, "w", encoding="utf-8", newline="\n") as fh:
+        for doc in docs:
+            fh.write(dumps_document(doc, include_text=include_text) + "\n")
+            n += 1
+    return n
+
+
+def read_jsonl(path: str | Path, *, on_mismatch: str = "raise") -> Iterator[Document]:
+    """Documents of a JSONL file (see the module doc). Errors name the file and line."""
+    check_on_mismatch(on_mismatch)
+    p = Path(path)
+    yield from parse_jsonl_lines(iter_decoded_lines(p), source=str(p), default_id=p.stem, on_mismatch=on_mismatch)
+
+
+def parse_jsonl_lines(lines: Iterable[tuple[int, str]], *, source: str, default_id: str = "doc",
+                      on_mismatch: str = "raise") -> Iterator[Document]:
+    """Documents from ``(line number, line)`` pairs."""
+    for n, line in lines:
+        if not line.strip():
+            continue
+        yield parse_document_json(line, source=source, line_no=n, default_id=f"{default_id}:{n}",
+                                  on_mismatch=on_mismatch)
+
+
+def parse_document_json(line: str, *, source: str, line_no: int | None = None, default_id: str = "doc",
+                        on_mismatch: str = "raise") -> Document:
+    """One document from one JSON line."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"invalid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object "
+                          f"with keys {', '.join(ALLOWED_KEYS)}", source=source, line=line_no) from None
+    if not isinstance(obj, dict):
+        raise FormatError(f"expected a JSON object, got {type(obj).__name__}; each line must be "
+                          f"{{\"id\": ..., \"text\": ...}}", source=source, line=line_no)
+    text = obj.get("text")
+    if not isinstance(text, str):
+        what = "no \"text\"" if "text" not in obj else f"\"text\" is {type(text).__name__}, not a string"
+        raise InputError(f"{what}; each line needs \"text\" (a string) and may have \"id\", "
+                         "\"entities\" (or \"spans\") and \"meta\"", source=source, line=line_no)
+    ident = obj.get("id", default_id)
+    if not isinstance(ident, (str, int)) or isinstance(ident, bool):
+        raise InputError(f"\"id\" must be a string or an integer, got {ident!r}", source=source, line=line_no)
+    if "entities" in obj and "spans" in obj:
+        raise InputError("give \"entities\" or \"spans\", not both", source=source, line=line_no)
+    raw_entities = obj.get("entities", obj.get("spans")) or []
+    if not isinstance(raw_entities, list):
+        raise InputError("\"entities\" must be a list of objects", source=source, line=line_no)
+    meta = {k: v for k, v in obj.items() if k not in ALLOWED_KEYS}
+    if "meta" in obj:
+        if not isinstance(obj["meta"], dict):
+            raise InputError("\"meta\" must be an object", source=source, line=line_no)
+        meta.update(obj["meta"])
+    spans: list[Span] = []
+    mismatches: list[dict[str, Any]] = []
+    for i, ent in enumerate(raw_entities):
+        where = f"entity {i}"
+        if not isinstance(ent, dict) or not {"start", "end", "label"} <= ent.keys():
+            raise InputError(f"{where}: each entity needs \"start\", \"end\" and \"label\", got {ent!r}"[:300],
+                             source=source, line=line_no)
+        try:
+            span = span_from_dict(ent)
+        except (InputError, TypeError, ValueError) as exc:
+            raise InputError(f"{where}: {exc}", source=source, line=line_no) from None
+        for a, b in span.fragments or ((span.start, span.end),):
+            check_span_in_text(text, a, b, source=source, line=line_no)
+        if "text" in ent and not verify_mention(text, span, str(ent["text"]), source=source, line=line_no,
+                                                on_mismatch=on_mismatch, mismatches=mismatches):
+            continue
+        spans.append(span)
+    if mismatches:
+        meta["offset_mismatches"] = mismatches
+    return Document(str(ident), text, tuple(spans), meta)
