@@ -14,7 +14,7 @@ pytest.importorskip("pycrfsuite")
 from imner.errors import ConfigError, InputError  # noqa: E402
 from imner.taggers import base  # noqa: E402
 from imner.taggers.base import Tagger, load_tagger  # noqa: E402
-from imner.taggers.crf import CRFTagger  # noqa: E402
+from imner.taggers.crf import CRFTagger, split_compounds  # noqa: E402
 from imner.taggers.crf_features import sentence_features, short_shape, word_shape  # noqa: E402
 from imner.text import tokenize  # noqa: E402
 from imner.types import Document, Span, span_from_dict  # noqa: E402
@@ -140,6 +140,19 @@ def test_misaligned_overlapping_and_cross_sentence_spans_are_counted(docs, caplo
     assert any("mis [5, 21)" in e for e in stats["examples"]["realigned"])
     text = caplog.text
     assert "1 realigned spans" in text and "1 not encoded spans" in text and "1 cross sentence spans" in text
+
+
+def test_split_compounds_aligns_spans_inside_hyphenated_tokens(docs):
+    odd = [doc_with("mis", "Anti-dsDNA antibodies and DMD/BMD.", [("dsDNA antibodies", "DISEASE"), ("BMD", "DISEASE")])]
+    plain = CRFTagger(max_iterations=5).fit(docs + odd)
+    split = CRFTagger(max_iterations=30, split_compounds=True).fit(docs + odd)
+    assert plain.training_stats["realigned_spans"] == 2
+    assert split.training_stats["realigned_spans"] == 0
+    assert split.config()["split_compounds"] is True and plain.config()["split_compounds"] is False
+    pieces = split_compounds(tokenize("Anti-dsDNA DMD/BMD 3.5"))
+    assert [(t.start, t.end, t.text) for t in pieces] == [
+        (0, 4, "Anti"), (4, 5, "-"), (5, 10, "dsDNA"), (11, 14, "DMD"), (14, 15, "/"), (15, 18, "BMD"),
+        (19, 22, "3.5")]
 
 
 def test_partially_annotated_documents(docs, caplog):

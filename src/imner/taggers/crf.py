@@ -19,12 +19,18 @@ Documents without ``annotates`` are taken as fully annotated. Map or filter labe
 for each token becomes a feature. The dictionary tagger is saved beside the CRF (``lexicon/``) so the
 model predicts with the same lexicon it learned with.
 
+**Compounds** (``split_compounds=True``): tokens are further split at internal hyphens and slashes
+(``DMD/BMD``, ``ALPS-associated``) so that entities inside them can be tagged exactly. Off by default:
+on NCBI-disease it made 99 more training spans token-aligned but lowered strict F1 slightly (test 0.796
+-> 0.788, one run each).
+
 Span scores are the mean CRF marginal probability of the predicted tag over the span's tokens.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
 from collections import Counter
@@ -43,6 +49,20 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.crfsuite"
 LEXICON_DIR = "lexicon"
 PARTIAL_POLICIES = ("drop", "error")
+_COMPOUND_PIECE = re.compile(r"[^-/]+|[-/]")
+
+
+def split_compounds(tokens: Sequence[Token]) -> list[Token]:
+    """Tokens with internal hyphens and slashes split off (``ALPS-associated`` -> ``ALPS``, ``-``,
+    ``associated``), so entities inside such compounds (NCBI-disease: ``DMD/BMD``) can be tagged exactly."""
+    out: list[Token] = []
+    for tok in tokens:
+        if len(tok.text) > 1 and ("-" in tok.text or "/" in tok.text):
+            out.extend(Token(tok.start + m.start(), tok.start + m.end(), m.group())
+                       for m in _COMPOUND_PIECE.finditer(tok.text))
+        else:
+            out.append(tok)
+    return out
 
 
 def _pycrfsuite() -> Any:
@@ -65,7 +85,7 @@ class CRFTagger(Tagger):
     def __init__(self, c1: float = 0.1, c2: float = 0.1, max_iterations: int = 100, window: int = 2,
                  feature_minfreq: float = 0.0, all_possible_transitions: bool = True,
                  lexicon_features: bool = False, lexicon_tagger: Mapping[str, Any] | Tagger | None = None,
-                 partial_docs: str = "drop", labels: Sequence[str] = ()) -> None:
+                 partial_docs: str = "drop", split_compounds: bool = False, labels: Sequence[str] = ()) -> None:
         for key, value in (("c1", c1), ("c2", c2), ("feature_minfreq", feature_minfreq)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"CRF {key} must be a number >= 0, got {value!r}")
@@ -86,6 +106,7 @@ class CRFTagger(Tagger):
             dict(lexicon_tagger) if isinstance(lexicon_tagger, Mapping) else None)
         self._lexicon: Tagger | None = lexicon_tagger if isinstance(lexicon_tagger, Tagger) else None
         self.partial_docs = partial_docs
+        self.split_compounds = bool(split_compounds)
         self.labels = tuple(labels)
         self._model_bytes: bytes | None = None
         self._tagger: Any = None
@@ -99,7 +120,7 @@ class CRFTagger(Tagger):
             "c1": self.c1, "c2": self.c2, "max_iterations": self.max_iterations, "window": self.window,
             "feature_minfreq": self.feature_minfreq, "all_possible_transitions": self.all_possible_transitions,
             "lexicon_features": self.lexicon_features, "lexicon_tagger": self.lexicon_tagger_config,
-            "partial_docs": self.partial_docs,
+            "partial_docs": self.partial_docs, "split_compounds": self.split_compounds,
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -153,6 +174,8 @@ class CRFTagger(Tagger):
             lex_spans = self._lexicon_tagger().predict(docs)
         for k, doc in enumerate(docs):
             sents = [toks for _, toks in sentences_with_tokens(doc.text) if toks]
+            if self.split_compounds:
+                sents = [split_compounds(toks) for toks in sents]
             tokens = [t for toks in sents for t in toks]
             lex_tags = None
             if lex_spans is not None:
