@@ -60,7 +60,7 @@ def _list(args: argparse.Namespace) -> int:
         docs_txt = ("data missing (set IMNER_DATA)" if c["documents"] is None
                     else " / ".join(f"{s} {n}" for s, n in c["documents"].items()))
         labels = c["labels"]
-        labels_txt = ", ".join(labels) if len(labels) <= 6 else f"{len(labels)} types: {', '.join(labels[:4])}, ..."
+        labels_txt = ", ".join(labels) if len(labels) <= 4 else f"{len(labels)} types: {', '.join(labels[:3])}, ..."
         rows.append([c["name"], docs_txt, labels_txt, c["licence"]])
     print(format_table(["corpus", "documents", "labels", "licence"], rows, right=[False] * 4))
     return 0

@@ -28,7 +28,7 @@ BC5CDR = register(Corpus(
     name="bc5cdr",
     description="BioCreative V CDR: PubMed abstracts, Chemical and Disease mentions (MeSH), CID relations. "
                 "Train and dev only (500/500); the official test split is kept aside for independent evaluation.",
-    licence="NCBI public domain notice (cite Wei et al. 2015, Li et al. 2016)",
+    licence="public domain (NCBI notice)",
     path="bc5cdr",
     splits=("train", "dev"),
     labels=("Chemical", "Disease"),

@@ -28,7 +28,7 @@ BIORED = register(Corpus(
     description="BioRED: PubMed abstracts, Gene/Disease-or-phenotype/Chemical/OrganismTaxon/Variant/CellLine "
                 "mentions with ids and relations. 346/84/87 documents (83 of the official 400/100/100 removed "
                 "upstream of imner because they are in evaluation test sets). Overlaps BC5CDR and NCBI-disease.",
-    licence="NCBI public domain notice (cite Luo et al. 2022)",
+    licence="public domain (NCBI notice)",
     path="biored",
     splits=("train", "dev", "test"),
     labels=LABELS,

@@ -59,7 +59,7 @@ NCBI_DISEASE = register(Corpus(
                 "typed SpecificDisease/DiseaseClass/Modifier/CompositeMention, MeSH/OMIM ids in attrs.id. "
                 "Train: duplicated PMID 8528200 dropped (592 documents) and one known offset quirk kept "
                 "(see `imner corpus stats ncbi-disease` notes).",
-    licence="US Government work, public domain (cite Doğan et al. 2014)",
+    licence="public domain (US Government work)",
     path="ncbi_disease",
     splits=("train", "dev", "test"),
     labels=LABELS,

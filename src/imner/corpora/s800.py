@@ -55,7 +55,7 @@ S800 = register(Corpus(
     description="Species-800: 800 PubMed abstracts (100 per category: bac, bot, ent, med, myc, pro, vir, zoo; "
                 "meta.category), species mentions normalized to NCBI Taxonomy. Split 560/80/160 from "
                 "spyysalo/s800 (BioBERT/BLURB benchmarks).",
-    licence="no explicit licence; research use, subject to MEDLINE terms",
+    licence="none stated (research use, MEDLINE terms)",
     path="s800",
     splits=("train", "dev", "test"),
     labels=("Species",),
