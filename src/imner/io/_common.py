@@ -44,9 +44,10 @@ def decode_bytes(data: bytes, source: str | Path) -> tuple[str, bool]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = data[exc.start:exc.start + 1].hex().upper()
+        name = Path(source).name if not str(source).startswith("<") else "in.txt"
         raise InputError(
             f"not valid UTF-8 at byte offset {exc.start} (byte 0x{bad}); the file must be UTF-8 — convert it, "
-            f"e.g. `iconv -f LATIN1 -t UTF-8 {Path(source).name} > {Path(source).stem}.utf8.txt`",
+            f"e.g. `iconv -f LATIN1 -t UTF-8 {name} > {Path(name).stem}.utf8.txt`",
             source=str(source)) from None
     if text.startswith(BOM):
         return text[1:], True
