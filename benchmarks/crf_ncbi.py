@@ -1,0 +1,140 @@
+"""CRF (crf.v1) on NCBI-disease: train on train, score dev and test (strict micro-F1 etc.), time it.
+
+Runs ``configs/crf-ncbi.toml`` through :func:`imner.training.train_from_config` (the code behind
+``imner train``) with the test split added, into a temporary model directory. Records train time (incl.
+featurization), training tokens/s, prediction tokens/s (featurize + tag + decode, single process) and the
+:func:`imner.evaluate.evaluate` scores with their 95% bootstrap intervals.
+
+Run: ``.venv/bin/python benchmarks/crf_ncbi.py [--lexicon] [--split-compounds] [--name crf_ncbi]``
+(writes benchmarks/results/<name>.{json,md}; about 30 s on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from imner.text import tokenize
+from imner.training import Source, load_train_config, train_from_config
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(__file__).parent / "results"
+CONFIG = ROOT / "configs" / "crf-ncbi.toml"
+
+
+def git_commit() -> tuple[str, list[str]]:
+    """HEAD, and the files under src/, configs/ and this script that differ from it (untracked included)."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "configs", "benchmarks/crf_ncbi.py"],
+                           capture_output=True, text=True, cwd=ROOT).stdout.splitlines()
+    return head, [line[3:] for line in dirty]
+
+
+def scores(metrics: dict) -> dict:
+    out = {}
+    for crit in ("strict", "exact", "partial", "type"):
+        m = metrics[crit]["micro"]
+        out[crit] = {"precision": round(m["precision"], 4), "recall": round(m["recall"], 4),
+                     "f1": round(m["f1"], 4), "ci95": metrics[crit].get("ci95")}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lexicon", action="store_true", help="lexicon_features = true (dictionary tagger)")
+    ap.add_argument("--split-compounds", action="store_true", help="split_compounds = true")
+    ap.add_argument("--name", default="crf_ncbi", help="results file name (default crf_ncbi)")
+    args = ap.parse_args()
+
+    cfg = load_train_config(CONFIG)
+    params = dict(cfg.params)
+    if args.lexicon:
+        params["lexicon_features"] = True
+    if args.split_compounds:
+        params["split_compounds"] = True
+    sources = {**cfg.sources, "test": (Source("ncbi-disease", "test"),)}
+    cfg = dataclasses.replace(cfg, params=params, sources=sources)
+
+    with tempfile.TemporaryDirectory(prefix="imner-bench-crf-") as tmp:
+        t0 = time.perf_counter()
+        summary = train_from_config(cfg, output=Path(tmp) / "model", progress=lambda m: print(m, file=sys.stderr))
+        wall = time.perf_counter() - t0
+        model_bytes = sum(p.stat().st_size for p in (Path(tmp) / "model").rglob("*") if p.is_file())
+
+    from imner import corpora
+
+    n_tokens = {role: sum(len(tokenize(d.text)) for d in corpora.load("ncbi-disease", role))
+                for role in ("dev", "test")}
+    commit, uncommitted = git_commit()
+    stats = summary["training"]["tagger_stats"]
+    train_s = summary["training"]["train_seconds"]
+    res = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "git_commit": commit,
+        "uncommitted_files": uncommitted,
+        "command": " ".join([Path(sys.executable).name] + sys.argv),
+        "python_crfsuite": version("python-crfsuite"),
+        "config": str(CONFIG.relative_to(ROOT)), "params": params, "label_map": dict(cfg.label_map),
+        "train": {"documents": stats["documents"], "sentences": stats["sentences"], "tokens": stats["tokens"],
+                  "spans": stats["spans"], "realigned_spans": stats["realigned_spans"],
+                  "not_encoded_spans": stats["not_encoded_spans"],
+                  "cross_sentence_spans": stats["cross_sentence_spans"], "iterations": stats["iterations"],
+                  "seconds": train_s, "featurize_seconds": stats["featurize_seconds"],
+                  "crfsuite_seconds": stats["train_seconds"],
+                  "tokens_per_second": round(stats["tokens"] / train_s)},
+        "model_bytes": model_bytes,
+        "wall_seconds": round(wall, 1),
+    }
+    for role in ("dev", "test"):
+        m = summary[f"{role}_metrics"]
+        res[role] = {"documents": m["documents"], "tokens": n_tokens[role], "predict_seconds": m["predict_seconds"],
+                     "tokens_per_second": round(n_tokens[role] / m["predict_seconds"]), "scores": scores(m)}
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{args.name}.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    tr = res["train"]
+    md = [f"# CRF (crf.v1) on NCBI-disease{' + lexicon features' if args.lexicon else ''}", "",
+          f"- date: {res['date']}",
+          f"- machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs (shared), "
+          f"python {res['machine']['python']}, python-crfsuite {res['python_crfsuite']}",
+          f"- git commit: {commit}" + (f" (with {len(uncommitted)} uncommitted files under src/, configs/ or this "
+                                        "script: see the JSON)" if uncommitted else ""),
+          f"- command: `{res['command']}`",
+          f"- config: `{res['config']}` with params {json.dumps(params)}; the four NCBI types collapsed to Disease",
+          f"- train: {tr['documents']} documents, {tr['sentences']} sentences, {tr['tokens']} tokens, "
+          f"{tr['spans']} spans ({tr['realigned_spans']} widened to token edges, {tr['not_encoded_spans']} not "
+          f"encodable, {tr['cross_sentence_spans']} crossing a sentence boundary); {tr['iterations']} L-BFGS "
+          "iterations",
+          f"- train time {tr['seconds']:.1f} s (featurize {tr['featurize_seconds']:.1f} s + CRFsuite "
+          f"{tr['crfsuite_seconds']:.1f} s), {tr['tokens_per_second']:,} tokens/s; model {model_bytes / 1e6:.1f} MB",
+          "",
+          "| split | docs | strict P | strict R | strict F1 (95% CI) | exact F1 | partial F1 | predict tokens/s |",
+          "|---|---|---|---|---|---|---|---|"]
+    for role in ("dev", "test"):
+        r = res[role]
+        s = r["scores"]
+        ci = s["strict"]["ci95"]
+        ci_text = f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
+        md.append(f"| {role} | {r['documents']} | {s['strict']['precision']:.4f} | {s['strict']['recall']:.4f} | "
+                  f"{s['strict']['f1']:.4f}{ci_text} | {s['exact']['f1']:.4f} | {s['partial']['f1']:.4f} | "
+                  f"{r['tokens_per_second']:,} |")
+    md += ["", "Strict = same boundaries and label (imner.evaluate, one-to-one matching on character spans). "
+           "Predict tokens/s counts imner.text tokens over featurize + CRF tagging + decoding, one process."]
+    (OUT / f"{args.name}.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
