@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from imner.config import data_dir, data_path
-from imner.errors import ConfigError, ImnerError
+from imner.errors import ConfigError, DataNotFoundError, ImnerError
 from imner.schema import LABEL_NAMES
 from imner.types import Document
 
@@ -41,6 +42,7 @@ _PLUGIN_MODULES: list[str] = [
     "imner.corpora.biored",
     "imner.corpora.s800",
     "imner.corpora.linnaeus",
+    "imner.corpora.bionlp11id",
 ]
 
 #: other spellings accepted for the canonical split names
@@ -116,9 +118,6 @@ class Corpus:
 
 def raise_missing(path: Path) -> None:
     """Raise the standard 'data not found, set IMNER_DATA' error for ``path``."""
-    from imner.errors import DataNotFoundError
-    import os
-
     raise DataNotFoundError(
         f"{path} not found. imner reads corpora from $IMNER_DATA (now {os.environ.get('IMNER_DATA', 'unset')}; "
         f"data dir {data_dir()}). Set IMNER_DATA to the folder that holds maccrobat/, ncbi_disease/ ...")
@@ -224,8 +223,8 @@ def list_corpora() -> list[Corpus]:
 
 # ---------------------------------------------------------------- loading
 
-_CACHE: dict[tuple[str, str], tuple[Document, ...]] = {}
-_NOTES: dict[tuple[str, str], tuple[str, ...]] = {}
+#: (corpus, split, resolved root) -> (documents, notes)
+_CACHE: dict[tuple[str, str, str], tuple[tuple[Document, ...], tuple[str, ...]]] = {}
 _cache_lock = threading.RLock()
 
 
@@ -234,24 +233,24 @@ def clear_cache(name: str | None = None) -> None:
     with _cache_lock:
         for key in [k for k in _CACHE if name is None or k[0] == name]:
             _CACHE.pop(key, None)
-            _NOTES.pop(key, None)
 
 
-def _load_split(corpus: Corpus, split: str) -> tuple[Document, ...]:
-    key = (corpus.name, split)
+def _load_split(corpus: Corpus, split: str) -> tuple[tuple[Document, ...], tuple[str, ...]]:
+    root = corpus.root()
+    key = (corpus.name, split, str(root))
     with _cache_lock:
         if key in _CACHE:
             return _CACHE[key]
-        result = corpus.loader(corpus.root(), split)
+        result = corpus.loader(root, split)
         if isinstance(result, Loaded):
             docs, notes = result.docs, tuple(result.notes)
         else:
             docs, notes = list(result), ()
-        out = tuple(d.with_meta(**{**d.meta, "corpus": corpus.name, "split": split}) for d in docs)
+        out = tuple(d.with_meta(corpus=corpus.name, split=split) for d in docs)
         for note in notes:
             log.info("%s/%s: %s", corpus.name, split, note)
-        _CACHE[key], _NOTES[key] = out, notes
-        return out
+        _CACHE[key] = (out, notes)
+        return _CACHE[key]
 
 
 def load(name: str, split: str | None = None) -> list[Document]:
@@ -262,7 +261,7 @@ def load(name: str, split: str | None = None) -> list[Document]:
     """
     corpus = get(name)
     splits = corpus.splits if split is None else (corpus.canonical_split(split),)
-    return [d for s in splits for d in _load_split(corpus, s)]
+    return [d for s in splits for d in _load_split(corpus, s)[0]]
 
 
 def load_notes(name: str, split: str | None = None) -> list[str]:
@@ -271,8 +270,7 @@ def load_notes(name: str, split: str | None = None) -> list[str]:
     splits = corpus.splits if split is None else (corpus.canonical_split(split),)
     out: list[str] = []
     for s in splits:
-        _load_split(corpus, s)
-        out.extend(f"{s}: {note}" for note in _NOTES[(corpus.name, s)])
+        out.extend(f"{s}: {note}" for note in _load_split(corpus, s)[1])
     return out
 
 
