@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from imner.errors import FormatError, InputError, OffsetMismatchError
-from imner.types import Document, Span
+from imner.types import Span
 
 BOM = "\ufeff"
 BINARY_SNIFF_BYTES = 8192
