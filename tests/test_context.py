@@ -1,0 +1,234 @@
+"""imner.context: ConText-style assertion on hand-made sentences, and rule-file validation."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imner.context import FLAGS, ContextAnnotator, ContextRule, load_rules, rule_from_dict
+from imner.errors import ConfigError
+from imner.types import Document, Span
+
+
+@pytest.fixture(scope="module")
+def ann() -> ContextAnnotator:
+    return ContextAnnotator()
+
+
+def make_doc(text: str, mentions: dict[str, str]) -> Document:
+    """Spans for each ``mention -> label`` at the mention's first occurrence."""
+    spans = []
+    for mention, label in mentions.items():
+        i = text.index(mention)
+        spans.append(Span(i, i + len(mention), label))
+    return Document("d", text, spans)
+
+
+def flags(ann: ContextAnnotator, text: str, mentions: dict[str, str]) -> dict[str, dict[str, bool]]:
+    out = ann(make_doc(text, mentions))
+    return {s.text_in(text): {f: s.attrs.get(f) for f in FLAGS} for s in out.spans}
+
+
+def negated(ann, text, *mentions, label="SIGN_SYMPTOM") -> dict[str, bool]:
+    return {m: f["negated"] for m, f in flags(ann, text, {m: label for m in mentions}).items()}
+
+
+def test_negation_covers_a_list(ann):
+    assert negated(ann, "The patient denied fever, chills or cough.", "fever", "chills", "cough") == \
+        {"fever": True, "chills": True, "cough": True}
+    assert negated(ann, "No fever, chills or cough.", "fever", "chills", "cough") == \
+        {"fever": True, "chills": True, "cough": True}
+
+
+def test_termination_ends_scope(ann):
+    assert negated(ann, "No fever but a productive cough.", "fever", "cough") == {"fever": True, "cough": False}
+    assert negated(ann, "There was no rash; however, arthralgia persisted.", "rash", "arthralgia") == \
+        {"rash": True, "arthralgia": False}
+
+
+def test_scope_stays_in_sentence(ann):
+    assert negated(ann, "She had no fever. Cough was present.", "fever", "Cough") == {"fever": True, "Cough": False}
+
+
+def test_backward_triggers(ann):
+    assert negated(ann, "Steatosis, necrosis or fibrosis were not observed.", "Steatosis", "fibrosis") == \
+        {"Steatosis": True, "fibrosis": True}
+    assert negated(ann, "Tuberculosis was ruled out.", "Tuberculosis", label="INFECTIOUS_DISEASE") == \
+        {"Tuberculosis": True}
+
+
+def test_pseudo_triggers_do_not_negate(ann):
+    assert negated(ann, "There was no increase in proteinuria.", "proteinuria") == {"proteinuria": False}
+    assert negated(ann, "Blood cultures grew gram negative rods.", "gram negative rods",
+                   label="PATHOGEN") == {"gram negative rods": False}
+    assert negated(ann, "He had not only PAH but also a thrombus.", "PAH", label="OTHER_DISEASE") == {"PAH": False}
+    assert negated(ann, "There was no change in the size of the nodule.", "nodule") == {"nodule": False}
+
+
+def test_trigger_inside_entity(ann):
+    assert negated(ann, "He was on no regular medication.", "no regular medication", label="MEDICATION") == \
+        {"no regular medication": True}
+
+
+def test_negative_test_result_does_not_negate_the_test(ann):
+    f = flags(ann, "Blood cultures were negative for Salmonella.",
+              {"Blood cultures": "DIAGNOSTIC_PROCEDURE", "Salmonella": "PATHOGEN"})
+    assert f["Blood cultures"]["negated"] is False
+    assert f["Salmonella"]["negated"] is True
+    f = flags(ann, "A lumbar puncture was not performed.", {"lumbar puncture": "DIAGNOSTIC_PROCEDURE"})
+    assert f["lumbar puncture"]["negated"] is True
+
+
+def test_stopped_medication(ann):
+    f = flags(ann, "Methotrexate was discontinued and infliximab was started.",
+              {"Methotrexate": "MEDICATION", "infliximab": "MEDICATION"})
+    assert (f["Methotrexate"]["negated"], f["infliximab"]["negated"]) == (True, False)
+
+
+def test_uncertain(ann):
+    f = flags(ann, "Chest CT was suggestive of tuberculosis.", {"tuberculosis": "INFECTIOUS_DISEASE"})
+    assert f["tuberculosis"]["uncertain"] is True and f["tuberculosis"]["negated"] is False
+    f = flags(ann, "A lumbar puncture was done to rule out meningitis.", {"meningitis": "INFECTIOUS_DISEASE"})
+    assert f["meningitis"]["uncertain"] is True
+    f = flags(ann, "Prophylaxis against Pneumocystis pneumonia was given.",
+              {"Pneumocystis pneumonia": "INFECTIOUS_DISEASE"})
+    assert f["Pneumocystis pneumonia"]["uncertain"] is True
+    f = flags(ann, "She had confirmed sarcoidosis.", {"sarcoidosis": "IMMUNE_DISEASE"})
+    assert f["sarcoidosis"]["uncertain"] is False
+
+
+def test_negation_wins_over_uncertainty(ann):
+    f = flags(ann, "No signs suggested arthritis.", {"arthritis": "IMMUNE_DISEASE"})
+    assert (f["arthritis"]["negated"], f["arthritis"]["uncertain"]) == (True, False)
+    both = ContextAnnotator(negation_wins=False)
+    f = flags(both, "No signs suggested arthritis.", {"arthritis": "IMMUNE_DISEASE"})
+    assert (f["arthritis"]["negated"], f["arthritis"]["uncertain"]) == (True, True)
+
+
+def test_historical(ann):
+    f = flags(ann, "She has a history of tuberculosis and now presents with fever.",
+              {"tuberculosis": "INFECTIOUS_DISEASE", "fever": "SIGN_SYMPTOM"})
+    assert (f["tuberculosis"]["historical"], f["fever"]["historical"]) == (True, False)
+    # "a 6-week history of" is the present illness, not the past
+    f = flags(ann, "He presented with a 6-week history of palpitations.", {"palpitations": "SIGN_SYMPTOM"})
+    assert f["palpitations"]["historical"] is False
+    # negated history is negation, not history
+    f = flags(ann, "There was no history of smoking.", {"smoking": "SIGN_SYMPTOM"})
+    assert (f["smoking"]["negated"], f["smoking"]["historical"]) == (True, False)
+
+
+def test_family(ann):
+    f = flags(ann, "Her mother had systemic lupus erythematosus. She has a malar rash.",
+              {"systemic lupus erythematosus": "IMMUNE_DISEASE", "malar rash": "SIGN_SYMPTOM"})
+    assert (f["systemic lupus erythematosus"]["family"], f["malar rash"]["family"]) == (True, False)
+    f = flags(ann, "There is a family history of psoriasis.", {"psoriasis": "IMMUNE_DISEASE"})
+    assert f["psoriasis"]["family"] is True
+
+
+def test_modifier_labels_are_left_alone_and_input_not_mutated(ann):
+    text = "No pelvic lymphadenopathy."
+    doc = make_doc(text, {"pelvic": "ANATOMY", "lymphadenopathy": "SIGN_SYMPTOM"})
+    out = ann(doc)
+    assert out is not doc
+    by_text = {s.text_in(text): s for s in out.spans}
+    assert "negated" not in by_text["pelvic"].attrs
+    assert by_text["lymphadenopathy"].attrs["negated"] is True
+    assert all(not s.attrs for s in doc.spans)  # the input keeps its spans untouched
+    everything = ContextAnnotator(skip_labels=())
+    assert {s.text_in(text): s.attrs["negated"] for s in everything(doc).spans} == \
+        {"pelvic": True, "lymphadenopathy": True}
+
+
+def test_label_map_applies_type_restrictions():
+    ann = ContextAnnotator(label_map={"Diagnostic_procedure": "DIAGNOSTIC_PROCEDURE"})
+    text = "Hepatitis serology was negative."
+    out = ann(make_doc(text, {"Hepatitis serology": "Diagnostic_procedure"}))
+    assert out.spans[0].attrs["negated"] is False
+    plain = ContextAnnotator()  # unknown label: no type restriction applies
+    assert plain(make_doc(text, {"Hepatitis serology": "Diagnostic_procedure"})).spans[0].attrs["negated"] is True
+
+
+def test_evidence_and_annotate(ann):
+    ev = ContextAnnotator(evidence=True)
+    out = ev(make_doc("She denies chest pain.", {"chest pain": "SIGN_SYMPTOM"}))
+    assert out.spans[0].attrs["context_cues"] == [
+        {"category": "NEGATED_EXISTENCE", "start": 4, "end": 10, "text": "denies"}]
+    docs = [make_doc("No rash.", {"rash": "SIGN_SYMPTOM"}), Document("e", "Nothing here.")]
+    res = ann.annotate(docs)
+    assert [len(d.spans) for d in res] == [1, 0] and res[0].spans[0].attrs["negated"] is True
+
+
+def test_max_scope_counts_words():
+    text = "No a1 a2 a3 a4 a5 a6 a7 a8 a9 a10 fever."
+    short = ContextAnnotator(max_scope=5)
+    full = ContextAnnotator(max_scope=None)
+    doc = make_doc(text, {"fever": "SIGN_SYMPTOM", "a4": "SIGN_SYMPTOM"})
+    assert {s.text_in(text): s.attrs["negated"] for s in short(doc).spans} == {"a4": True, "fever": False}
+    assert {s.text_in(text): s.attrs["negated"] for s in full(doc).spans} == {"a4": True, "fever": True}
+
+
+# ------------------------------------------------------------------------------------------ rule files
+
+def write(tmp_path: Path, data) -> Path:
+    p = tmp_path / "rules.json"
+    p.write_text(json.dumps(data), encoding="utf-8")
+    return p
+
+
+def test_default_rules_load_and_are_valid():
+    rules = load_rules()
+    assert len(rules) > 300
+    dirs = {r.direction for r in rules}
+    assert dirs == {"forward", "backward", "bidirectional", "terminate", "pseudo"}
+
+
+def test_unknown_key_names_file_rule_and_allowed_keys(tmp_path):
+    p = write(tmp_path, [{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"},
+                         {"literal": "denies", "category": "NEGATED_EXISTENCE", "direction": "forward",
+                          "scope": 5}])
+    with pytest.raises(ConfigError) as e:
+        load_rules(p)
+    msg = str(e.value)
+    assert str(p) in msg and "rule 1" in msg and "'scope'" in msg
+    assert "allowed keys: literal, category, direction, pattern, max_scope" in msg
+
+
+@pytest.mark.parametrize("rule, fragment", [
+    ({"literal": "no", "direction": "sideways", "category": "NEGATED_EXISTENCE"}, "'direction' must be one of"),
+    ({"literal": "no", "direction": "forward"}, "needs 'category'"),
+    ({"literal": "no", "direction": "forward", "category": "NEGATED"}, "needs 'category'"),
+    ({"literal": "", "direction": "forward", "category": "NEGATED_EXISTENCE"}, "'literal' is required"),
+    ({"literal": "x", "direction": "pseudo", "pattern": "(unclosed"}, "not a valid regular expression"),
+    ({"literal": "x", "direction": "pseudo", "pattern": [{"LOWER": "x"}]}, "spaCy token patterns"),
+    ({"literal": "x", "direction": "pseudo", "pattern": "a*"}, "matches the empty string"),
+    ({"literal": "no", "direction": "forward", "category": "NEGATED_EXISTENCE", "max_scope": 0}, "max_scope"),
+    ({"literal": "no", "direction": "forward", "category": "NEGATED_EXISTENCE", "allowed_types": "MEDICATION"},
+     "list of label strings"),
+])
+def test_rule_validation(rule, fragment):
+    with pytest.raises(ConfigError, match="rule 3") as e:
+        rule_from_dict(rule, source="r.json", index=3)
+    assert fragment in str(e.value)
+
+
+def test_medspacy_layout_case_and_custom_rules(tmp_path):
+    p = write(tmp_path, {"context_rules": [
+        {"literal": "sans", "category": "negated_existence", "direction": "FORWARD"},
+        {"literal": "maybe", "category": "POSSIBLE_EXISTENCE", "direction": "forward",
+         "metadata": {"source": "test"}}]})
+    rules = load_rules(p)
+    assert rules[0] == ContextRule(literal="sans", direction="forward", category="NEGATED_EXISTENCE")
+    ann = ContextAnnotator(p)
+    f = flags(ann, "Patient sans fever. Maybe rash.", {"fever": "SIGN_SYMPTOM", "rash": "SIGN_SYMPTOM"})
+    assert f["fever"]["negated"] is True and f["rash"]["uncertain"] is True
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_rules(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1"):
+        load_rules(bad)
+    with pytest.raises(ConfigError, match="context_rules"):
+        load_rules(write(tmp_path, {"rules": []}))
