@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from imner.errors import InputError
+from imner.io._common import ON_MISMATCH_CHOICES, OffsetMismatchWarning
 from imner.types import Document
 
 FORMATS: tuple[str, ...] = ("brat", "pubtator", "conll", "bioc", "jsonl")
@@ -107,4 +108,5 @@ def write_documents(docs: Iterable[Document], path: str | Path, format: str, **k
     return write_jsonl(docs, path, **kw)
 
 
-__all__ = ["FORMATS", "detect_format", "read_documents", "write_documents"]
+__all__ = ["FORMATS", "ON_MISMATCH_CHOICES", "OffsetMismatchWarning", "detect_format", "read_documents",
+           "write_documents"]
