@@ -10,8 +10,6 @@ import pytest
 from imner import cli
 from imner.errors import InputError
 from imner.evaluate import CRITERIA, Counts, evaluate, span_f1
-from imner.tags import tags_to_spans
-from imner.text import Token
 from imner.types import Document, Span, span_from_dict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evaluate"
@@ -215,30 +213,25 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
 # --- agreement with seqeval (conlleval mode) on a hand-made IOB fixture ------------------------------------
 
 def _read_conlleval(path: Path):
-    """token gold-tag pred-tag lines; a blank line ends a sentence, which becomes one document."""
-    sents, cur = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            continue
-        if not line.strip():
-            if cur:
-                sents.append(cur)
+    """The fixture has conlleval's columns: token, gold tag, predicted tag; a blank line ends a sentence.
+
+    It is hand-made to exercise decoding corner cases: I- after O, adjacent entities (B-X B-X), B-X I-Y, I- at
+    a sentence start (also right after an entity of the same label in the previous sentence), label confusion,
+    a label only predicted (ANATOMY), missed entities. Documents (one per sentence) come from
+    :func:`imner.io.conll.read_conll`; the raw tag sequences go to seqeval.
+    """
+    from imner.io.conll import read_conll
+
+    y_true, y_pred, cur = [], [], []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if line.strip():
+            cur.append(line.split())
+        elif cur:
+            y_true.append([r[1] for r in cur])
+            y_pred.append([r[2] for r in cur])
             cur = []
-            continue
-        cur.append(line.split())
-    if cur:
-        sents.append(cur)
-    gold, pred, y_true, y_pred = [], [], [], []
-    for n, rows in enumerate(sents):
-        tokens, pos = [], 0
-        for word, *_ in rows:
-            tokens.append(Token(pos, pos + len(word), word))
-            pos += len(word) + 1
-        text = " ".join(r[0] for r in rows)
-        y_true.append([r[1] for r in rows])
-        y_pred.append([r[2] for r in rows])
-        gold.append(Document(f"s{n}", text, tags_to_spans(tokens, y_true[-1])))
-        pred.append(Document(f"s{n}", text, tags_to_spans(tokens, y_pred[-1])))
+    gold = list(read_conll(path, tag_col=1, sentences_as_docs=True))
+    pred = list(read_conll(path, tag_col=2, sentences_as_docs=True))
     return gold, pred, y_true, y_pred
 
 
