@@ -43,6 +43,7 @@ _PLUGIN_MODULES: list[str] = [
     "imner.corpora.s800",
     "imner.corpora.linnaeus",
     "imner.corpora.bionlp11id",
+    "imner.annotation.corpus",
 ]
 
 #: other spellings accepted for the canonical split names
