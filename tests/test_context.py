@@ -232,3 +232,32 @@ def test_bad_files(tmp_path):
         load_rules(bad)
     with pytest.raises(ConfigError, match="context_rules"):
         load_rules(write(tmp_path, {"rules": []}))
+
+
+@pytest.mark.data
+def test_maccrobat_negation_sample():
+    """Negation on the gold spans of 20 MACCROBAT documents (full numbers: benchmarks/assertion.py)."""
+    from imner.config import data_dir
+    maccrobat = data_dir() / "maccrobat" / "MACCROBAT2020"
+    if not maccrobat.is_dir():
+        pytest.skip("MACCROBAT2020 not under IMNER_DATA")
+    from imner.io.brat import read_brat
+
+    ann = ContextAnnotator(skip_labels=(), label_map={"Diagnostic_procedure": "DIAGNOSTIC_PROCEDURE",
+                                                      "Medication": "MEDICATION",
+                                                      "Therapeutic_procedure": "THERAPEUTIC_PROCEDURE",
+                                                      "Sign_symptom": "SIGN_SYMPTOM",
+                                                      "Disease_disorder": "OTHER_DISEASE"})
+    keep = set(ann.label_map)
+    tp = fp = fn = 0
+    for i, doc in enumerate(read_brat(maccrobat)):
+        if i == 20:
+            break
+        out = ann(doc.with_spans(s for s in doc.spans if s.label in keep))
+        for s in out.spans:
+            gold, pred = s.attrs.get("POLARITY") == "NEG", s.attrs["negated"]
+            tp += gold and pred
+            fp += pred and not gold
+            fn += gold and not pred
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert tp > 30 and f1 > 0.8
