@@ -228,6 +228,12 @@ def test_lexicon_features_with_a_given_tagger(tmp_path, docs, monkeypatch):
     assert [s.key for s in loaded.predict([Document("z", "He had zoster.")])[0]] == [s.key for s in pred]
 
 
+def test_lexicon_features_need_an_importable_dictionary_tagger(monkeypatch):
+    monkeypatch.setitem(base._REGISTRY, "dictionary.v1", "imner.no_such_module:DictionaryTagger")
+    with pytest.raises(ConfigError, match="lexicon_features = true needs the dictionary.v1 tagger"):
+        CRFTagger(lexicon_features=True)
+
+
 def test_lexicon_features_with_the_dictionary_tagger(docs):
     pytest.importorskip("imner.taggers.dictionary")
     try:

@@ -39,7 +39,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from imner.errors import ConfigError, InputError
 from imner.tags import OUTSIDE, spans_to_tags, tags_to_spans
-from imner.taggers.base import Tagger, create, load_tagger
+from imner.taggers.base import Tagger, available, create, load_tagger
 from imner.taggers.crf_features import sentence_features
 from imner.text import Token, sentences_with_tokens
 from imner.types import Document, Span
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.crfsuite"
 LEXICON_DIR = "lexicon"
+LEXICON_TAGGER = "dictionary.v1"
 PARTIAL_POLICIES = ("drop", "error")
 _COMPOUND_PIECE = re.compile(r"[^-/]+|[-/]")
 
@@ -105,6 +106,9 @@ class CRFTagger(Tagger):
         self.lexicon_tagger_config: dict[str, Any] | None = (
             dict(lexicon_tagger) if isinstance(lexicon_tagger, Mapping) else None)
         self._lexicon: Tagger | None = lexicon_tagger if isinstance(lexicon_tagger, Tagger) else None
+        if self.lexicon_features and self._lexicon is None and LEXICON_TAGGER not in available():
+            raise ConfigError(f"lexicon_features = true needs the {LEXICON_TAGGER} tagger, which cannot be imported "
+                              "here; set lexicon_features = false or install the extra that brings it")
         self.partial_docs = partial_docs
         self.split_compounds = bool(split_compounds)
         self.labels = tuple(labels)
@@ -161,7 +165,7 @@ class CRFTagger(Tagger):
 
     def _lexicon_tagger(self) -> Tagger:
         if self._lexicon is None:
-            self._lexicon = create("dictionary.v1", **(self.lexicon_tagger_config or {}))
+            self._lexicon = create(LEXICON_TAGGER, **(self.lexicon_tagger_config or {}))
         return self._lexicon
 
     # ------------------------------------------------------------------ featurization
