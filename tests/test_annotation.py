@@ -1,0 +1,265 @@
+"""imd-cases machinery: projection rules, disease pre-labels, pathogen layer, decisions, split, the built corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from imner.annotation import disease_class as dc
+from imner.annotation.build import build, format_ann_text
+from imner.annotation.pathogen_layer import add_pathogens
+from imner.annotation.pathogens import Entry, PathogenMatcher
+from imner.annotation.projection import assertion_attrs, project_document
+from imner.annotation.split import concerns, make_split
+from imner.errors import InputError, OffsetMismatchError
+from imner.io.brat import read_brat, parse_ann
+from imner.schema import LABEL_NAMES
+from imner.types import Document, Span
+
+FIX = Path(__file__).parent / "fixtures" / "annotation"
+
+
+@pytest.fixture(scope="module")
+def case1() -> Document:
+    return next(read_brat(FIX / "case1.ann"))
+
+
+def _by_id(doc: Document) -> dict[str, Span]:
+    return {s.attrs["source_id"]: s for s in doc.spans}
+
+
+def _matcher() -> PathogenMatcher:
+    return PathogenMatcher([Entry("MRSA", "NCBITaxon:1280", "bacteria", "abbreviation", False),
+                            Entry("HIV", "NCBITaxon:12721", "virus", "abbreviation", True),
+                            Entry("Klebsiella", "NCBITaxon:570", "bacteria", "taxon-module", False),
+                            Entry("Staphylococcus aureus", "NCBITaxon:1280", "bacteria", "taxon-module", False)])
+
+
+# ---------------------------------------------------------------- projection
+
+def test_projection_types_discontinuous_overlap_polarity(case1: Document) -> None:
+    out, log = project_document(case1, {"T4": "IMMUNE_DISEASE", "T14": "INFECTIOUS_DISEASE"})
+    spans = _by_id(out)
+    assert "T1" not in spans and "T2" not in spans and "T15" not in spans  # Age, Sex, Detailed_description dropped
+    # equal length: the disease class beats SIGN_SYMPTOM
+    assert spans["T4"].label == "IMMUNE_DISEASE" and "T5" not in spans
+    # longer wins
+    assert spans["T7"].label == "SIGN_SYMPTOM" and "T6" not in spans
+    # discontinuous, only the same class inside -> hull (and the inner CT then loses as the shorter)
+    t10 = spans["T10"]
+    assert out.text[t10.start:t10.end] == "Computed tomography (CT) scan" and t10.fragments is None
+    assert "T11" not in spans
+    # discontinuous with ANATOMY inside -> first fragment
+    assert out.text[spans["T12"].start:spans["T12"].end] == "Blood"
+    assert spans["T13"].label == "ANATOMY"
+    # POLARITY (attributes on events) -> negated / uncertain
+    assert dict(spans["T3"].attrs).get("negated") is True and "uncertain" not in spans["T3"].attrs
+    assert spans["T4"].attrs.get("uncertain") is True and "negated" not in spans["T4"].attrs
+    assert spans["T8"].attrs.get("uncertain") is True and "negated" not in spans["T8"].attrs
+    assert spans["T9"].attrs.get("negated") is True and spans["T9"].attrs.get("uncertain") is True
+    assert "negated" not in spans["T14"].attrs and "uncertain" not in spans["T14"].attrs  # POS
+    assert spans["T3"].attrs["source_type"] == "Sign_symptom"
+    kinds = Counter(r.kind for r in log)
+    assert kinds == {"discontinuous-hull": 1, "discontinuous-first": 1, "overlap-dropped": 3}
+    assert {r.source_id for r in log if r.kind == "overlap-dropped"} == {"T5", "T6", "T11"}
+    # flat
+    ss = sorted(out.spans, key=lambda s: s.start)
+    assert all(a.end <= b.start for a, b in zip(ss, ss[1:]))
+
+
+def test_disease_without_label_is_other_and_unknown_polarity_fails(case1: Document) -> None:
+    out, _ = project_document(case1)
+    assert _by_id(out)["T4"].label == "OTHER_DISEASE"
+    assert assertion_attrs({"POLARITY": "MAYBE_NEG"}) == {"negated": True, "uncertain": True}
+    with pytest.raises(InputError, match="POLARITY"):
+        assertion_attrs({"POLARITY": "PERHAPS"})
+
+
+# ---------------------------------------------------------------- disease classes (rules needing no data)
+
+@pytest.mark.parametrize("mention,label,rule", [
+    ("viral myocarditis", "INFECTIOUS_DISEASE", "rule 1"),
+    ("septic arthritis", "INFECTIOUS_DISEASE", "rule 1"),
+    ("reactive arthritis", "IMMUNE_DISEASE", "rule 1"),
+    ("autoimmune hepatitis", "IMMUNE_DISEASE", "rule 1"),
+    ("post-streptococcal glomerulonephritis", "IMMUNE_DISEASE", "rule 3"),
+    ("EBV-positive lymphoma", "OTHER_DISEASE", "rule 7"),
+    ("hepatocellular carcinoma", "OTHER_DISEASE", "rule 7"),
+])
+def test_classify_rules(mention: str, label: str, rule: str) -> None:
+    p = dc.classify(mention)
+    assert (p.label, p.confidence) == (label, "high") and p.evidence.startswith(rule)
+
+
+def test_classify_pathogen_in_mention_and_negated_cue() -> None:
+    m = _matcher()
+    assert dc.classify("Klebsiella abscess", find_pathogens=m.triples).evidence.startswith("rule 1: pathogen")
+    assert not dc.classify("non-infectious granuloma").evidence.startswith("rule 1")
+
+
+def test_find_abbreviations() -> None:
+    ab = dc.find_abbreviations("She had hepatocellular carcinoma (HCC) and chronic heart failure (CHF).")
+    assert ab == {"HCC": "hepatocellular carcinoma", "CHF": "chronic heart failure"}
+    p = dc.classify("HCC", abbreviations=ab)
+    assert p.label == "OTHER_DISEASE" and "abbreviation HCC" in p.evidence and p.confidence == "medium"
+
+
+# ---------------------------------------------------------------- pathogens
+
+def test_matcher_longest_whole_words_and_gram_pattern() -> None:
+    text = "Cultures grew Staphylococcus  aureus (MRSA); gram-negative rods; HIVAN; Klebsiellas."
+    found = [(x.text, x.source) for x in _matcher().find(text)]
+    assert found == [("Staphylococcus  aureus", "taxon-module"), ("MRSA", "abbreviation"),
+                     ("gram-negative rods", "pattern")]
+
+
+def _doc(text: str, *spans: tuple[str, str, str]) -> Document:
+    out = []
+    for i, (mention, label, src) in enumerate(spans, start=1):
+        a = text.index(mention)
+        out.append(Span(a, a + len(mention), label, attrs={"source_type": src, "source_id": f"T{i}"}))
+    return Document("d", text, tuple(out))
+
+
+def test_pathogen_layer_cases() -> None:
+    text = ("MRSA bacteremia and HCV RNA. Sputum grew Klebsiella. History of HIV. HIV RNA was detectable. "
+            "Klebsiella here.")
+    doc = _doc(text, ("MRSA bacteremia", "INFECTIOUS_DISEASE", "Disease_disorder"),
+               ("HCV RNA", "DIAGNOSTIC_PROCEDURE", "Diagnostic_procedure"),
+               ("Klebsiella", "LAB_VALUE", "Lab_value"))
+    m = PathogenMatcher([*_matcher().entries.values(), Entry("HCV", "NCBITaxon:11103", "virus", "abbreviation", True)])
+    out, rows = add_pathogens(doc, m.find(text), is_disease_word=lambda s: s == "bacteremia", base_max_id=3)
+    got = {(text[s.start:s.end], s.start): s.label for s in out.spans}
+    assert got[("MRSA", 0)] == "PATHOGEN" and got[("bacteremia", 5)] == "INFECTIOUS_DISEASE"   # split
+    assert got[("HCV RNA", 20)] == "DIAGNOSTIC_PROCEDURE"                                        # recorded only
+    assert got[("Klebsiella", text.index("Klebsiella"))] == "PATHOGEN"                           # relabelled
+    assert got[("HIV", text.index("HIV"))] == "INFECTIOUS_DISEASE"                               # rule 6, disease
+    assert got[("HIV", text.index("HIV RNA"))] == "PATHOGEN"                                     # organism context
+    assert got[("Klebsiella", text.rindex("Klebsiella"))] == "PATHOGEN"                          # added
+    actions = Counter(r.action for r in rows)
+    assert actions == {"split": 1, "recorded": 1, "relabelled": 1, "added-as-disease": 1, "added": 2}
+    new_ids = sorted(s.attrs["source_id"] for s in out.spans if s.attrs["source_id"] not in ("T1", "T2", "T3"))
+    assert new_ids == ["T4", "T5", "T6", "T7"]
+
+
+# ---------------------------------------------------------------- build + decisions (fixture, no data needed)
+
+def _write(path: Path, rows: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_build_on_fixture(case1: Document, tmp_path: Path) -> None:
+    res = build(decisions_dir=tmp_path, source={case1.id: case1}, matcher=_matcher())
+    doc = res.docs[0]
+    spans = _by_id(doc)
+    assert spans["T4"].label == "IMMUNE_DISEASE"          # 'lupus' (rule 1)
+    assert spans["T14"].label == "PATHOGEN"               # "cultures grew MRSA": the organism
+    assert len(res.disease_rows) == 2 and {r.tid for r in res.disease_rows} == {"T4", "T14"}
+    ann = format_ann_text(doc)
+    reread = parse_ann(ann, doc.text, doc_id=doc.id)
+    assert {s.label for s in reread.spans} <= set(LABEL_NAMES)
+    assert "A1\tnegated T3" in ann and "uncertain T4" in ann and "AnnotatorNotes T4\tMACCROBAT Disease_disorder" in ann
+
+
+def test_decisions_apply(case1: Document, tmp_path: Path) -> None:
+    _write(tmp_path / "diseases.tsv", ["doc_id\ttid\tlabel\treason\tmention",
+                                       "case1\tT4\tOTHER_DISEASE\ttest\tlupus nephritis"])
+    _write(tmp_path / "pathogens.tsv", ["doc_id\tstart\tend\taction\tlabel\tmention\treason",
+                                        "case1\t204\t208\tremove\tPATHOGEN\tMRSA\tx",
+                                        "case1\t204\t208\tadd\tINFECTIOUS_DISEASE\tMRSA\ty"])
+    res = build(decisions_dir=tmp_path, source={case1.id: case1}, matcher=_matcher())
+    spans = _by_id(res.docs[0])
+    assert spans["T4"].label == "OTHER_DISEASE"
+    assert [s.label for s in res.docs[0].spans if s.start == 204] == ["INFECTIOUS_DISEASE"]
+    assert res.decisions_applied == {"disease": 1, "span-remove": 1, "span-add": 1}
+
+
+@pytest.mark.parametrize("name,rows,error,match", [
+    ("diseases.tsv", ["doc_id\ttid\tlabel\treason", "nope\tT4\tOTHER_DISEASE\tx"], InputError, "unknown document"),
+    ("diseases.tsv", ["doc_id\ttid\tlabel\treason", "case1\tT3\tOTHER_DISEASE\tx"], InputError, "not a Disease"),
+    ("diseases.tsv", ["doc_id\ttid\tlabel\treason", "case1\tT99\tOTHER_DISEASE\tx"], InputError, "no annotation"),
+    ("diseases.tsv", ["doc_id\ttid\tlabel\treason", "case1\tT4\tPATHOGEN\tx"], InputError, "not a disease class"),
+    ("diseases.tsv", ["doc_id\ttid\tlabel\treason\tmention", "case1\tT4\tOTHER_DISEASE\tx\tlupus"],
+     OffsetMismatchError, "lupus"),
+    ("diseases.tsv", ["doc_id\ttid\tlabel", "case1\tT4\tOTHER_DISEASE"], InputError, "header"),
+    ("pathogens.tsv", ["doc_id\tstart\tend\taction\tlabel\tmention\treason", "case1\t204\t208\tadd\tPATHOGEN\tMRSx\tr"],
+     OffsetMismatchError, "MRSx"),
+    ("pathogens.tsv", ["doc_id\tstart\tend\taction\tlabel\tmention\treason", "zz\t204\t208\tadd\tPATHOGEN\tMRSA\tr"],
+     InputError, "unknown document"),
+    ("pathogens.tsv", ["doc_id\tstart\tend\taction\tlabel\tmention\treason", "case1\t204\t208\tmove\tPATHOGEN\tMRSA\tr"],
+     InputError, "action"),
+    ("pathogens.tsv", ["doc_id\tstart\tend\taction\tlabel\tmention\treason", "case1\t25\t30\tadd\tPATHOGEN\tfever\tr"],
+     InputError, "overlaps SIGN_SYMPTOM"),
+    ("pathogens.tsv", ["doc_id\tstart\tend\taction\tlabel\tmention\treason", "case1\t25\t30\tremove\tPATHOGEN\tfever\tr"],
+     InputError, "no PATHOGEN span"),
+])
+def test_decision_errors_name_file_and_line(case1: Document, tmp_path: Path, name: str, rows: list[str],
+                                            error: type, match: str) -> None:
+    _write(tmp_path / name, ["# comment line", *rows])
+    with pytest.raises(error, match=match) as exc:
+        build(decisions_dir=tmp_path, source={case1.id: case1}, matcher=_matcher())
+    assert name in str(exc.value) and ("line 3" in str(exc.value) or "line 2" in str(exc.value))
+
+
+# ---------------------------------------------------------------- split
+
+def test_split_deterministic_and_stratified() -> None:
+    concern = {f"{i:03d}": i % 5 == 0 for i in range(200)}  # 40 concern
+    a, b = make_split(concern), make_split(dict(reversed(list(concern.items()))))
+    assert a == b
+    assert Counter(a.values()) == {"train": 140, "dev": 20, "test": 40}
+    in_test = sum(1 for d, v in concern.items() if v and a[d] == "test")
+    assert in_test >= 0.4 * 40
+    assert make_split(concern, seed=1) != a
+
+
+def test_concerns_counts_only_asserted() -> None:
+    spans = (Span(0, 1, "IMMUNE_DISEASE"), Span(2, 3, "PATHOGEN", attrs={"negated": True}),
+             Span(4, 5, "INFECTIOUS_DISEASE", attrs={"uncertain": True}))
+    rows = concerns([Document("a", "x x x x x x", spans), Document("b", "x x", (Span(0, 1, "PATHOGEN"),
+                                                                                Span(2, 3, "PATHOGEN")))])
+    assert [(r["doc_id"], r["asserted_total"], r["concerns"]) for r in rows] == [("a", 1, "no"), ("b", 2, "yes")]
+
+
+# ---------------------------------------------------------------- the committed corpus (needs the data)
+
+def _need_data() -> None:
+    from imner.config import data_dir
+
+    if not (data_dir() / "maccrobat" / "MACCROBAT2020").is_dir():
+        pytest.skip("MACCROBAT2020 not under IMNER_DATA")
+
+
+@pytest.mark.data
+def test_imd_cases_loads_all_200_with_twelve_labels() -> None:
+    _need_data()
+    from imner import corpora
+
+    docs = {s: corpora.load("imd-cases", s) for s in ("train", "dev", "test")}
+    assert {s: len(d) for s, d in docs.items()} == {"train": 140, "dev": 20, "test": 40}
+    labels = {sp.label for ds in docs.values() for d in ds for sp in d.spans}
+    assert labels <= set(LABEL_NAMES) and {"PATHOGEN", "IMMUNE_DISEASE", "INFECTIOUS_DISEASE"} <= labels
+    ids = [d.id for ds in docs.values() for d in ds]
+    assert len(set(ids)) == 200
+    for ds in docs.values():
+        for d in ds:
+            ss = sorted(d.spans, key=lambda s: s.start)
+            assert all(a.end <= b.start for a, b in zip(ss, ss[1:])), d.id
+
+
+@pytest.mark.data
+def test_committed_ann_and_split_are_reproducible() -> None:
+    _need_data()
+    from imner.annotation import build as b
+    from imner.annotation.corpus import read_split
+    from imner.annotation.split import read_concerns
+
+    result = b.build()
+    assert b.check_ann(result, b.corpus_dir() / "ann") == []
+    assert len(result.disease_rows) == 1362
+    cdir = b.corpus_dir()
+    assert make_split(read_concerns(cdir / "concerns.tsv")) == read_split(cdir / "split.tsv")
