@@ -1,0 +1,284 @@
+"""The :class:`Normalizer`: entity spans -> ontology codes, as span attrs.
+
+Which spans, which vocabulary (the lexicon concept labels a span may map to):
+
+================================  ========================================  ==========================
+span label                        concepts tried                            fallback (``cross_label``)
+================================  ========================================  ==========================
+IMMUNE/INFECTIOUS/OTHER_DISEASE   Disease Ontology (any disease label)      HPO sign/symptom
+SIGN_SYMPTOM                      HPO phenotypes                            Disease Ontology
+PATHOGEN                          NCBITaxon pathogens                       --
+MEDICATION                        DrugBank (and curated drug classes)       --
+SEVERITY                          HPO severity terms                        --
+================================  ========================================  ==========================
+
+Other labels (anatomy, procedures, lab values, temporal) are left unchanged. The fallback vocabulary is
+tried only when the main one finds nothing at any stage; such spans get ``cross_label: True``.
+
+Attrs written (keys not applicable are absent; a second run replaces them):
+
+``code_status``
+    ``"mapped"``, ``"ambiguous"`` or ``"unmapped"``; nothing is guessed silently.
+``concept_id``, ``concept_name``
+    the concept (a CURIE: ``DOID:9074``, ``HP:0001945``, ``DRUGBANK:DB00635``, ``NCBITaxon:1280``, or
+    ``IMNER:...`` for curated-only concepts) and its preferred name.
+``doid``, ``hpo``, ``drugbank``, ``ncbitaxon``
+    the same id under its vocabulary's key.
+``icd10cm``
+    diseases: a **list** of ICD-10-CM codes (``["M32.9"]``; several when DO/MONDO map to several), absent
+    when the concept has none.
+``category``, ``subcategory``
+    diseases: ``immune``/``infectious``/``other`` and e.g. ``autoimmune``, ``autoinflammatory``,
+    ``allergic``, ``immunodeficiency``, ``other-immune``; ``bacterial``, ``viral``, ``fungal``,
+    ``parasitic``, ``unspecified``; ``neoplasm`` (from the lexicon; see :mod:`imner.lexicon.classify`).
+``kind``
+    pathogens: ``bacterium``, ``virus``, ``fungus``, ``parasite``.
+``drug_class``
+    medications: from the curated rules (:mod:`imner.normalize.drug_classes`), applied to the concept name,
+    the surface and the abbreviation's long form; also set on unmapped medications when a rule matches.
+``match``
+    the stage that found the concept: ``exact``, ``variant``, ``token_sorted`` (:mod:`imner.normalize.matcher`).
+``abbreviation_of``
+    the long form, when the span is (or contains) a short form defined in the document
+    ("systemic lupus erythematosus (SLE)") and was normalized through it.
+``resolved_by``
+    ``"label"`` when several concepts tied and the one whose class agrees with the span's label was taken.
+``candidates``
+    ambiguous spans: the tied concepts, ``[{"id", "name", "label"}, ...]``, lexicon order.
+
+Abbreviations: :func:`imner.normalize.abbrev.find_abbreviations` finds the document's definitions. A span
+that starts at or after a definition's long form and is exactly the short form is looked up by its long
+form first (then by itself); a span that only contains the short form as a word is looked up as written
+first, then with the short form replaced by the long form.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from imner.errors import ConfigError
+from imner.lexicon import Concept, Lexicon, load_lexicon
+from imner.normalize.abbrev import find_abbreviations
+from imner.normalize.drug_classes import DrugClassRules, load_drug_class_rules
+from imner.normalize.matcher import NO_MATCH, Match, TermMatcher
+from imner.schema import DISEASE_LABELS, LABEL_NAMES
+from imner.types import Document, Span
+
+__all__ = ["DISEASE", "GROUPS", "OUTPUT_KEYS", "Normalizer"]
+
+#: a ``label_map`` value meaning "a disease of any of the three classes" (e.g. for NCBI-disease mentions)
+DISEASE = "DISEASE"
+
+#: span label -> (main concept labels, fallback concept labels)
+GROUPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    **{lab: (DISEASE_LABELS, frozenset({"SIGN_SYMPTOM"})) for lab in (*DISEASE_LABELS, DISEASE)},
+    "SIGN_SYMPTOM": (frozenset({"SIGN_SYMPTOM"}), DISEASE_LABELS),
+    "PATHOGEN": (frozenset({"PATHOGEN"}), frozenset()),
+    "MEDICATION": (frozenset({"MEDICATION"}), frozenset()),
+    "SEVERITY": (frozenset({"SEVERITY"}), frozenset()),
+}
+#: CURIE prefix -> attr key
+ID_KEYS: dict[str, str] = {"DOID": "doid", "HP": "hpo", "DRUGBANK": "drugbank", "NCBITaxon": "ncbitaxon"}
+#: every attr the normalizer may write (removed before writing, so a rerun leaves no stale codes)
+OUTPUT_KEYS: frozenset[str] = frozenset({
+    "code_status", "concept_id", "concept_name", "doid", "hpo", "drugbank", "ncbitaxon", "icd10cm", "category",
+    "subcategory", "kind", "drug_class", "match", "abbreviation_of", "resolved_by", "candidates", "cross_label",
+})
+_MAX_CANDIDATES = 10
+_CACHE_LIMIT = 200_000
+
+
+class Normalizer:
+    """Adds ontology codes to entity spans (see the module docstring for what is written).
+
+    ``lexicon``: a :class:`~imner.lexicon.Lexicon`, a path to an index file, or None for the packaged index
+    (loaded on the first document, once per process). ``abbreviations``: link short forms defined in the
+    document to their long forms. ``label_map``: maps other label sets onto the labels above (e.g.
+    ``{"Disease": "DISEASE"}`` for BC5CDR; :data:`DISEASE` = any disease class). ``cross_label``: try the
+    fallback vocabulary. ``drug_classes``: a :class:`DrugClassRules`, a rule-file path, or None for the
+    packaged rules.
+
+    Lookups are cached per (surface form, label group); the instance is safe to share between threads.
+    """
+
+    def __init__(self, lexicon: Lexicon | str | Path | None = None, *, abbreviations: bool = True,
+                 label_map: Mapping[str, str] | None = None, cross_label: bool = True,
+                 drug_classes: DrugClassRules | str | Path | None = None) -> None:
+        self._lexicon = lexicon if isinstance(lexicon, Lexicon) else None
+        self._lexicon_path = None if isinstance(lexicon, Lexicon) else lexicon
+        self.abbreviations = abbreviations
+        self.cross_label = cross_label
+        self.label_map = dict(label_map or {})
+        bad = {k: v for k, v in self.label_map.items() if v not in LABEL_NAMES and v != DISEASE}
+        if bad:
+            raise ConfigError(f"label_map values must be imner labels or {DISEASE!r}; got {bad} "
+                              f"(allowed: {', '.join(LABEL_NAMES)}, {DISEASE})")
+        self.drug_classes = drug_classes if isinstance(drug_classes, DrugClassRules) \
+            else load_drug_class_rules(drug_classes)
+        self._matchers: dict[frozenset[str], TermMatcher] = {}
+        self._cache: dict[tuple[str, str], tuple[Match, bool]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lexicon
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The lexicon in use (loaded on first access)."""
+        if self._lexicon is None:
+            with self._lock:
+                if self._lexicon is None:
+                    self._lexicon = load_lexicon(self._lexicon_path)
+        return self._lexicon
+
+    def _matcher(self, labels: frozenset[str]) -> TermMatcher:
+        m = self._matchers.get(labels)
+        if m is None:
+            m = self._matchers[labels] = TermMatcher(self.lexicon, labels,
+                                                     disease_variants=bool(labels & DISEASE_LABELS))
+        return m
+
+    # ------------------------------------------------------------------ lookup
+
+    def lookup(self, surface: str, label: str) -> tuple[Match, bool]:
+        """The match of ``surface`` for a span labelled ``label`` (after ``label_map``) and whether it came
+        from the fallback vocabulary; cached."""
+        group = GROUPS.get(label)
+        if group is None:
+            return NO_MATCH, False
+        ck = (surface, DISEASE if label in DISEASE_LABELS else label)
+        hit = self._cache.get(ck)
+        if hit is not None:
+            return hit
+        main, fallback = group
+        out = (self._matcher(main).match(surface), False)
+        if not out[0] and fallback and self.cross_label:
+            m = self._matcher(fallback).match(surface)
+            if m:
+                out = (m, True)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[ck] = out
+        return out
+
+    # ------------------------------------------------------------------ documents
+
+    def __call__(self, doc: Document) -> Document:
+        """A new document whose entity spans carry codes; ``doc`` is not changed."""
+        labels = [self.label_map.get(s.label, s.label) for s in doc.spans]
+        if not any(lab in GROUPS for lab in labels):
+            return doc
+        abbrs = find_abbreviations(doc.text) if self.abbreviations and "(" in doc.text else {}
+        spans = [self._normalize_span(doc.text, s, lab, abbrs) if lab in GROUPS else s
+                 for s, lab in zip(doc.spans, labels)]
+        return doc.with_spans(spans)
+
+    def annotate(self, docs: Iterable[Document]) -> list[Document]:
+        """:meth:`__call__` over many documents."""
+        return [self(d) for d in docs]
+
+    def normalize_text(self, surface: str, label: str) -> dict[str, Any]:
+        """The attrs a span with this surface and label would get (no document, no abbreviations)."""
+        lab = self.label_map.get(label, label)
+        if lab not in GROUPS:
+            raise ConfigError(f"label {label!r} is not normalized; normalized labels: {', '.join(GROUPS)}")
+        match, cross = self.lookup(surface, lab)
+        return self._attrs(match, cross, lab, surface, None)
+
+    def _normalize_span(self, text: str, span: Span, label: str, abbrs: Mapping[str, tuple[str, int, int]]) -> Span:
+        surface = span.text_in(text)
+        match, cross, long_form = NO_MATCH, False, None
+        if abbrs:
+            d = abbrs.get(surface.strip())
+            if d is not None and span.start >= d[1]:
+                match, cross = self.lookup(d[0], label)
+                long_form = d[0] if match else None
+        if not match:
+            match, cross = self.lookup(surface, label)
+        if not match and abbrs:
+            expanded, first = _expand(surface, span.start, abbrs)
+            if expanded is not None:
+                m, c = self.lookup(expanded, label)
+                if m:
+                    match, cross, long_form = m, c, first
+        attrs = {k: v for k, v in span.attrs.items() if k not in OUTPUT_KEYS}
+        attrs.update(self._attrs(match, cross, label, surface, long_form))
+        return span.evolve(attrs=attrs)
+
+    def _attrs(self, match: Match, cross: bool, label: str, surface: str, long_form: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        concepts = match.concepts
+        resolved = False
+        if len(concepts) > 1:
+            agree = [c for c in concepts if c.label == label]
+            if len(agree) == 1:
+                concepts, resolved = (agree[0],), True
+        if len(concepts) == 1:
+            c = concepts[0]
+            out["code_status"] = "mapped"
+            out.update(concept_attrs(c))
+            out["match"] = match.stage
+            if resolved:
+                out["resolved_by"] = "label"
+            if cross:
+                out["cross_label"] = True
+        elif concepts:
+            out["code_status"] = "ambiguous"
+            out["candidates"] = [{"id": c.id, "name": c.name, "label": c.label} for c in concepts[:_MAX_CANDIDATES]]
+            out["match"] = match.stage
+            if cross:
+                out["cross_label"] = True
+        else:
+            out["code_status"] = "unmapped"
+        if long_form is not None and concepts:
+            out["abbreviation_of"] = long_form
+        if label == "MEDICATION":
+            name = concepts[0].name if len(concepts) == 1 else None
+            dc = self.drug_classes.classify(name, surface, long_form)
+            if dc is not None:
+                out["drug_class"] = dc
+        return out
+
+
+def concept_attrs(c: Concept) -> dict[str, Any]:
+    """The code attrs of one concept (``concept_id``, ``concept_name``, the vocabulary key, disease/pathogen
+    details)."""
+    out: dict[str, Any] = {"concept_id": c.id, "concept_name": c.name}
+    key = ID_KEYS.get(c.id.split(":", 1)[0])
+    if key is not None:
+        out[key] = c.id
+    if c.label in DISEASE_LABELS:
+        if c.icd10cm:
+            out["icd10cm"] = list(c.icd10cm)
+        if c.category:
+            out["category"] = c.category
+        if c.subcategory:
+            out["subcategory"] = c.subcategory
+    if c.kind:
+        out["kind"] = c.kind
+    return out
+
+
+_WORDS = re.compile(r"[^\W_](?:[\w\-/.]*[^\W_])?")
+
+
+def _expand(surface: str, start: int, abbrs: Mapping[str, tuple[str, int, int]]) -> tuple[str | None, str | None]:
+    """``surface`` with each defined short form (a whole word, defined before ``start``) replaced by its long
+    form, and the first long form used; (None, None) when nothing was replaced."""
+    parts: list[str] = []
+    pos = 0
+    first: str | None = None
+    for m in _WORDS.finditer(surface):
+        d = abbrs.get(m.group())
+        if d is None or d[1] > start:
+            continue
+        parts.append(surface[pos:m.start()])
+        parts.append(d[0])
+        pos = m.end()
+        first = first or d[0]
+    if first is None:
+        return None, None
+    parts.append(surface[pos:])
+    return "".join(parts), first

@@ -1,0 +1,327 @@
+"""imner.normalize: abbreviations, matching stages, Normalizer attrs on a tiny lexicon, drug-class rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imner.errors import ConfigError
+from imner.lexicon import Concept, Lexicon, builder_from_records
+from imner.normalize import (
+    DrugClassRules, Normalizer, TermMatcher, find_abbreviation_pairs, find_abbreviations, load_drug_class_rules,
+)
+from imner.normalize.drug_classes import rule_from_dict
+from imner.normalize.matcher import singular
+from imner.types import Document, Span
+
+# ---------------------------------------------------------------- fixture lexicon
+
+CONCEPTS = [
+    Concept("DOID:9074", "systemic lupus erythematosus", "IMMUNE_DISEASE", "DO", "immune", "autoimmune",
+            icd10cm=("M32.9",), xrefs=("MESH:D008180",)),
+    Concept("DOID:7148", "rheumatoid arthritis", "IMMUNE_DISEASE", "DO", "immune", "autoimmune",
+            icd10cm=("M06.9",)),
+    Concept("DOID:399", "tuberculosis", "INFECTIOUS_DISEASE", "DO", "infectious", "bacterial",
+            icd10cm=("A15.0", "A15.9")),
+    Concept("DOID:12365", "malaria", "INFECTIOUS_DISEASE", "DO", "infectious", "parasitic"),
+    Concept("DOID:1287", "cardiovascular system disease", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:2355", "anemia", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:11476", "osteoporosis", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:9562", "primary ciliary dyskinesia", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:0050589", "inflammatory bowel disease", "IMMUNE_DISEASE", "DO", "immune", "other-immune"),
+    Concept("DOID:8577", "ulcerative colitis", "IMMUNE_DISEASE", "DO", "immune", "autoimmune"),
+    Concept("DOID:5419", "schizophrenia", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:2218", "glucose-6-phosphate dehydrogenase deficiency", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:0060500", "lymphoma of the colon", "OTHER_DISEASE", "DO", "other", "neoplasm"),
+    # two concepts sharing the synonym "sarcoid", neither named so: ambiguous
+    Concept("DOID:11335", "sarcoidosis", "IMMUNE_DISEASE", "DO", "immune", "other-immune"),
+    Concept("DOID:0000001", "cutaneous sarcoid reaction", "OTHER_DISEASE", "DO", "other", None),
+    Concept("HP:0001945", "Fever", "SIGN_SYMPTOM", "HPO"),
+    Concept("HP:0002018", "Nausea", "SIGN_SYMPTOM", "HPO"),
+    Concept("NCBITaxon:1280", "Staphylococcus aureus", "PATHOGEN", "NCBITaxon", kind="bacterium"),
+    Concept("NCBITaxon:1279", "Staphylococcus", "PATHOGEN", "NCBITaxon", kind="bacterium"),
+    Concept("NCBITaxon:5833", "Plasmodium falciparum", "PATHOGEN", "NCBITaxon", kind="parasite"),
+    Concept("DRUGBANK:DB00635", "Prednisone", "MEDICATION", "DrugBank"),
+    Concept("DRUGBANK:DB00959", "Methylprednisolone", "MEDICATION", "DrugBank"),
+    Concept("DRUGBANK:DB00563", "Methotrexate", "MEDICATION", "DrugBank"),
+    Concept("DRUGBANK:DB01060", "Amoxicillin", "MEDICATION", "DrugBank"),
+    Concept("DRUGBANK:DB00196", "Fluconazole", "MEDICATION", "DrugBank"),
+    Concept("IMNER:antibiotic", "antibiotic", "MEDICATION", "imner"),
+]
+TERMS = [
+    ("SLE", "DOID:9074"), ("lupus", "DOID:9074"), ("RA", "DOID:7148"), ("TB", "DOID:399"),
+    ("sarcoid", "DOID:11335"), ("sarcoid", "DOID:0000001"), ("pyrexia", "HP:0001945"),
+    ("S. aureus", "NCBITaxon:1280"), ("Solu-Medrol", "DRUGBANK:DB00959"), ("MTX", "DRUGBANK:DB00563"),
+    ("Immotile cilia syndrome", "DOID:9562"),
+    ("lupus", "HP:0002018"),  # an HPO synonym beside the DO one: ties are broken by label agreement
+]
+CURATED = [("antibiotics", "IMNER:antibiotic")]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return Lexicon.from_builder(builder_from_records(CONCEPTS, TERMS, CURATED,
+                                                     {"MESH:D008180": ["DOID:9074"]}))
+
+
+@pytest.fixture(scope="module")
+def norm(lexicon: Lexicon) -> Normalizer:
+    return Normalizer(lexicon)
+
+
+def doc_with(text: str, *mentions: tuple[str, str], occurrence: dict[str, int] | None = None) -> Document:
+    """A document with one span per (surface, label), found left to right."""
+    spans, pos = [], 0
+    for surface, label in mentions:
+        i = text.index(surface, pos)
+        spans.append(Span(i, i + len(surface), label))
+        pos = i + 1
+    return Document("d", text, spans)
+
+
+def attrs_of(doc: Document, surface: str) -> dict:
+    for s in doc.spans:
+        if s.text_in(doc.text) == surface:
+            return dict(s.attrs)
+    raise AssertionError(f"no span {surface!r}")
+
+
+# ---------------------------------------------------------------- abbreviations
+
+
+@pytest.mark.parametrize("text, short, long", [
+    ("A woman with systemic lupus erythematosus (SLE) was admitted.", "SLE", "systemic lupus erythematosus"),
+    ("lupus (SLE; systemic lupus erythematosus) flared", "SLE", "systemic lupus erythematosus"),
+    ("glucose-6-phosphate dehydrogenase (G6PD) deficiency", "G6PD", "glucose-6-phosphate dehydrogenase"),
+    ("Primary Sjögren syndrome (pSS) was diagnosed.", "pSS", "Primary Sjögren syndrome"),
+    ("given intravenous immunoglobulin (IVIg, 2 g/kg)", "IVIg", "intravenous immunoglobulin"),
+    ("positive for HHV8 (human herpesvirus 8) DNA", "HHV8", "human herpesvirus 8"),
+    ("myasthenia gravis (MG), Guillain-Barré syndrome (GBS)", "GBS", "Guillain-Barré syndrome"),
+])
+def test_abbreviation_definitions(text: str, short: str, long: str) -> None:
+    found = find_abbreviations(text)
+    assert short in found
+    lf, start, end = found[short]
+    assert lf == long and text[start:end] == long
+
+
+@pytest.mark.parametrize("text", [
+    "as shown in the biopsy (Fig. 2).", "in three patients (n = 5).", "a difference (p < 0.05).",
+    "The results (see below) were normal (Table 1).", "received prednisone (40 mg) daily", "a rash (2 cm)",
+    "the kidney (Smith et al.)", "",
+])
+def test_abbreviation_false_positives(text: str) -> None:
+    assert find_abbreviations(text) == {}
+
+
+def test_abbreviation_offsets_and_first_definition_wins() -> None:
+    text = "rheumatoid arthritis (RA) ... later reactive arthritis (RA)"
+    pairs = find_abbreviation_pairs(text)
+    assert [(p.short, p.long) for p in pairs] == [("RA", "rheumatoid arthritis"), ("RA", "reactive arthritis")]
+    assert all(text[p.short_start:p.short_end] == p.short for p in pairs)
+    assert find_abbreviations(text)["RA"][0] == "rheumatoid arthritis"
+
+
+# ---------------------------------------------------------------- matcher
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("infections", "infection"), ("diseases", "disease"), ("allergies", "allergy"), ("abscesses", "abscess"),
+    ("staphylococci", "staphylococcus"), ("bacilli", "bacillus"), ("bacteria", "bacterium"),
+    ("arthritis", "arthritis"), ("virus", "virus"), ("tb", "tb"),
+])
+def test_singular(word: str, expected: str) -> None:
+    assert singular(word) == expected
+
+
+@pytest.mark.parametrize("surface, cid, stage", [
+    ("Systemic Lupus Erythematosus", "DOID:9074", "exact"),
+    ("systemic lupus erythematosus (SLE)", "DOID:9074", "variant"),
+    ("osteoporoses", "DOID:11476", "variant"),
+    ("Immotile cilia disease", "DOID:9562", "variant"),
+    ("cardiovascular system", "DOID:1287", "variant"),
+    ("inflammatory bowel", "DOID:0050589", "variant"),
+    ("schizo-phrenia", "DOID:5419", "variant"),
+    ("colon lymphoma", "DOID:0060500", "token_sorted"),
+    ("deficiency of glucose-6-phosphate dehydrogenase", "DOID:2218", "token_sorted"),
+])
+def test_matcher_stages(lexicon: Lexicon, surface: str, cid: str, stage: str) -> None:
+    from imner.schema import DISEASE_LABELS
+
+    m = TermMatcher(lexicon, DISEASE_LABELS, disease_variants=True).match(surface)
+    assert [c.id for c in m.concepts] == [cid]
+    assert m.stage == stage
+
+
+def test_matcher_respects_abbreviation_case(lexicon: Lexicon) -> None:
+    from imner.schema import DISEASE_LABELS
+
+    tm = TermMatcher(lexicon, DISEASE_LABELS)
+    assert [c.id for c in tm.match("RA").concepts] == ["DOID:7148"]
+    assert not tm.match("ra")
+
+
+# ---------------------------------------------------------------- normalizer
+
+
+def test_disease_attrs(norm: Normalizer) -> None:
+    doc = doc_with("History of tuberculosis and rheumatoid arthritis.", ("tuberculosis", "INFECTIOUS_DISEASE"),
+                   ("rheumatoid arthritis", "IMMUNE_DISEASE"))
+    out = norm(doc)
+    tb = attrs_of(out, "tuberculosis")
+    assert tb == {"code_status": "mapped", "concept_id": "DOID:399", "concept_name": "tuberculosis",
+                  "doid": "DOID:399", "icd10cm": ["A15.0", "A15.9"], "category": "infectious",
+                  "subcategory": "bacterial", "match": "exact"}
+    ra = attrs_of(out, "rheumatoid arthritis")
+    assert ra["doid"] == "DOID:7148" and ra["category"] == "immune" and ra["subcategory"] == "autoimmune"
+
+
+def test_pathogen_symptom_medication_attrs(norm: Normalizer) -> None:
+    doc = doc_with("Fever; S. aureus and Plasmodium falciparum; given Solu-Medrol, amoxicillin and antibiotics.",
+                   ("Fever", "SIGN_SYMPTOM"), ("S. aureus", "PATHOGEN"), ("Plasmodium falciparum", "PATHOGEN"),
+                   ("Solu-Medrol", "MEDICATION"), ("amoxicillin", "MEDICATION"), ("antibiotics", "MEDICATION"))
+    out = norm(doc)
+    assert attrs_of(out, "Fever")["hpo"] == "HP:0001945"
+    sa = attrs_of(out, "S. aureus")
+    assert (sa["ncbitaxon"], sa["kind"]) == ("NCBITaxon:1280", "bacterium")
+    assert attrs_of(out, "Plasmodium falciparum")["kind"] == "parasite"
+    sm = attrs_of(out, "Solu-Medrol")
+    assert (sm["drugbank"], sm["concept_name"], sm["drug_class"]) == ("DRUGBANK:DB00959", "Methylprednisolone",
+                                                                       "corticosteroid")
+    assert attrs_of(out, "amoxicillin")["drug_class"] == "penicillin antibiotic"
+    ab = attrs_of(out, "antibiotics")
+    assert ab["concept_id"] == "IMNER:antibiotic" and "drugbank" not in ab and ab["drug_class"] == "antibiotic"
+
+
+def test_unmapped_never_guessed(norm: Normalizer) -> None:
+    doc = doc_with("She had zebra fever and took novelumab and xyzzy.", ("zebra fever", "OTHER_DISEASE"),
+                   ("novelumab", "MEDICATION"), ("xyzzy", "MEDICATION"))
+    out = norm(doc)
+    assert attrs_of(out, "zebra fever") == {"code_status": "unmapped"}
+    # no code, but the class follows from the -mab rule
+    assert attrs_of(out, "novelumab") == {"code_status": "unmapped", "drug_class": "monoclonal antibody"}
+    assert attrs_of(out, "xyzzy") == {"code_status": "unmapped"}
+
+
+def test_ambiguous_lists_candidates(norm: Normalizer) -> None:
+    out = norm(doc_with("a sarcoid lesion", ("sarcoid", "OTHER_DISEASE")))
+    a = attrs_of(out, "sarcoid")
+    # label agreement picks the OTHER_DISEASE concept
+    assert a["code_status"] == "mapped" and a["doid"] == "DOID:0000001" and a["resolved_by"] == "label"
+    out = norm(doc_with("a sarcoid lesion", ("sarcoid", "INFECTIOUS_DISEASE")))
+    a = attrs_of(out, "sarcoid")
+    assert a["code_status"] == "ambiguous" and "doid" not in a
+    assert [c["id"] for c in a["candidates"]] == ["DOID:11335", "DOID:0000001"]
+
+
+def test_cross_label_fallback(norm: Normalizer, lexicon: Lexicon) -> None:
+    out = norm(doc_with("high pyrexia", ("pyrexia", "INFECTIOUS_DISEASE")))
+    a = attrs_of(out, "pyrexia")
+    assert a["hpo"] == "HP:0001945" and a["cross_label"] is True and "doid" not in a
+    strict = Normalizer(lexicon, cross_label=False)
+    assert attrs_of(strict(doc_with("high pyrexia", ("pyrexia", "INFECTIOUS_DISEASE"))), "pyrexia") == \
+        {"code_status": "unmapped"}
+
+
+def test_abbreviation_links_later_short_forms(lexicon: Lexicon) -> None:
+    # "MS" is in no lexicon: it gets the codes of its long form; "SLE" prefers the document's definition
+    lex = Lexicon.from_builder(builder_from_records(CONCEPTS + [
+        Concept("DOID:2377", "multiple sclerosis", "IMMUNE_DISEASE", "DO", "immune", "autoimmune")], TERMS))
+    text = "Known multiple sclerosis (MS). MS relapsed; RA flared; G6PD (glucose-6-phosphate dehydrogenase) " \
+           "levels low; G6PD deficiency confirmed."
+    doc = doc_with(text, ("multiple sclerosis", "IMMUNE_DISEASE"), ("MS", "IMMUNE_DISEASE"),
+                   ("MS", "IMMUNE_DISEASE"), ("RA", "IMMUNE_DISEASE"), ("G6PD deficiency", "OTHER_DISEASE"))
+    out = Normalizer(lex)(doc)
+    ms = [dict(s.attrs) for s in out.spans if s.text_in(text) == "MS"]
+    assert all(a["doid"] == "DOID:2377" and a["abbreviation_of"] == "multiple sclerosis" for a in ms)
+    assert "abbreviation_of" not in attrs_of(out, "RA")
+    g = attrs_of(out, "G6PD deficiency")
+    assert g["doid"] == "DOID:2218" and g["abbreviation_of"] == "glucose-6-phosphate dehydrogenase"
+    off = Normalizer(lex, abbreviations=False)(doc)
+    assert [s.attrs["code_status"] for s in off.spans if s.text_in(text) == "MS"] == ["unmapped", "unmapped"]
+
+
+def test_short_form_before_definition_not_linked(lexicon: Lexicon) -> None:
+    text = "MS was seen. Later multiple sclerosis (MS) confirmed."
+    lex = Lexicon.from_builder(builder_from_records(CONCEPTS + [
+        Concept("DOID:2377", "multiple sclerosis", "IMMUNE_DISEASE", "DO", "immune", "autoimmune")], TERMS))
+    out = Normalizer(lex)(doc_with(text, ("MS", "IMMUNE_DISEASE")))
+    assert out.spans[0].attrs["code_status"] == "unmapped"
+
+
+def test_no_mutation_and_other_labels_untouched(norm: Normalizer) -> None:
+    doc = doc_with("tuberculosis of the lung", ("tuberculosis", "INFECTIOUS_DISEASE"), ("lung", "ANATOMY"))
+    doc = doc.with_spans([doc.spans[0].evolve(attrs_update={"negated": False, "doid": "DOID:stale"}),
+                          doc.spans[1]])
+    before = [dict(s.attrs) for s in doc.spans]
+    out = norm(doc)
+    assert [dict(s.attrs) for s in doc.spans] == before
+    assert out is not doc and out.spans[1] is doc.spans[1]
+    a = dict(out.spans[0].attrs)
+    assert a["negated"] is False and a["doid"] == "DOID:399"
+    assert norm(out) == out and [dict(s.attrs) for s in norm(out).spans] == [dict(s.attrs) for s in out.spans]
+
+
+def test_label_map_and_normalize_text(lexicon: Lexicon) -> None:
+    n = Normalizer(lexicon, label_map={"Disease": "DISEASE", "Chemical": "MEDICATION"})
+    out = n(doc_with("lupus and methotrexate", ("lupus", "Disease"), ("methotrexate", "Chemical")))
+    assert attrs_of(out, "lupus")["doid"] == "DOID:9074"
+    assert attrs_of(out, "methotrexate")["drug_class"] == "conventional DMARD"
+    assert n.normalize_text("Malaria", "Disease")["doid"] == "DOID:12365"
+    with pytest.raises(ConfigError, match="label_map values"):
+        Normalizer(lexicon, label_map={"Disease": "SICKNESS"})
+    with pytest.raises(ConfigError, match="not normalized"):
+        n.normalize_text("lung", "ANATOMY")
+
+
+def test_lexicon_is_lazy(tmp_path) -> None:
+    n = Normalizer(tmp_path / "missing.json.gz")
+    assert n(Document("d", "no spans")) .spans == ()
+    from imner.errors import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError):
+        n(doc_with("lupus", ("lupus", "IMMUNE_DISEASE")))
+
+
+# ---------------------------------------------------------------- drug classes
+
+
+def test_packaged_drug_class_rules() -> None:
+    rules = load_drug_class_rules()
+    cases = {"prednisone": "corticosteroid", "Dexamethasone": "corticosteroid", "ceftriaxone":
+             "cephalosporin antibiotic", "piperacillin-tazobactam": "penicillin antibiotic", "azithromycin":
+             "macrolide antibiotic", "tobramycin": "aminoglycoside antibiotic", "bleomycin": "antibiotic",
+             "meropenem": "carbapenem antibiotic", "levofloxacin": "fluoroquinolone antibiotic", "infliximab":
+             "TNF inhibitor", "rituximab": "monoclonal antibody", "acyclovir": "antiviral", "voriconazole":
+             "azole antifungal", "caspofungin": "echinocandin antifungal", "omeprazole": "proton pump inhibitor",
+             "metronidazole": "nitroimidazole antibiotic", "albendazole": "anthelmintic", "tofacitinib":
+             "JAK inhibitor", "hydroxychloroquine": "conventional DMARD", "paracetamol": None}
+    assert {k: rules.classify(k) for k in cases} == cases
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"drug_class": "x", "names": ["a"], "suffix": ["b"]}, "unknown key.*'suffix'.*allowed"),
+    ({"names": ["a"]}, "'drug_class'.*required"),
+    ({"drug_class": "x"}, "at least one of"),
+    ({"drug_class": "x", "names": "prednisone"}, "'names' must be a list"),
+    ({"drug_class": "x", "pattern": "(unclosed"}, "bad regular expression"),
+])
+def test_drug_class_rule_validation(rule: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        rule_from_dict(rule, source="rules.json", index=3)
+
+
+def test_drug_class_file_validation(tmp_path) -> None:
+    p = tmp_path / "rules.json"
+    p.write_text(json.dumps({"format": "imner-drug-classes", "version": 1,
+                             "rules": [{"drug_class": "x", "names": ["a"]}, {"drug_klass": "y"}]}))
+    with pytest.raises(ConfigError, match=r"rules\.json: rule 1: unknown key"):
+        load_drug_class_rules(p)
+    p.write_text('{"format": "something else"}')
+    with pytest.raises(ConfigError, match="not a drug-class rule file"):
+        load_drug_class_rules(p)
+    p.write_text("{not json")
+    with pytest.raises(ConfigError, match="line 1: not valid JSON"):
+        load_drug_class_rules(p)
+    assert isinstance(load_drug_class_rules(), DrugClassRules)
