@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from imner.context import FLAGS, ContextAnnotator, ContextRule, load_rules, rule_from_dict
+from imner.context import DIRECTIONS, FLAGS, ContextAnnotator, ContextRule, load_rules, rule_from_dict
 from imner.errors import ConfigError
 from imner.types import Document, Span
 
@@ -123,6 +123,10 @@ def test_family(ann):
     assert (f["systemic lupus erythematosus"]["family"], f["malar rash"]["family"]) == (True, False)
     f = flags(ann, "There is a family history of psoriasis.", {"psoriasis": "IMMUNE_DISEASE"})
     assert f["psoriasis"]["family"] is True
+    f = flags(ann, "Celiac disease was also found in his younger sister.", {"Celiac disease": "IMMUNE_DISEASE"})
+    assert f["Celiac disease"]["family"] is True
+    f = flags(ann, "At 2 years, the parents noticed a facial rash.", {"facial rash": "SIGN_SYMPTOM"})
+    assert f["facial rash"]["family"] is False
 
 
 def test_modifier_labels_are_left_alone_and_input_not_mutated(ann):
@@ -179,7 +183,19 @@ def test_default_rules_load_and_are_valid():
     rules = load_rules()
     assert len(rules) > 300
     dirs = {r.direction for r in rules}
-    assert dirs == {"forward", "backward", "bidirectional", "terminate", "pseudo"}
+    assert {"forward", "backward", "terminate", "pseudo"} <= dirs <= set(DIRECTIONS)
+
+
+def test_bidirectional_rule_and_rule_max_scope():
+    rules = [ContextRule("familial", "bidirectional", "FAMILY", max_scope=2)]
+    ann = ContextAnnotator(rules=rules)
+    text = "Gout familial gout. Far away words here then gout familial."
+    f = ann(Document("d", text, [Span(0, 4, "OTHER_DISEASE"), Span(14, 18, "OTHER_DISEASE"),
+                                 Span(44, 48, "OTHER_DISEASE")]))
+    assert [s.attrs["family"] for s in f.spans] == [True, True, True]
+    far = "Gout one two three familial."
+    f = ann(Document("d", far, [Span(0, 4, "OTHER_DISEASE")]))
+    assert f.spans[0].attrs["family"] is False
 
 
 def test_unknown_key_names_file_rule_and_allowed_keys(tmp_path):

@@ -285,13 +285,19 @@ class _Matcher:
 class ContextAnnotator:
     """Adds ``negated``/``uncertain``/``historical``/``family`` attrs to a document's spans.
 
-    ``rules_path``: a rules file (default: the packaged ``context_rules.json``); ``max_scope``: default
-    scope limit in words (tokens with a letter or digit) on each side of a trigger (``None``: the whole sentence); ``skip_labels``: labels
-    left without assertion attrs (compared before ``label_map``); ``label_map``: maps other label sets onto
-    the labels the rules' ``allowed_types``/``excluded_types`` name (e.g. MACCROBAT ``Medication`` ->
-    ``MEDICATION``); ``negation_wins``: a span that is both negated and uncertain ("never had signs
-    suggestive of X", "no signs suggested X") is reported as negated only; ``evidence``: also write ``context_cues``, a list of
-    ``{"category", "start", "end", "text"}`` for the cues that modified the span.
+    * ``rules_path``: a rules file (default: the packaged ``context_rules.json``); or ``rules`` directly;
+    * ``max_scope``: default scope limit in words (tokens with a letter or digit) on each side of a trigger
+      (``None``: up to the sentence boundary); a rule's own ``max_scope`` overrides it;
+    * ``skip_labels``: labels left without assertion attrs (compared before ``label_map``);
+    * ``label_map``: maps other label sets onto the labels the rules' ``allowed_types``/``excluded_types``
+      name (e.g. MACCROBAT ``Medication`` -> ``MEDICATION``); unmapped unknown labels match no
+      ``allowed_types`` and no ``excluded_types``;
+    * ``negation_wins``: a span both negated and uncertain ("never had signs suggestive of X", "no signs
+      suggested X") is reported as negated only;
+    * ``evidence``: also write ``context_cues``, a list of ``{"category", "start", "end", "text"}`` for the
+      cues that reached the span.
+
+    A document without spans to assert is returned as is (documents are immutable).
     """
 
     def __init__(self, rules_path: str | Path | None = None, *, rules: Iterable[ContextRule] | None = None,

@@ -79,8 +79,8 @@ _AGE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile
     ("newborn", r"\b(?:new[\s-]?born|neonate|neonatal\s+(?:boy|girl|patient))\b"),
 ))
 _DECADE_OFFSET = {None: 5, "early": 2, "mid": 5, "late": 8}
-_EVENT_BEFORE = re.compile(r"(?:\bat|\bsince|\bby|\buntil|\bbefore|\bafter|\bfrom|\bwhen\s+(?:he|she)\s+was)\s+(?:the\s+)?"
-                           r"(?:age\s+of\s+)?\Z", re.IGNORECASE)
+_EVENT_BEFORE = re.compile(r"(?:\bat|\bsince|\bby|\buntil|\bbefore|\bafter|\bfrom|\bwhen\s+(?:he|she)\s+was)"
+                           r"\s+(?:the\s+)?(?:age\s+of\s+)?\Z", re.IGNORECASE)
 _RELATIVE = (r"mother|father|sister|brother|sibling|siblings|son|daughter|husband|wife|partner|aunt|uncle|cousin|"
              r"grandmother|grandfather|niece|nephew|parent|parents|twin|child|children|baby|infant|fetus|foetus|"
              r"neighbou?r|friend|spouse|proband")
