@@ -227,23 +227,14 @@ class _Matcher:
             self.by_first.setdefault(first, []).append((re.compile(rule.regex(), re.IGNORECASE), rule))
         for cands in self.by_first.values():
             cands.sort(key=lambda c: -len(c[1].literal))
-        self.pattern_rules = pattern_rules
-        self.group_rule: dict[int, ContextRule] = {}
-        if pattern_rules:
-            parts, group = [], 1
-            for rule in pattern_rules:
-                parts.append(f"({rule.pattern})")
-                self.group_rule[group] = rule
-                group += 1 + re.compile(rule.pattern).groups
-            self.combined: re.Pattern[str] | None = re.compile("|".join(parts), re.IGNORECASE)
-        else:
-            self.combined = None
+        # one regex per pattern rule: each keeps its own first-character optimisation (a joint one loses it)
+        self.pattern_rules = [(re.compile(r.pattern or "", re.IGNORECASE), r) for r in pattern_rules]
 
     def pattern_cues(self, text: str) -> list[Cue]:
-        if self.combined is None:
-            return []
-        return [Cue(m.start(), m.end(), self.group_rule[m.lastindex or 0])
-                for m in self.combined.finditer(text) if m.end() > m.start()]
+        out = [Cue(m.start(), m.end(), rule) for rx, rule in self.pattern_rules
+               for m in rx.finditer(text) if m.end() > m.start()]
+        out.sort(key=lambda c: c.start)
+        return out
 
     def cues(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = ()) -> list[Cue]:
         """Non-overlapping cues among ``tokens`` (leftmost, then longest, wins); ``extra`` are pattern cues
