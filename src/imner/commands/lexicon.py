@@ -1,0 +1,97 @@
+"""``imner lexicon build|lookup|xref``: build the packaged lexicon index and query it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("lexicon", help="build or query the lexicon (DO, HPO, DrugBank, NCBITaxon terms)",
+                              description="The lexicon knowledge base behind the dictionary tagger (imner.lexicon).")
+    sub = p.add_subparsers(dest="lexicon_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    pb = sub.add_parser("build", help="build index.json.gz from $IMNER_DATA/lexicons and the curated files",
+                        description="Reads the stored vocabularies under $IMNER_DATA/lexicons plus curated.tsv and "
+                                    "class_overrides.tsv, and writes index.json.gz (default: the packaged "
+                                    "src/imner/resources/lexicon/).")
+    pb.add_argument("--out", metavar="DIR", help="output folder (default: the packaged resources folder)")
+    pb.add_argument("--lexicons", metavar="DIR", help="source folder (default: $IMNER_DATA/lexicons)")
+    pb.add_argument("--curated", metavar="DIR", help="folder with curated.tsv and class_overrides.tsv "
+                                                     "(default: the packaged ones)")
+    pb.add_argument("--json", action="store_true", help="print the build report as JSON")
+    pb.set_defaults(func=_build)
+
+    pl = sub.add_parser("lookup", help="concepts for terms (normalized like the dictionary tagger does)")
+    pl.add_argument("terms", nargs="+", metavar="TERM")
+    pl.add_argument("--index", metavar="PATH", help="lexicon index (default: the packaged one)")
+    pl.add_argument("--ignore-case", action="store_true", help="let abbreviations match in any case")
+    pl.add_argument("--json", action="store_true", help="print JSON")
+    pl.set_defaults(func=_lookup)
+
+    px = sub.add_parser("xref", help="DOIDs for MeSH/OMIM/UMLS/ICD-10-CM/MONDO ids (MESH:D008180, OMIM:152700)")
+    px.add_argument("ids", nargs="+", metavar="ID")
+    px.add_argument("--index", metavar="PATH", help="lexicon index (default: the packaged one)")
+    px.add_argument("--json", action="store_true", help="print JSON")
+    px.set_defaults(func=_xref)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from imner.lexicon.build import build, summary
+
+    t0 = time.perf_counter()
+    path, info = build(args.out, lexicons_dir=args.lexicons, curated_dir=args.curated)
+    if args.json:
+        print(json.dumps({"path": str(path), "bytes": path.stat().st_size, **info}, indent=2))
+    else:
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
+        print(summary(info))
+    return 0
+
+
+def _concept_dict(c) -> dict:
+    d = {"id": c.id, "name": c.name, "label": c.label, "source": c.source}
+    for k in ("category", "subcategory", "kind"):
+        if getattr(c, k):
+            d[k] = getattr(c, k)
+    if c.icd10cm:
+        d["icd10cm"] = list(c.icd10cm)
+    if c.xrefs:
+        d["xrefs"] = list(c.xrefs)
+    return d
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from imner.lexicon import load_lexicon, normalize_term
+
+    lex = load_lexicon(args.index)
+    out = {t: [_concept_dict(c) for c in lex.lookup(t, respect_case=not args.ignore_case)] for t in args.terms}
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for term, concepts in out.items():
+        print(f"{term}  [{normalize_term(term)}]")
+        if not concepts:
+            print("  (no match)")
+        for c in concepts:
+            extra = " ".join(f"{k}={c[k]}" for k in ("category", "subcategory", "kind") if k in c)
+            codes = " ".join(c.get("icd10cm", []))
+            print(f"  {c['label']:<19} {c['id']:<20} {c['name']}  {extra}{'  ICD-10-CM ' + codes if codes else ''}")
+    return 0
+
+
+def _xref(args: argparse.Namespace) -> int:
+    from imner.lexicon import load_lexicon
+
+    lex = load_lexicon(args.index)
+    out = {x: lex.by_xref(x) for x in args.ids}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for x, doids in out.items():
+        names = ", ".join(f"{d} ({lex.concept(d).name})" for d in doids if d in lex) or "(none)"
+        flag = "  AMBIGUOUS" if len(doids) > 1 else ""
+        print(f"{x}: {names}{flag}")
+    return 0

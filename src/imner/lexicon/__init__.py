@@ -1,0 +1,215 @@
+"""The lexicon knowledge base: normalized terms -> concepts of DO, HPO, DrugBank and NCBITaxon, each with its
+class in the twelve-label schema, disease categories and codes, and a MeSH/OMIM -> DOID reverse index.
+
+>>> lex = load_lexicon()                      # the packaged index (src/imner/resources/lexicon/index.json.gz)
+>>> [c.id for c in lex.lookup("systemic lupus erythematosus")][:1]
+['DOID:9074']
+>>> lex.by_xref("MESH:D008180")
+['DOID:9074']
+
+The index is built from the stored vocabularies by ``imner lexicon build`` (:mod:`imner.lexicon.build`);
+sources and licences are listed in ``src/imner/resources/lexicon/README.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any, Iterator, NamedTuple
+
+from imner.config import RESOURCES
+from imner.errors import ModelNotFoundError
+from imner.lexicon.index import Concept, IndexBuilder, builder_from_records, canonical_surface, read_index
+from imner.lexicon.normalize import normalize_term
+
+__all__ = [
+    "Concept", "DiseaseCategory", "IndexBuilder", "Lexicon", "builder_from_records", "default_index_path",
+    "load_lexicon", "normalize_term",
+]
+
+LEXICON_DIR = RESOURCES / "lexicon"
+INDEX_NAME = "index.json.gz"
+
+
+def default_index_path() -> Path:
+    """The packaged index."""
+    return LEXICON_DIR / INDEX_NAME
+
+
+class DiseaseCategory(NamedTuple):
+    """Class of a disease concept: label (``IMMUNE_DISEASE``...), category and subcategory."""
+
+    label: str
+    category: str | None
+    subcategory: str | None
+
+
+_XREF_PREFIXES = {"MESH": "MESH", "MSH": "MESH", "MIM": "OMIM", "OMIM": "OMIM", "UMLS": "UMLS",
+                  "UMLS_CUI": "UMLS", "ICD10CM": "ICD10CM", "ICD10": "ICD10CM", "MONDO": "MONDO"}
+
+
+def normalize_xref(xref: str) -> str:
+    """``mesh:D008180`` / ``MeSH:D008180`` -> ``MESH:D008180``; ``MIM:152700`` -> ``OMIM:152700``;
+    ``UMLS_CUI:C0024141`` -> ``UMLS:C0024141``. Unknown prefixes are upper-cased and kept."""
+    prefix, sep, local = xref.strip().partition(":")
+    if not sep:
+        return xref.strip()
+    p = prefix.strip().upper()
+    return f"{_XREF_PREFIXES.get(p, p)}:{local.strip()}"
+
+
+class Lexicon:
+    """A loaded lexicon index (see :func:`load_lexicon`). Read-only; safe to share between threads."""
+
+    def __init__(self, data: dict[str, Any], path: Path | None = None, sha256: str | None = None) -> None:
+        self.path = path
+        self.sha256 = sha256
+        self.info: dict[str, Any] = data.get("info", {})
+        self._lines: list[str] = data["concepts"].split("\n") if data["concepts"] else []
+        terms: dict[str, str] = {}
+        for line in data["terms"].split("\n") if data["terms"] else ():
+            key, _, rows = line.partition("\t")
+            terms[key] = rows
+        #: key -> comma-separated concept rows (parsed on use)
+        self._terms = terms
+        self.abbreviations: dict[str, frozenset[str]] = {
+            k: frozenset(canonical_surface(s) for s in v) for k, v in data.get("abbreviations", {}).items()}
+        self.curated: frozenset[str] = frozenset(data.get("curated", ()))
+        self._xref_text: str = data.get("xrefs", "")
+        self._xrefs: dict[str, list[str]] | None = None
+        self._row_of: dict[str, int] | None = None
+        self._cache: dict[int, Concept] = {}
+        self._id_label: list[tuple[str, str]] | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_builder(cls, builder: IndexBuilder) -> "Lexicon":
+        """A lexicon straight from an :class:`IndexBuilder` (no file)."""
+        return cls(builder.to_json())
+
+    # ------------------------------------------------------------------ concepts
+
+    def _concept_at(self, row: int) -> Concept:
+        c = self._cache.get(row)
+        if c is None:
+            c = self._cache[row] = Concept.from_line(self._lines[row])
+        return c
+
+    def _rows_by_id(self) -> dict[str, int]:
+        if self._row_of is None:
+            self._row_of = {line.partition("\t")[0]: i for i, line in enumerate(self._lines)}
+        return self._row_of
+
+    def __len__(self) -> int:
+        """Number of concepts."""
+        return len(self._lines)
+
+    def __contains__(self, concept_id: object) -> bool:
+        return isinstance(concept_id, str) and concept_id in self._rows_by_id()
+
+    def concept(self, concept_id: str) -> Concept:
+        """The concept with this id; ``KeyError`` naming the id when there is none."""
+        row = self._rows_by_id().get(concept_id)
+        if row is None:
+            raise KeyError(f"no concept {concept_id!r} in the lexicon ({len(self)} concepts; ids look like "
+                           "DOID:9074, HP:0001945, DRUGBANK:DB00563, NCBITaxon:1280)")
+        return self._concept_at(row)
+
+    def concepts(self) -> Iterator[Concept]:
+        """All concepts, in id order."""
+        for i in range(len(self._lines)):
+            yield self._concept_at(i)
+
+    def disease_category(self, doid: str) -> DiseaseCategory | None:
+        """Label, category and subcategory of a disease concept; None for unknown ids and non-diseases."""
+        row = self._rows_by_id().get(doid)
+        if row is None:
+            return None
+        c = self._concept_at(row)
+        if c.category is None:
+            return None
+        return DiseaseCategory(c.label, c.category, c.subcategory)
+
+    # ------------------------------------------------------------------ terms
+
+    def keys(self) -> Iterator[str]:
+        """Every normalized term."""
+        return iter(self._terms)
+
+    def rows_for_key(self, key: str) -> list[int]:
+        """Concept rows of a normalized key, best first (see :meth:`concept_at`)."""
+        rows = self._terms.get(key)
+        return [int(r) for r in rows.split(",")] if rows else []
+
+    def concept_at(self, row: int) -> Concept:
+        """The concept stored at ``row``."""
+        return self._concept_at(row)
+
+    def label_at(self, row: int) -> str:
+        """The label of the concept at ``row`` without building the concept."""
+        return self.id_label_at(row)[1]
+
+    def id_label_at(self, row: int) -> tuple[str, str]:
+        """(id, label) of the concept at ``row`` without building the concept."""
+        if self._id_label is None:
+            self._id_label = [tuple(line.split("\t", 3)[:3:2]) for line in self._lines]  # type: ignore[misc]
+        return self._id_label[row]
+
+    def concepts_for_key(self, key: str) -> list[Concept]:
+        """Concepts of an already normalized key, best first."""
+        return [self._concept_at(i) for i in self.rows_for_key(key)]
+
+    def case_ok(self, key: str, surface: str) -> bool:
+        """Whether ``surface`` may match ``key``: always, unless ``key`` is a case-sensitive abbreviation;
+        then the surface must be one of its stored forms or written without lower-case letters."""
+        forms = self.abbreviations.get(key)
+        if forms is None:
+            return True
+        canon = canonical_surface(surface)
+        return canon in forms or not any(c.islower() for c in canon)
+
+    def lookup(self, term: str, *, respect_case: bool = True) -> list[Concept]:
+        """Concepts whose name or synonym normalizes like ``term``, best first (curated entries, then
+        diseases, pathogens, drugs, phenotypes). Short abbreviations are case-sensitive (``"RA"`` finds
+        rheumatoid arthritis, ``"ra"`` nothing) unless ``respect_case=False``."""
+        key = normalize_term(term)
+        if respect_case and not self.case_ok(key, term):
+            return []
+        return self.concepts_for_key(key)
+
+    def by_xref(self, xref: str) -> list[str]:
+        """DOIDs cross-referenced by a MeSH, OMIM, UMLS, ICD-10-CM or MONDO id (``"MESH:D008180"``,
+        ``"OMIM:152700"``), via DO xrefs and MONDO exact-match mappings. Every candidate is returned, sorted:
+        several DOIDs mean the mapping is ambiguous and the caller must decide."""
+        if self._xrefs is None:
+            table: dict[str, list[str]] = {}
+            for line in self._xref_text.split("\n") if self._xref_text else ():
+                x, _, doids = line.partition("\t")
+                table[x] = doids.split(",")
+            self._xrefs = table
+        return list(self._xrefs.get(normalize_xref(xref), ()))
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path else "in memory"
+        return f"<Lexicon {len(self)} concepts, {len(self._terms)} terms ({where})>"
+
+
+_CACHE: dict[Path, Lexicon] = {}
+_LOCK = threading.Lock()
+
+
+def load_lexicon(path: str | Path | None = None) -> Lexicon:
+    """The lexicon at ``path`` (default: the packaged index), loaded once per path and cached."""
+    p = Path(path).expanduser().resolve() if path is not None else default_index_path()
+    with _LOCK:
+        lex = _CACHE.get(p)
+        if lex is None:
+            if not p.is_file():
+                raise ModelNotFoundError(f"lexicon index {p} not found. Build it with `imner lexicon build"
+                                         f"{'' if path is None else ' --out DIR'}` (needs $IMNER_DATA/lexicons).")
+            raw = p.read_bytes()
+            lex = Lexicon(read_index(p, raw), path=p, sha256=hashlib.sha256(raw).hexdigest())
+            _CACHE[p] = lex
+    return lex

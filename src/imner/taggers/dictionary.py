@@ -1,0 +1,284 @@
+"""``dictionary.v1``: longest-match lexicon tagger over normalized tokens.
+
+The default extractor while no trained model exists, a baseline, and a feature source for statistical taggers.
+
+Matching (all normalization in :mod:`imner.lexicon.normalize`):
+
+* the text is folded character by character (lower case, unified dashes/quotes, no diacritics: offsets are
+  unchanged), tokenized with :mod:`imner.text`, and tokens are split at internal hyphens into *pieces*; a
+  lexicon key is the space-joined pieces of a term, so ``Guillain–Barré`` matches ``Guillain Barre``;
+* scanning left to right, the longest key starting at a token start wins; matches never overlap. A match must
+  end at a token end, or just before a hyphenated suffix such as ``-associated``, ``-induced``, ``-positive``
+  (``SLE-associated`` gives ``SLE``); it never starts inside a token (``non-Hodgkin`` does not give
+  ``Hodgkin``), and never crosses a line break;
+* a plural last word matches its singular (``seizures``, ``abscesses``, ``arteries``) when ``plurals`` is on;
+* short abbreviations (a key whose every written form is abbreviation-like, e.g. ``CMV``, ``RA``, ``DRESS``)
+  match only when written in capitals or exactly as listed, so ``ra`` or ``dress`` in running text never fire;
+* a disease match right after a word that states its mechanism (``viral``, ``bacterial``, ``septic``,
+  ``autoimmune``, ``allergic``...: :data:`MECHANISM_MODIFIERS`) is extended over that word and takes the class
+  it states (guideline rule 1: ``viral myocarditis`` is INFECTIOUS_DISEASE), when ``mechanism_modifiers`` is on;
+* keys in the stop-list (``src/imner/resources/lexicon/stoplist.txt``: ordinary words that happen to be drug,
+  taxon or phenotype names, e.g. ``water``, ``date``, ``mass``-like generic words) and keys with fewer than
+  ``min_term_length`` letters/digits (curated keys excepted) are never matched.
+
+Each key has one label: the first of its concepts (lexicon order: curated entries, then diseases, pathogens,
+drugs, phenotypes) whose label is in ``labels``. Spans carry ``score=1.0`` and attrs ``concept_id``,
+``source="lexicon"`` and, when other concepts of the same label share the key, ``alt_concept_ids``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+from imner import schema
+from imner.errors import ConfigError
+from imner.lexicon import LEXICON_DIR, Lexicon, load_lexicon, normalize_term
+from imner.lexicon.normalize import Piece, fold_text, iter_pieces
+from imner.taggers.base import Tagger
+from imner.types import Document, Span
+
+#: labels the packaged lexicon can produce
+LEXICON_LABELS: tuple[str, ...] = (
+    "IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "OTHER_DISEASE", "PATHOGEN", "SIGN_SYMPTOM", "MEDICATION", "SEVERITY",
+)
+#: a match may end before one of these hyphenated suffixes ("SLE-associated", "HIV-positive")
+HYPHEN_SUFFIXES = frozenset({
+    "associated", "induced", "related", "positive", "negative", "resistant", "sensitive", "susceptible",
+    "mediated", "infected", "producing", "specific", "naive", "treated", "refractory", "dependent",
+})
+#: guideline rule 1 ("the mechanism the text states wins"): a disease match right after one of these words is
+#: extended over it and relabelled ("viral myocarditis", "septic arthritis", "autoimmune encephalitis")
+MECHANISM_MODIFIERS: dict[str, str] = {
+    **dict.fromkeys(("viral", "bacterial", "fungal", "parasitic", "septic", "infectious", "infective", "tuberculous",
+                     "mycobacterial", "pyogenic", "suppurative", "mycotic", "protozoal", "helminthic"),
+                    "INFECTIOUS_DISEASE"),
+    **dict.fromkeys(("autoimmune", "allergic", "immune-mediated", "lupus", "eosinophilic", "granulomatous"),
+                    "IMMUNE_DISEASE"),
+}
+DEFAULT_STOPLIST = LEXICON_DIR / "stoplist.txt"
+COPIED_LEXICON = "lexicon.json.gz"
+
+
+def read_stoplist(path: str | Path) -> frozenset[str]:
+    """Normalized keys of a stop-list file (one term per line; ``#`` comments and blank lines ignored)."""
+    out = set()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.add(normalize_term(line))
+    return frozenset(out)
+
+
+def singular(piece: str) -> str | None:
+    """The singular of a plural-looking lower-case piece (``seizures`` -> ``seizure``, ``abscesses`` ->
+    ``abscess``, ``arteries`` -> ``artery``), or None."""
+    if len(piece) < 4 or not piece.isalpha() or not piece.endswith("s") or piece.endswith(("ss", "us", "is")):
+        return None
+    if piece.endswith("ies") and len(piece) > 4:
+        return piece[:-3] + "y"
+    if piece.endswith(("sses", "xes", "ches", "shes")):
+        return piece[:-2]
+    return piece[:-1]
+
+
+class DictionaryTagger(Tagger):
+    """Longest-match lexicon tagger (see the module docstring)."""
+
+    name = "dictionary.v1"
+
+    def __init__(self, lexicon: str | Path | Lexicon | None = None, labels: Sequence[str] | None = None,
+                 min_term_length: int = 3, stoplist: str | Path | None = "default", plurals: bool = True,
+                 mechanism_modifiers: bool = True, lexicon_sha256: str | None = None) -> None:
+        if isinstance(lexicon, Lexicon):
+            self._lexicon: Lexicon | None = lexicon
+            self.lexicon_path: Path | None = lexicon.path
+        else:
+            self._lexicon = None
+            self.lexicon_path = Path(lexicon) if lexicon is not None else None
+        wanted = tuple(labels) if labels is not None else LEXICON_LABELS
+        for label in wanted:
+            schema.get(label)
+        if not wanted:
+            raise ConfigError("dictionary tagger: 'labels' is empty; give at least one label to emit")
+        self.labels = tuple(dict.fromkeys(wanted))
+        if not isinstance(min_term_length, int) or min_term_length < 1:
+            raise ConfigError(f"dictionary tagger: min_term_length must be a positive integer, got {min_term_length!r}")
+        self.min_term_length = min_term_length
+        self.stoplist = None if stoplist in (None, "", False) else str(stoplist)
+        self.plurals = bool(plurals)
+        self.mechanism_modifiers = bool(mechanism_modifiers)
+        self.lexicon_sha256 = lexicon_sha256
+        self._compiled: tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, int]] | None = None
+        self._stop: frozenset[str] = frozenset()
+
+    # ------------------------------------------------------------------ lexicon
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            self._lexicon = load_lexicon(self.lexicon_path)
+            if self.lexicon_sha256 and self._lexicon.sha256 and self._lexicon.sha256 != self.lexicon_sha256:
+                warnings.warn(f"dictionary tagger: the lexicon at {self._lexicon.path} differs from the one this "
+                              "tagger was saved with (sha256 mismatch); predictions may differ", stacklevel=2)
+        return self._lexicon
+
+    def _stop_keys(self) -> frozenset[str]:
+        if self.stoplist is None:
+            return frozenset()
+        path = DEFAULT_STOPLIST if self.stoplist == "default" else Path(self.stoplist)
+        if not path.is_file():
+            raise ConfigError(f"dictionary tagger: stop-list {path} not found (use \"default\", a file path or null)")
+        return read_stoplist(path)
+
+    def _compile(self) -> tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, int]]:
+        """key -> (label, concept id, other ids of that label); first piece -> most pieces of a key."""
+        if self._compiled is not None:
+            return self._compiled
+        lex = self.lexicon
+        wanted = set(self.labels)
+        stop = self._stop = self._stop_keys()
+        curated = lex.curated
+        table: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        first: dict[str, int] = {}
+        for key in lex.keys():
+            if key in stop:
+                continue
+            if key not in curated and sum(c.isalnum() for c in key) < self.min_term_length:
+                continue
+            pairs = [lex.id_label_at(r) for r in lex.rows_for_key(key)]
+            label = next((lab for _, lab in pairs if lab in wanted), None)
+            if label is None:
+                continue
+            ids = [cid for cid, lab in pairs if lab == label]
+            table[key] = (label, ids[0], tuple(ids[1:]))
+            parts = key.split(" ")
+            if len(parts) > first.get(parts[0], 0):
+                first[parts[0]] = len(parts)
+        self._compiled = (table, first)
+        return self._compiled
+
+    # ------------------------------------------------------------------ matching
+
+    def _ends_ok(self, pieces: list[Piece], j: int) -> bool:
+        """A match covering pieces[..j) may end there."""
+        last = pieces[j - 1]
+        if last.token_end:
+            return True
+        nxt = pieces[j] if j < len(pieces) else None
+        return nxt is not None and not nxt.token_start and nxt.norm in HYPHEN_SUFFIXES
+
+    def tag_text(self, text: str) -> list[Span]:
+        """Spans of one text, sorted and non-overlapping."""
+        table, first = self._compile()
+        lex = self.lexicon
+        abbreviations = lex.abbreviations
+        pieces = list(iter_pieces(fold_text(text)))
+        norms = [p.norm for p in pieces]
+        n = len(pieces)
+        spans: list[Span] = []
+        i = 0
+        while i < n:
+            p = pieces[i]
+            longest = first.get(norms[i], 0)
+            sing = singular(norms[i]) if self.plurals else None
+            if not p.token_start or (longest == 0 and (sing is None or sing not in table)):
+                i += 1
+                continue
+            found = None
+            for j in range(min(n, i + max(longest, 1)), i, -1):
+                if not self._ends_ok(pieces, j):
+                    continue
+                key = " ".join(norms[i:j])
+                entry = table.get(key)
+                if entry is None and self.plurals and key not in self._stop:
+                    s = singular(norms[j - 1])
+                    if s is not None:
+                        key = " ".join([*norms[i:j - 1], s])
+                        entry = table.get(key)
+                        if entry is not None and key in abbreviations:
+                            entry = None
+                if entry is None:
+                    continue
+                start, end = p.start, pieces[j - 1].end
+                surface = text[start:end]
+                if "\n" in surface or "\r" in surface:
+                    continue
+                if key in abbreviations and not lex.case_ok(key, surface):
+                    continue
+                found = (j, start, end, entry)
+                break
+            if found is None:
+                i += 1
+                continue
+            j, start, end, (label, cid, alt) = found
+            attrs: dict[str, Any] = {"concept_id": cid, "source": "lexicon"}
+            if alt:
+                attrs["alt_concept_ids"] = list(alt)
+            if self.mechanism_modifiers and label in schema.DISEASE_LABELS and i > 0:
+                prev = pieces[i - 1]
+                stated = MECHANISM_MODIFIERS.get(norms[i - 1]) if prev.token_start and prev.token_end else None
+                gap = text[prev.end:start]
+                if (stated is not None and stated in self.labels and (not spans or spans[-1].end <= prev.start)
+                        and gap.strip() == "" and "\n" not in gap):
+                    start, label = prev.start, stated
+                    attrs["rule"] = "mechanism_modifier"
+            spans.append(Span(start, end, label, 1.0, attrs))
+            i = j
+        return spans
+
+    def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
+        return [self.tag_text(doc.text) for doc in docs]
+
+    # ------------------------------------------------------------------ persistence
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "lexicon": str(self.lexicon_path) if self.lexicon_path is not None else None,
+            "lexicon_sha256": self.lexicon.sha256,
+            "min_term_length": self.min_term_length,
+            "stoplist": self.stoplist,
+            "plurals": self.plurals,
+            "mechanism_modifiers": self.mechanism_modifiers,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """``config.json``; a lexicon other than the packaged one is copied beside it (``lexicon.json.gz``), and
+        a custom stop-list too (``stoplist.txt``), so the directory is self-contained."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        cfg = {"tagger": self.name, "labels": list(self.labels), **self.config()}
+        if self._lexicon is not None and self._lexicon.path is None:
+            raise ConfigError("dictionary tagger: an in-memory lexicon cannot be saved; write it with "
+                              "IndexBuilder.write() and pass the path")
+        if self.lexicon_path is not None:
+            src = self.lexicon.path
+            assert src is not None
+            if src.resolve() != (directory / COPIED_LEXICON).resolve():
+                shutil.copyfile(src, directory / COPIED_LEXICON)
+            cfg["lexicon"] = COPIED_LEXICON
+        if self.stoplist not in (None, "default"):
+            target = directory / "stoplist.txt"
+            if Path(self.stoplist).resolve() != target.resolve():
+                shutil.copyfile(self.stoplist, target)
+            cfg["stoplist"] = "stoplist.txt"
+        (directory / "config.json").write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n",
+                                               encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "DictionaryTagger":
+        directory = Path(directory)
+        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        cfg.pop("tagger", None)
+        for key in ("lexicon", "stoplist"):
+            value = cfg.get(key)
+            if value not in (None, "default") and not Path(value).is_absolute():
+                cfg[key] = str(directory / value)
+        try:
+            return cls(**cfg)
+        except TypeError as e:
+            raise ConfigError(f"{directory / 'config.json'}: {e}") from e
