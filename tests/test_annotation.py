@@ -263,3 +263,53 @@ def test_committed_ann_and_split_are_reproducible() -> None:
     assert len(result.disease_rows) == 1362
     cdir = b.corpus_dir()
     assert make_split(read_concerns(cdir / "concerns.tsv")) == read_split(cdir / "split.tsv")
+
+
+# ---------------------------------------------------------------- silver corpora
+
+def test_source_ids() -> None:
+    from imner.annotation.silver import source_ids
+
+    assert source_ids("D001943|D010051") == ["MESH:D001943", "MESH:D010051"]
+    assert source_ids(" D012878") == ["MESH:D012878"]
+    assert source_ids("OMIM:610102") == ["OMIM:610102"]
+    assert source_ids("C538007") == ["MESH:C538007"]
+    assert source_ids("-1") == []
+
+
+@pytest.mark.data
+def test_disease_silver_classes_and_flags() -> None:
+    _need_data()
+    from imner import corpora
+    from imner.annotation.silver import UNKNOWN_DISEASE, classify_ids
+
+    assert classify_ids(["MESH:D008180"])[0] == "IMMUNE_DISEASE"        # systemic lupus erythematosus
+    assert classify_ids(["MESH:D011014"])[0] == "INFECTIOUS_DISEASE"    # pneumonia (guideline term list)
+    assert classify_ids(["MESH:D001943"])[0] == "OTHER_DISEASE"         # breast neoplasms (rule 7)
+    assert classify_ids(["MESH:D999999"])[:2] == (None, "unmapped")
+    assert classify_ids([])[:2] == (None, "unmapped")
+    docs = corpora.load("ncbi-disease-silver", "dev")
+    assert docs and all(d.meta["annotates"] == ["IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "OTHER_DISEASE"] for d in docs)
+    spans = [s for d in docs for s in d.spans]
+    flagged = [s for s in spans if s.label == UNKNOWN_DISEASE]
+    assert flagged and all(s.attrs["silver_flag"] in ("unmapped", "ambiguous") for s in flagged)
+    assert all("silver_flag" not in s.attrs for s in spans if s.label != UNKNOWN_DISEASE)
+    assert {s.label for s in spans} <= {"IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "OTHER_DISEASE", UNKNOWN_DISEASE}
+
+
+@pytest.mark.data
+def test_pathogen_silver_excludes_humans_and_model_organisms() -> None:
+    _need_data()
+    from imner import corpora
+    from imner.annotation.pathogens import OrganismRule
+
+    rule = OrganismRule()
+    assert rule.verdict("patients", "NCBITaxon:9606")[0] == "negative"
+    assert rule.verdict("mice", "NCBITaxon:10090")[0] == "negative"
+    assert rule.verdict("BALB / c mice")[0] == "negative"
+    assert rule.verdict("Staphylococcus aureus", "NCBITaxon:1280") == ("pathogen", "bacteria")
+    assert rule.verdict("Arabidopsis thaliana", "NCBITaxon:3702")[0] == "negative"
+    docs = corpora.load("pathogen-silver", "dev")
+    assert {d.meta["silver_source"] for d in docs} == {"s800", "linnaeus", "biored", "bionlp11id"}
+    texts = Counter(s.text_in(d.text).lower() for d in docs for s in d.spans if s.label == "PATHOGEN")
+    assert texts and not {"patients", "human", "mice", "patient", "humans", "rats"} & set(texts)
