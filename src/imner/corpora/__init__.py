@@ -44,6 +44,7 @@ _PLUGIN_MODULES: list[str] = [
     "imner.corpora.linnaeus",
     "imner.corpora.bionlp11id",
     "imner.annotation.corpus",
+    "imner.annotation.silver",
 ]
 
 #: other spellings accepted for the canonical split names
