@@ -18,9 +18,14 @@ This is the first pass the review starts from, not the gold decision. Steps, fir
    then the class by ancestry: neoplasm (DOID:14566) -> OTHER; immune roots (see
    :data:`imner.annotation.ontology.IMMUNE_ROOTS`) -> IMMUNE; disease by infectious agent (DOID:0050117) or an
    organism as material basis -> INFECTIOUS; elsewhere in DO -> OTHER. Both immune and infectious -> low confidence.
-7. **head match**: steps 5-6 on the mention without its first word(s) ("decompensated liver cirrhosis" ->
+7. **imner lexicon** (:mod:`imner.lexicon`, when the packaged index loads): a disease concept gives its class
+   (medium); a phenotype concept (HPO, SIGN_SYMPTOM) gives OTHER_DISEASE by rule 4 with that evidence (medium).
+8. **head match**: steps 5-6 on the mention without its first word(s) ("decompensated liver cirrhosis" ->
    "liver cirrhosis"), medium confidence.
-8. **rule 4**: nothing found -> OTHER_DISEASE, low confidence.
+9. **rule 4**: nothing found -> OTHER_DISEASE, low confidence.
+
+Where steps 5-6 or 8 decided and the imner lexicon classes the mention differently, the evidence says so and the
+confidence drops to low, so the review looks at it.
 
 Each result carries the evidence (rule / lexicon id and name) and a confidence (high, medium, low).
 """
@@ -174,6 +179,35 @@ def _title(word: str) -> bool:
     return word[:1].isupper() and any(c.islower() for c in word[1:])
 
 
+@functools.lru_cache(maxsize=1)
+def _imner_lexicon():
+    try:
+        from imner.lexicon import load_lexicon
+
+        return load_lexicon()
+    except Exception:  # noqa: BLE001 - the lexicon is an optional second opinion
+        return None
+
+
+def imner_lexicon_concept(mention: str):
+    """The first disease or phenotype concept :mod:`imner.lexicon` finds for the mention (None without one)."""
+    lex = _imner_lexicon()
+    if lex is None:
+        return None
+    for c in lex.lookup(mention):
+        if c.label in (IMMUNE, INFECTIOUS, OTHER, "SIGN_SYMPTOM"):
+            return c
+    return None
+
+
+def _second_opinion(p: PreLabel, mention: str) -> PreLabel:
+    """Lower the confidence when the imner lexicon classes the mention differently (the reviewer looks)."""
+    c = imner_lexicon_concept(mention)
+    if c is not None and c.label in (IMMUNE, INFECTIOUS, OTHER) and c.label != p.label:
+        return PreLabel(p.label, f"{p.evidence}; imner lexicon says {c.label} ({c.id} {c.name!r})", "low")
+    return p
+
+
 PathogenFinder = Callable[[str], Sequence[tuple[int, int, str]]]
 
 
@@ -219,9 +253,16 @@ def classify(mention: str, *, abbreviations: Mapping[str, str] | None = None,
                 inner = classify(lf, find_pathogens=find_pathogens, _depth=1)
                 conf = "medium" if inner.confidence == "high" else inner.confidence
                 return PreLabel(inner.label, f"abbreviation {sf}={lf!r}; {inner.evidence}", conf)
-    hit = None if singular(key) in _GENERIC_HEADS else _lexicon(key, acronym=acronym)
+    generic = singular(key) in _GENERIC_HEADS
+    hit = None if generic else _lexicon(key, acronym=acronym)
     if hit:
-        return hit
+        return _second_opinion(hit, stripped)
+    concept = None if generic else imner_lexicon_concept(stripped)
+    if concept is not None:
+        if concept.label in (IMMUNE, INFECTIOUS, OTHER):
+            return PreLabel(concept.label, f"imner lexicon {concept.id} {concept.name!r}", "medium")
+        return PreLabel(OTHER, f"rule 4: a phenotype without stated mechanism (imner lexicon {concept.id} "
+                               f"{concept.name!r}, {concept.label})", "medium")
     words = key.split()
     cased = norm_words(mention)
     for i in range(1, len(words)):
@@ -232,8 +273,8 @@ def classify(mention: str, *, abbreviations: Mapping[str, str] | None = None,
             break
         hit = _lexicon(suffix, acronym=False)
         if hit:
-            return PreLabel(hit.label, f"head {suffix!r}; {hit.evidence}",
-                            "medium" if hit.confidence == "high" else hit.confidence)
+            return _second_opinion(PreLabel(hit.label, f"head {suffix!r}; {hit.evidence}",
+                                            "medium" if hit.confidence == "high" else hit.confidence), stripped)
     return PreLabel(OTHER, "rule 4: no mechanism stated and no lexicon match", "low")
 
 
