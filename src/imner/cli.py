@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.evaluate",
     "imner.commands.lexicon",
     "imner.commands.train",
+    "imner.commands.imd_cases",
 )
 
 
