@@ -196,20 +196,24 @@ class Lexicon:
         return f"<Lexicon {len(self)} concepts, {len(self._terms)} terms ({where})>"
 
 
-_CACHE: dict[Path, Lexicon] = {}
+_CACHE: dict[tuple[Path, int, int], Lexicon] = {}
 _LOCK = threading.Lock()
 
 
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
-    """The lexicon at ``path`` (default: the packaged index), loaded once per path and cached."""
+    """The lexicon at ``path`` (default: the packaged index), loaded once and cached (until the file changes)."""
     p = Path(path).expanduser().resolve() if path is not None else default_index_path()
+    if not p.is_file():
+        raise ModelNotFoundError(f"lexicon index {p} not found. Build it with `imner lexicon build"
+                                 f"{'' if path is None else ' --out DIR'}` (needs $IMNER_DATA/lexicons).")
+    st = p.stat()
+    key = (p, st.st_mtime_ns, st.st_size)
     with _LOCK:
-        lex = _CACHE.get(p)
+        lex = _CACHE.get(key)
         if lex is None:
-            if not p.is_file():
-                raise ModelNotFoundError(f"lexicon index {p} not found. Build it with `imner lexicon build"
-                                         f"{'' if path is None else ' --out DIR'}` (needs $IMNER_DATA/lexicons).")
             raw = p.read_bytes()
             lex = Lexicon(read_index(p, raw), path=p, sha256=hashlib.sha256(raw).hexdigest())
-            _CACHE[p] = lex
+            for old in [k for k in _CACHE if k[0] == p]:
+                del _CACHE[old]
+            _CACHE[key] = lex
     return lex

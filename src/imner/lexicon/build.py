@@ -32,7 +32,6 @@ from imner.lexicon.index import Concept, IndexBuilder
 from imner.lexicon.normalize import is_abbreviation, normalize_term
 from imner.lexicon.sources import (
     obo_data_version, read_disease_ontology, read_drugbank, read_icd10cm_codes, read_obo, read_sssom, read_taxa,
-    read_tsv,
 )
 from imner.schema import LABEL_NAMES
 
@@ -252,6 +251,8 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
 
     # ---- HPO
     hpo_path = root / "hpo" / "hp.obo.gz"
+    if not hpo_path.exists():
+        hpo_path = root / "hpo" / "hp.obo"
     hpo = {t.id: t for t in read_obo(hpo_path) if not t.obsolete}
     hpo_anc: dict[str, frozenset[str]] = {}
 
@@ -274,11 +275,10 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             label = "SEVERITY"
         else:
             continue
-        surfaces = [x for x in (t.name, *(syn for syn, scope, _ in t.synonyms if scope == "EXACT"))
-                    if not _HPO_GROUPING.match(x)]
-        if not surfaces:
+        if _HPO_GROUPING.match(t.name):
             counts["HPO grouping classes skipped"] += 1
             continue
+        surfaces = [t.name, *(syn for syn, scope, _ in t.synonyms if scope == "EXACT")]
         category = subcategory = None
         ov = overrides.get(hid) or next((overrides[a] for a in sorted(anc) if a in overrides
                                          and overrides[a].scope == "subtree"), None)

@@ -132,7 +132,21 @@ class DiseaseOntologyData:
     version: str | None = None
 
 
-_BASIS = re.compile(r"'has material basis in' some (?:'([^']+)'|([A-Za-z][\w<>-]*(?: <[a-z]+>)?))")
+_BASIS = re.compile(r"'has material basis in' some (\([^|]*\)|'[^']+'|[A-Za-z][\w<>-]*)")
+_QUOTED = re.compile(r"'([^']+)'|\b([A-Z][\w-]*)")
+
+
+def basis_names(axioms: str) -> list[str]:
+    """Names a DO axiom string gives as 'has material basis in' (``some 'X'``, ``some X`` or
+    ``some ('X' or 'Y')``)."""
+    out = []
+    for m in _BASIS.finditer(axioms):
+        target = m.group(1)
+        if target.startswith("("):
+            out.extend((q.group(1) or q.group(2)).strip() for q in _QUOTED.finditer(target))
+        else:
+            out.append(target.strip("'").strip())
+    return out
 
 
 def read_disease_ontology(root: Path) -> DiseaseOntologyData:
@@ -173,8 +187,7 @@ def read_disease_ontology(root: Path) -> DiseaseOntologyData:
             do.xrefs[doid].add(xref)
     for row in read_tsv(reports / "DO-subClassOf-anonymous.tsv")[1:]:
         if len(row) >= 3 and row[0] in do.name:
-            for m in _BASIS.finditer(row[2]):
-                do.basis[row[0]].add((m.group(1) or m.group(2)).strip())
+            do.basis[row[0]].update(basis_names(row[2]))
     return do
 
 
