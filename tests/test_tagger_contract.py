@@ -42,9 +42,18 @@ def dictionary_factory(train: list[Document], workdir: Path) -> Tagger:
     return DictionaryTagger(lexicon=path, labels=labels, stoplist=None).fit(train)
 
 
+def crf_factory(train: list[Document], workdir: Path) -> Tagger:
+    """A CRF (crf.v1) trained for a few iterations on the training documents."""
+    pytest.importorskip("pycrfsuite")
+    from imner.taggers.crf import CRFTagger
+
+    return CRFTagger(max_iterations=50).fit(train)
+
+
 #: (name, factory) pairs; other tagger families append theirs
 FACTORIES: list[tuple[str, Callable[[list[Document], Path], Tagger]]] = [
     ("dictionary.v1", dictionary_factory),
+    ("crf.v1", crf_factory),
 ]
 
 
