@@ -312,3 +312,18 @@ def test_pathogen_silver_excludes_humans_and_model_organisms() -> None:
     assert {d.meta["silver_source"] for d in docs} == {"s800", "linnaeus", "biored", "bionlp11id"}
     texts = Counter(s.text_in(d.text).lower() for d in docs for s in d.spans if s.label == "PATHOGEN")
     assert texts and not {"patients", "human", "mice", "patient", "humans", "rats"} & set(texts)
+
+
+def test_prelabels_round_trip_and_validation(case1: Document, tmp_path: Path) -> None:
+    from imner.annotation.build import compute_prelabels, read_prelabels, write_prelabels
+
+    source = {case1.id: case1}
+    pre = compute_prelabels(source, _matcher())
+    path = tmp_path / "prelabels.tsv"
+    write_prelabels(pre, source, path)
+    assert read_prelabels(path, source) == pre
+    assert build(decisions_dir=tmp_path, source=source, matcher=_matcher(), prelabels=pre).docs[0].spans
+    path.write_text(path.read_text(encoding="utf-8").replace("lupus nephritis", "lupus"), encoding="utf-8")
+    with pytest.raises(InputError, match="does not match") as exc:
+        read_prelabels(path, source)
+    assert "prelabels.tsv" in str(exc.value) and "line" in str(exc.value)

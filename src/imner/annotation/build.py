@@ -11,7 +11,9 @@ texts in ``$IMNER_DATA/maccrobat/MACCROBAT2020``; texts are not copied) and the 
    :mod:`imner.annotation.pathogens`;
 4. span edits from ``decisions/pathogens.tsv`` (see :mod:`imner.annotation.decisions`).
 
-So the committed .ann files are projection + decisions. ``--check`` rebuilds in memory and fails if the committed
+The disease pre-labels of step 2 are frozen in ``corpus/imd-cases/prelabels.tsv`` (written on the first build,
+recomputed only with ``--refresh-prelabels``), so a rebuilt lexicon does not move the first pass under the
+reviewers. So the committed .ann files are projection + frozen pre-labels + decisions. ``--check`` rebuilds in memory and fails if the committed
 files differ. ``--collect-review`` copies the ``decision``/``reason`` columns that reviewers filled in
 ``review/diseases.tsv`` into ``decisions/diseases.tsv`` (then rebuild).
 
@@ -137,7 +139,7 @@ def _max_tid(doc: Document) -> int:
 
 
 def _is_disease_word(text: str) -> bool:
-    return not dc.classify(text).evidence.startswith("rule 4")
+    return not dc.classify(text, use_imner_lexicon=False).evidence.startswith("rule 4")
 
 
 def _apply_span_decisions(doc: Document, decisions: list[SpanDecision], counts: Counter) -> Document:
@@ -172,10 +174,75 @@ def _max_tid_of(spans: Iterable[Span]) -> int:
                + [0])
 
 
+PRELABEL_HEADER = ["doc_id", "tid", "mention", "pre_label", "confidence", "evidence"]
+
+
+def compute_prelabels(source: dict[str, Document], matcher: PathogenMatcher | None = None
+                      ) -> dict[tuple[str, str], dc.PreLabel]:
+    """The automatic disease pre-label of every ``Disease_disorder`` span, by (doc_id, T id)."""
+    matcher = matcher or default_matcher()
+    out: dict[tuple[str, str], dc.PreLabel] = {}
+    for doc_id in sorted(source):
+        src = source[doc_id]
+        abbreviations = dc.find_abbreviations(src.text)
+        dm = _doc_matcher(matcher, abbreviations)
+        for s in src.spans:
+            if s.label == "Disease_disorder":
+                out[(doc_id, str(s.attrs["id"]))] = dc.classify(s.text_in(src.text), abbreviations=abbreviations,
+                                                                 find_pathogens=dm.triples)
+    return out
+
+
+def write_prelabels(pre: dict[tuple[str, str], dc.PreLabel], source: dict[str, Document], path: Path) -> None:
+    spans = {(d, str(s.attrs.get("id"))): s.text_in(source[d].text) for d in source for s in source[d].spans}
+    _write_tsv(path, PRELABEL_HEADER,
+               ([d, t, spans[(d, t)], p.label, p.confidence, p.evidence]
+                for (d, t), p in sorted(pre.items(), key=lambda kv: (kv[0][0], _tid_num(kv[0][1])))),
+               "Automatic disease pre-labels (imner.annotation.disease_class), frozen so the build does not change\n"
+               "when a lexicon is rebuilt. Regenerate deliberately: python -m imner.annotation.build --refresh-prelabels")
+
+
+def read_prelabels(path: Path, source: dict[str, Document]) -> dict[tuple[str, str], dc.PreLabel]:
+    src = str(path)
+    out: dict[tuple[str, str], dc.PreLabel] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        lines = [(n, ln.rstrip("\r\n")) for n, ln in enumerate(fh, start=1) if not ln.startswith("#")]
+    header = lines[0][1].split("\t") if lines else []
+    if header != PRELABEL_HEADER:
+        raise InputError(f"header must be {PRELABEL_HEADER}", source=src, line=lines[0][0] if lines else 1)
+    for n, ln in lines[1:]:
+        cells = next(csv.reader([ln], delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\"))
+        d, t, mention, label, conf, evidence = (cells + [""] * 6)[:6]
+        doc = source.get(d)
+        span = next((s for s in doc.spans if s.attrs.get("id") == t), None) if doc else None
+        if span is None or span.label != "Disease_disorder":
+            raise InputError(f"{d} {t} is not a Disease_disorder of MACCROBAT2020", source=src, line=n)
+        if " ".join(span.text_in(doc.text).split()) != mention:
+            raise InputError(f"mention {mention!r} does not match {span.text_in(doc.text)!r}", source=src, line=n)
+        if label not in (dc.IMMUNE, dc.INFECTIOUS, dc.OTHER) or conf not in dc.CONFIDENCES:
+            raise InputError(f"bad pre-label {label!r} / confidence {conf!r}", source=src, line=n)
+        out[(d, t)] = dc.PreLabel(label, evidence, conf)
+    missing = [(d, str(s.attrs["id"])) for d in source for s in source[d].spans
+               if s.label == "Disease_disorder" and (d, str(s.attrs["id"])) not in out]
+    if missing:
+        raise InputError(f"{len(missing)} Disease_disorder spans have no pre-label (first {missing[0]}); run "
+                         "python -m imner.annotation.build --refresh-prelabels", source=src)
+    return out
+
+
+def _tid_num(tid: str) -> int:
+    m = re.search(r"\d+", tid)
+    return int(m.group()) if m else 0
+
+
 def build(*, decisions_dir: Path | None = None, source: dict[str, Document] | None = None,
-          matcher: PathogenMatcher | None = None) -> BuildResult:
-    """Run the whole projection over all source documents (see the module doc)."""
+          matcher: PathogenMatcher | None = None,
+          prelabels: dict[tuple[str, str], dc.PreLabel] | None = None) -> BuildResult:
+    """Run the whole projection over all source documents (see the module doc). ``prelabels``: frozen disease
+    pre-labels (:func:`read_prelabels`); computed when None."""
     source = source if source is not None else source_documents()
+    if prelabels is None:
+        prelabels = compute_prelabels(source, matcher)
     matcher = matcher or default_matcher()
     decisions_dir = decisions_dir if decisions_dir is not None else corpus_dir() / "decisions"
     dpath, ppath = decisions_dir / "diseases.tsv", decisions_dir / "pathogens.tsv"
@@ -197,7 +264,7 @@ def build(*, decisions_dir: Path | None = None, source: dict[str, Document] | No
             if s.label != "Disease_disorder":
                 continue
             tid = str(s.attrs["id"])
-            pre[tid] = dc.classify(s.text_in(text), abbreviations=abbreviations, find_pathogens=dm.triples)
+            pre[tid] = prelabels[(doc_id, tid)]
             dec = disease_dec.get((doc_id, tid))
             labels[tid] = dec.label if dec else pre[tid].label
             if dec:
@@ -499,12 +566,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-review", action="store_true", help="do not rewrite the review files")
     p.add_argument("--collect-review", action="store_true",
                    help="copy reviewers' decisions from review/diseases.tsv into decisions/diseases.tsv first")
+    p.add_argument("--refresh-prelabels", action="store_true",
+                   help="recompute the frozen disease pre-labels (prelabels.tsv) first (only on purpose: "
+                        "changes the first pass under the review)")
     args = p.parse_args(argv)
     cdir = args.corpus_dir or corpus_dir()
     if args.collect_review:
         n = collect_review(cdir / "review", cdir / "decisions")
         print(f"{n} disease decisions in {cdir / 'decisions' / 'diseases.tsv'}", file=sys.stderr)
-    result = build(decisions_dir=cdir / "decisions")
+    ppath = cdir / "prelabels.tsv"
+    source = source_documents()
+    if args.refresh_prelabels or not ppath.exists():
+        write_prelabels(compute_prelabels(source), source, ppath)
+        print(f"wrote {ppath}", file=sys.stderr)
+    result = build(decisions_dir=cdir / "decisions", source=source, prelabels=read_prelabels(ppath, source))
     if args.check:
         bad = check_ann(result, cdir / "ann")
         if bad:

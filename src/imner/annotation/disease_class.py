@@ -212,12 +212,13 @@ PathogenFinder = Callable[[str], Sequence[tuple[int, int, str]]]
 
 
 def classify(mention: str, *, abbreviations: Mapping[str, str] | None = None,
-             find_pathogens: PathogenFinder | None = None, _depth: int = 0) -> PreLabel:
+             find_pathogens: PathogenFinder | None = None, use_imner_lexicon: bool = True,
+             _depth: int = 0) -> PreLabel:
     """Pre-label one disease mention (see the module doc for the steps).
 
     ``abbreviations``: short form -> long form defined in the document (:func:`find_abbreviations`).
     ``find_pathogens``: returns pathogen-name matches ``(start, end, name)`` in a string (rule 1: an organism
-    named in the mention states the mechanism).
+    named in the mention states the mechanism). ``use_imner_lexicon=False`` skips step 7 and the second opinion.
     """
     key = norm(mention)
     if not key:
@@ -250,14 +251,14 @@ def classify(mention: str, *, abbreviations: Mapping[str, str] | None = None,
         for sf in dict.fromkeys((stripped, stripped[:-1] if stripped.endswith("s") else stripped)):
             lf = abbreviations.get(sf)
             if lf:
-                inner = classify(lf, find_pathogens=find_pathogens, _depth=1)
+                inner = classify(lf, find_pathogens=find_pathogens, use_imner_lexicon=use_imner_lexicon, _depth=1)
                 conf = "medium" if inner.confidence == "high" else inner.confidence
                 return PreLabel(inner.label, f"abbreviation {sf}={lf!r}; {inner.evidence}", conf)
     generic = singular(key) in _GENERIC_HEADS
     hit = None if generic else _lexicon(key, acronym=acronym)
     if hit:
-        return _second_opinion(hit, stripped)
-    concept = None if generic else imner_lexicon_concept(stripped)
+        return _second_opinion(hit, stripped) if use_imner_lexicon else hit
+    concept = None if generic or not use_imner_lexicon else imner_lexicon_concept(stripped)
     if concept is not None:
         if concept.label in (IMMUNE, INFECTIOUS, OTHER):
             return PreLabel(concept.label, f"imner lexicon {concept.id} {concept.name!r}", "medium")
@@ -273,8 +274,9 @@ def classify(mention: str, *, abbreviations: Mapping[str, str] | None = None,
             break
         hit = _lexicon(suffix, acronym=False)
         if hit:
-            return _second_opinion(PreLabel(hit.label, f"head {suffix!r}; {hit.evidence}",
-                                            "medium" if hit.confidence == "high" else hit.confidence), stripped)
+            head = PreLabel(hit.label, f"head {suffix!r}; {hit.evidence}",
+                            "medium" if hit.confidence == "high" else hit.confidence)
+            return _second_opinion(head, stripped) if use_imner_lexicon else head
     return PreLabel(OTHER, "rule 4: no mechanism stated and no lexicon match", "low")
 
 
