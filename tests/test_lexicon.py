@@ -189,6 +189,7 @@ def _label(lex: Lexicon, cid: str) -> tuple[str, str | None, str | None]:
     ("DOID:0070004", ("INFECTIOUS_DISEASE", "infectious", "parasitic")),  # basis "some ('A' or 'B')"
     ("DOID:4481", ("IMMUNE_DISEASE", "immune", "allergic")),  # "allergic" in the name
     ("DOID:11335", ("IMMUNE_DISEASE", "immune", "other-immune")),  # ICD-10-CM D86.9 (D80-D89)
+    ("DOID:0060125", ("OTHER_DISEASE", "other", "neoplasm")),  # malignant ICD-10-CM code under immune
 ])
 def test_build_disease_classes(built: Lexicon, cid: str, expected: tuple) -> None:
     assert _label(built, cid) == expected

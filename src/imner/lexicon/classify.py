@@ -12,6 +12,8 @@ overrides):
    that states an infectious mechanism (``viral``, ``bacterial``, ``septic``, ``infection``...): INFECTIOUS;
 5. a name that states an immune mechanism (``autoimmune``, ``allergic``, ``hypersensitivity``,
    ``immunodeficiency``, ``autoinflammatory``): IMMUNE (rule 1 applied to the ontology's own names);
+5b. an ICD-10-CM code for a malignant neoplasm (C00-C96): OTHER (rule 7; DO files some lymphoproliferative
+   diseases under immune system disease);
 6. the nearest ancestor with a subtree override;
 7. an ancestor with infectious evidence (4): INFECTIOUS;
 8. under DOID:2914 "immune system disease" by a path that does not pass through DOID:75 "lymphatic system
@@ -103,6 +105,11 @@ def icd_chapter_flags(codes: Iterable[str]) -> tuple[bool, bool]:
         if c[:1] == "D" and c[1:3].isdigit() and 80 <= int(c[1:3]) <= 89:
             imm = True
     return inf, imm
+
+
+def icd_malignant(codes: Iterable[str]) -> bool:
+    """Any code in C00-C96 (ICD-10-CM malignant neoplasms)."""
+    return any(c[:1].upper() == "C" and c[1:3].isdigit() for c in codes)
 
 
 class DiseaseClassifier:
@@ -219,6 +226,8 @@ class DiseaseClassifier:
         for rx, sub in _IMMUNE_NAME:
             if rx.search(name):
                 return self._make("IMMUNE_DISEASE", doid, "immune name", sub)
+        if icd_malignant(self.icd.get(doid, ())):
+            return self._make("OTHER_DISEASE", doid, "malignant neoplasm code", "neoplasm")
         ov = self._nearest_subtree_override(doid)
         if ov is not None:
             return self._make(ov.label, doid, "subtree override", ov.subcategory)
