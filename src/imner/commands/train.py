@@ -1,24 +1,27 @@
-"""``imner train --config CONFIG.toml [--output DIR]``: train a tagger from a TOML config.
-
-The config names the tagger family and its parameters, the training (and optional dev/test) corpora
-with an optional label map, and the output directory; see ``configs/*.toml`` and
-:mod:`imner.training` for every key. The model directory gets the tagger's files, a copy of the
-config, a data manifest and the dev/test metrics.
-"""
+"""``imner train --config CONFIG.toml [--output DIR]``: train a tagger from a TOML config."""
 
 from __future__ import annotations
 
 import argparse
 
+DESCRIPTION = """Train a tagger from a TOML config and write a model directory.
+
+The config names the tagger family and its parameters ([model]), the training and optional dev/test
+corpora with an optional label map ([data]) and the output directory ([output]); unknown keys are
+errors. Examples: configs/crf-ncbi.toml, configs/crf-imd.toml. The model directory gets the tagger's
+files, train_config.toml (a copy of the config), data_manifest.json, training.json and
+dev_metrics.json / test_metrics.json. Load it with `imner extract --model DIR`.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a tagger from a TOML config",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-c", "--config", required=True, help="training config (TOML), e.g. configs/crf-ncbi.toml")
     p.add_argument("-o", "--output", default=None, help="model directory (overrides [output] dir)")
     p.add_argument("--overwrite", action="store_true", default=None,
                    help="replace an existing model directory (overrides [output] overwrite)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final line")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress; print warnings, errors and the model directory only")
     p.set_defaults(func=run)
 
 
