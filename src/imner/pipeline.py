@@ -40,9 +40,22 @@ class Pipeline:
         return out
 
     def stream(self, docs: Iterable[Document], batch_size: int = 16) -> Iterator[Document]:
-        """Process documents in batches, yielding results in input order as each batch completes."""
+        """Process documents in batches, yielding results in input order as each batch completes.
+
+        If reading the input fails part-way (a bad line, an undecodable file), the documents read before
+        the failure are processed and yielded first, then the error propagates: no finished work is lost.
+        """
         batch: list[Document] = []
-        for doc in docs:
+        it = iter(docs)
+        while True:
+            try:
+                doc = next(it)
+            except StopIteration:
+                break
+            except Exception:
+                if batch:
+                    yield from self(batch)
+                raise
             batch.append(doc)
             if len(batch) >= batch_size:
                 yield from self(batch)

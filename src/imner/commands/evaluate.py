@@ -98,7 +98,15 @@ def _pred_docs(args: argparse.Namespace, gold):
         tagger = load_tagger(args.model)
         blank = [d.with_spans(()) for d in gold]  # the tagger never sees the gold spans
         return tagger.annotate(blank)
-    return _read(args.pred, args.pred_format or args.format)
+    fmt = args.pred_format or args.format
+    from imner.io import detect_format
+
+    if (fmt or detect_format(args.pred)) == "jsonl":
+        # `imner extract` output leaves the text out by default: take it from the gold documents
+        from imner.io.jsonl import read_jsonl
+
+        return list(read_jsonl(args.pred, texts={d.id: d.text for d in gold}))
+    return _read(args.pred, fmt)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, Mapping
 
 from imner.errors import FormatError, InputError
 from imner.io._common import check_on_mismatch, check_span_in_text, iter_decoded_lines, verify_mention
@@ -58,25 +58,31 @@ def write_jsonl(docs: Iterable[Document], path_or_file: str | Path | IO[str], *,
     return n
 
 
-def read_jsonl(path: str | Path, *, on_mismatch: str = "raise") -> Iterator[Document]:
-    """Documents of a JSONL file (see the module doc). Errors name the file and line."""
+def read_jsonl(path: str | Path, *, on_mismatch: str = "raise",
+               texts: Mapping[str, str] | None = None) -> Iterator[Document]:
+    """Documents of a JSONL file (see the module doc). Errors name the file and line.
+
+    ``texts`` (document id -> text) supplies the text of lines written without it, e.g. ``imner extract``
+    output read back as predictions against gold documents.
+    """
     check_on_mismatch(on_mismatch)
     p = Path(path)
-    yield from parse_jsonl_lines(iter_decoded_lines(p), source=str(p), default_id=p.stem, on_mismatch=on_mismatch)
+    yield from parse_jsonl_lines(iter_decoded_lines(p), source=str(p), default_id=p.stem, on_mismatch=on_mismatch,
+                                 texts=texts)
 
 
 def parse_jsonl_lines(lines: Iterable[tuple[int, str]], *, source: str, default_id: str = "doc",
-                      on_mismatch: str = "raise") -> Iterator[Document]:
+                      on_mismatch: str = "raise", texts: Mapping[str, str] | None = None) -> Iterator[Document]:
     """Documents from ``(line number, line)`` pairs."""
     for n, line in lines:
         if not line.strip():
             continue
         yield parse_document_json(line, source=source, line_no=n, default_id=f"{default_id}:{n}",
-                                  on_mismatch=on_mismatch)
+                                  on_mismatch=on_mismatch, texts=texts)
 
 
 def parse_document_json(line: str, *, source: str, line_no: int | None = None, default_id: str = "doc",
-                        on_mismatch: str = "raise") -> Document:
+                        on_mismatch: str = "raise", texts: Mapping[str, str] | None = None) -> Document:
     """One document from one JSON line."""
     try:
         obj = json.loads(line)
@@ -87,6 +93,8 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
         raise FormatError(f"expected a JSON object, got {type(obj).__name__}; each line must be "
                           f"{{\"id\": ..., \"text\": ...}}", source=source, line=line_no)
     text = obj.get("text")
+    if text is None and texts is not None and str(obj.get("id")) in texts:
+        text = texts[str(obj.get("id"))]
     if not isinstance(text, str):
         what = "no \"text\"" if "text" not in obj else f"\"text\" is {type(text).__name__}, not a string"
         raise InputError(f"{what}; each line needs \"text\" (a string) and may have \"id\", "
