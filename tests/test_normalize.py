@@ -37,7 +37,20 @@ CONCEPTS = [
     # two concepts sharing the synonym "sarcoid", neither named so: ambiguous
     Concept("DOID:11335", "sarcoidosis", "IMMUNE_DISEASE", "DO", "immune", "other-immune"),
     Concept("DOID:0000001", "cutaneous sarcoid reaction", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:1826", "epilepsy", "OTHER_DISEASE", "DO", "other", None, xrefs=("UMLS:C0014544",)),
+    Concept("DOID:10763", "hypertension", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:1074", "kidney failure", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:10588", "adrenoleukodystrophy", "OTHER_DISEASE", "DO", "other", None),
+    Concept("DOID:0060295", "complement component 2 deficiency", "IMMUNE_DISEASE", "DO", "immune",
+            "immunodeficiency"),
+    Concept("DOID:0060323", "breast abscess", "INFECTIOUS_DISEASE", "DO", "infectious", "bacterial"),
+    Concept("HP:0020225", "Breast abscess", "INFECTIOUS_DISEASE", "HPO", "infectious", "bacterial"),
+    Concept("IMNER:encephalopathy", "encephalopathy", "OTHER_DISEASE", "imner", "other", None),
+    Concept("HP:0001298", "Encephalopathy", "SIGN_SYMPTOM", "HPO", xrefs=("UMLS:C0085584",)),
+    Concept("DOID:936", "brain disease", "OTHER_DISEASE", "DO", "other", None, xrefs=("UMLS:C0085584",)),
+    Concept("HP:0001250", "Seizure", "SIGN_SYMPTOM", "HPO", xrefs=("UMLS:C0014544", "UMLS:C0036572")),
     Concept("HP:0001945", "Fever", "SIGN_SYMPTOM", "HPO"),
+    Concept("HP:0002315", "Headache", "SIGN_SYMPTOM", "HPO"),
     Concept("HP:0002018", "Nausea", "SIGN_SYMPTOM", "HPO"),
     Concept("NCBITaxon:1280", "Staphylococcus aureus", "PATHOGEN", "NCBITaxon", kind="bacterium"),
     Concept("NCBITaxon:1279", "Staphylococcus", "PATHOGEN", "NCBITaxon", kind="bacterium"),
@@ -56,13 +69,13 @@ TERMS = [
     ("Immotile cilia syndrome", "DOID:9562"),
     ("lupus", "HP:0002018"),  # an HPO synonym beside the DO one: ties are broken by label agreement
 ]
-CURATED = [("antibiotics", "IMNER:antibiotic")]
+CURATED = [("antibiotics", "IMNER:antibiotic"), ("encephalopathy", "IMNER:encephalopathy")]
+XREFS = {"MESH:D008180": ["DOID:9074"], "UMLS:C0014544": ["DOID:1826"], "UMLS:C0085584": ["DOID:936"]}
 
 
 @pytest.fixture(scope="module")
 def lexicon() -> Lexicon:
-    return Lexicon.from_builder(builder_from_records(CONCEPTS, TERMS, CURATED,
-                                                     {"MESH:D008180": ["DOID:9074"]}))
+    return Lexicon.from_builder(builder_from_records(CONCEPTS, TERMS, CURATED, XREFS))
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +158,16 @@ def test_singular(word: str, expected: str) -> None:
     ("schizo-phrenia", "DOID:5419", "variant"),
     ("colon lymphoma", "DOID:0060500", "token_sorted"),
     ("deficiency of glucose-6-phosphate dehydrogenase", "DOID:2218", "token_sorted"),
+    ("hypertensive", "DOID:10763", "variant"),
+    ("renal failure", "DOID:1074", "variant"),
+    ("C2-deficient", "DOID:0060295", "variant"),
+    ("X-linked adrenoleukodystrophy", "DOID:10588", "stripped"),
+    ("breast abscess", "DOID:0060323", "exact"),  # DO preferred over an HPO term filed as a disease
 ])
 def test_matcher_stages(lexicon: Lexicon, surface: str, cid: str, stage: str) -> None:
     from imner.schema import DISEASE_LABELS
 
-    m = TermMatcher(lexicon, DISEASE_LABELS, disease_variants=True).match(surface)
+    m = TermMatcher(lexicon, DISEASE_LABELS, disease_variants=True, prefer="DOID").match(surface)
     assert [c.id for c in m.concepts] == [cid]
     assert m.stage == stage
 
@@ -282,6 +300,58 @@ def test_lexicon_is_lazy(tmp_path) -> None:
 
     with pytest.raises(ModelNotFoundError):
         n(doc_with("lupus", ("lupus", "IMMUNE_DISEASE")))
+
+
+def test_hpo_match_bridged_to_doid_by_umls(norm: Normalizer) -> None:
+    out = norm(doc_with("recurrent seizures and fever", ("seizures", "OTHER_DISEASE"), ("fever", "OTHER_DISEASE")))
+    a = attrs_of(out, "seizures")
+    assert (a["doid"], a["hpo"], a["via"], a["match"]) == ("DOID:1826", "HP:0001250", "HP:0001250", "variant")
+    assert "cross_label" not in a
+    # no UMLS link: the HPO concept is kept, flagged
+    f = attrs_of(out, "fever")
+    assert f["hpo"] == "HP:0001945" and f["cross_label"] is True and "doid" not in f
+
+
+def test_codeless_curated_concept_only_as_last_resort(norm: Normalizer, lexicon: Lexicon) -> None:
+    # "encephalopathy" is curated as IMNER:encephalopathy (no code); the HPO term bridges to a DOID
+    a = attrs_of(norm(doc_with("an encephalopathy", ("encephalopathy", "OTHER_DISEASE"))), "encephalopathy")
+    assert a["doid"] == "DOID:936" and a["via"] == "HP:0001298"
+    strict = Normalizer(lexicon, cross_label=False)
+    a = attrs_of(strict(doc_with("an encephalopathy", ("encephalopathy", "OTHER_DISEASE"))), "encephalopathy")
+    assert a["concept_id"] == "IMNER:encephalopathy" and a["code_status"] == "mapped" and "doid" not in a
+
+
+def test_stripped_modifiers_for_symptoms_and_drugs(norm: Normalizer) -> None:
+    out = norm(doc_with("severe headache; intravenous methylprednisolone", ("severe headache", "SIGN_SYMPTOM"),
+                        ("intravenous methylprednisolone", "MEDICATION")))
+    h = attrs_of(out, "severe headache")
+    assert (h["hpo"], h["match"]) == ("HP:0002315", "stripped")
+    m = attrs_of(out, "intravenous methylprednisolone")
+    assert (m["drugbank"], m["drug_class"]) == ("DRUGBANK:DB00959", "corticosteroid")
+
+
+def test_mention_definitions_when_letters_do_not_align(lexicon: Lexicon) -> None:
+    from imner.normalize.abbrev import mention_definitions
+
+    text = "Patients with myotonic dystrophy (DM) and later DM type 2."
+    assert find_abbreviations(text) == {}
+    s = text.index("myotonic")
+    assert mention_definitions(text, [(s, s + len("myotonic dystrophy"))]) == {
+        "DM": ("myotonic dystrophy", s, s + len("myotonic dystrophy"))}
+    lex = Lexicon.from_builder(builder_from_records(CONCEPTS + [
+        Concept("DOID:11722", "myotonic dystrophy", "OTHER_DISEASE", "DO", "other", None)], TERMS))
+    out = Normalizer(lex)(doc_with(text, ("myotonic dystrophy", "OTHER_DISEASE"), ("DM", "OTHER_DISEASE"),
+                                   ("DM", "OTHER_DISEASE")))
+    assert [s.attrs.get("doid") for s in out.spans] == ["DOID:11722"] * 3
+    assert [s.attrs.get("abbreviation_of") for s in out.spans] == [None, "myotonic dystrophy", "myotonic dystrophy"]
+
+
+def test_dictionary_tagger_attrs_replaced(norm: Normalizer) -> None:
+    doc = doc_with("tuberculosis", ("tuberculosis", "INFECTIOUS_DISEASE"))
+    doc = doc.with_spans([doc.spans[0].evolve(attrs_update={"concept_id": "DOID:X", "alt_concept_ids": ["DOID:Y"],
+                                                             "source": "lexicon"})])
+    a = attrs_of(norm(doc), "tuberculosis")
+    assert a["concept_id"] == "DOID:399" and "alt_concept_ids" not in a and a["source"] == "lexicon"
 
 
 # ---------------------------------------------------------------- drug classes

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
-__all__ = ["Abbreviation", "find_abbreviation_pairs", "find_abbreviations"]
+__all__ = ["Abbreviation", "find_abbreviation_pairs", "find_abbreviations", "is_short_form", "mention_definitions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,13 @@ def _at_paren(text: str, i: int, j: int) -> Abbreviation | None:
     inner = inner.strip()
     if not inner:
         return None
+    cut = min((k for k in (inner.find("; "), inner.find(", ")) if k >= 0), default=-1)
+    sf = (inner[:cut] if cut >= 0 else inner).strip()
+    n_inner_words = len(inner.split())
+    short_ok = _valid_short(sf)
+    swap = n_inner_words > 2 or (n_inner_words == 2 and len(inner) > 10)
+    if not short_ok and not swap:
+        return None  # cheap exit: "(n = 5)", "(40 mg)", "(Fig. 2)"
     # the long-form window: back to the sentence boundary (or bracket) before the parenthesis
     w0 = max(0, i - _WINDOW)
     before = text[w0:i]
@@ -166,26 +174,24 @@ def _at_paren(text: str, i: int, j: int) -> Abbreviation | None:
     if last is not None:
         w0 += last.end()
         before = text[w0:i]
-    # (SF; long form) / (SF, long form)
-    cut = min((k for k in (inner.find("; "), inner.find(", ")) if k >= 0), default=-1)
-    sf = inner[:cut] if cut >= 0 else inner
-    if len(sf.split()) <= 2:
+    if short_ok:
+        # long form (SF) / long form (SF; ...)
         found = _pair(sf, inner_start, before, w0)
         if found is not None:
             return found
-    if cut >= 0:
-        rest_start = cut + 2
-        rest = inner[rest_start:]
-        rest_lead = len(rest) - len(rest.lstrip())
-        found = _pair_inside(sf, inner_start, rest.strip(), inner_start + rest_start + rest_lead)
-        if found is not None:
-            return found
-    # SF (long form): the word before the parenthesis is the short form
-    if len(inner.split()) > 2 or (len(inner.split()) == 2 and len(inner) > 10):
+        # (SF; long form) / (SF, long form)
+        if cut >= 0:
+            rest_start = cut + 2
+            rest = inner[rest_start:]
+            rest_lead = len(rest) - len(rest.lstrip())
+            found = _pair_inside(sf, inner_start, rest.strip(), inner_start + rest_start + rest_lead)
+            if found is not None:
+                return found
+    if swap:
+        # SF (long form): the word before the parenthesis is the short form
         m = re.search(r"(\S+)\s*$", before)
         if m is not None:
-            word = m.group(1)
-            found = _pair_inside(word, w0 + m.start(1), inner, inner_start)
+            found = _pair_inside(m.group(1), w0 + m.start(1), inner, inner_start)
             if found is not None:
                 return found
     return None
@@ -209,4 +215,29 @@ def find_abbreviations(text: str) -> dict[str, tuple[str, int, int]]:
     out: dict[str, tuple[str, int, int]] = {}
     for a in find_abbreviation_pairs(text):
         out.setdefault(a.short, (a.long, a.long_start, a.long_end))
+    return out
+
+
+def is_short_form(candidate: str) -> bool:
+    """Whether ``candidate`` may be a short form (the checks of :func:`find_abbreviation_pairs`)."""
+    return _valid_short(candidate.strip())
+
+
+_PAREN_AFTER = re.compile(r"\s*\(\s*([^()\[\];,]{2,12}?)\s*[);,]")
+
+
+def mention_definitions(text: str, mentions: Iterable[tuple[int, int]]) -> dict[str, tuple[str, int, int]]:
+    """Definitions by position for entity mentions: a mention ``[start, end)`` directly followed by a
+    parenthesised short form (``myotonic dystrophy (DM)``) defines it, whether or not the letters match
+    (Schwartz & Hearst reject ``DM`` for ``myotonic dystrophy``). Same shape as :func:`find_abbreviations`;
+    the first definition of a short form wins."""
+    out: dict[str, tuple[str, int, int]] = {}
+    for start, end in sorted(mentions):
+        m = _PAREN_AFTER.match(text, end)
+        if m is None:
+            continue
+        sf = m.group(1)
+        long = text[start:end]
+        if _valid_short(sf) and len(long) > len(sf) and sf not in long:
+            out.setdefault(sf, (long, start, end))
     return out

@@ -35,6 +35,7 @@ __all__ = ["DEFAULT_DRUG_CLASSES_PATH", "DrugClassRule", "DrugClassRules", "load
 
 DEFAULT_DRUG_CLASSES_PATH: Path = RESOURCES / "drug_classes.json"
 FORMAT = "imner-drug-classes"
+_MISSING = object()
 RULE_KEYS: tuple[str, ...] = ("drug_class", "names", "suffixes", "prefixes", "pattern", "note")
 
 
@@ -102,10 +103,19 @@ class DrugClassRules:
             for n in r.names:
                 self._by_name.setdefault(n, r.drug_class)
         self._affix = tuple(r for r in self.rules if r.suffixes or r.prefixes or r.pattern is not None)
+        self._cache: dict[tuple[str | None, ...], str | None] = {}
 
     def classify(self, *names: str | None) -> str | None:
         """The class of the first of ``names`` that a rule knows: each name by the name rules, then each name by
-        the affix/pattern rules (names are normalized here)."""
+        the affix/pattern rules (names are normalized here; results are cached)."""
+        hit = self._cache.get(names, _MISSING)
+        if hit is _MISSING:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            hit = self._cache[names] = self._classify(names)
+        return hit  # type: ignore[return-value]
+
+    def _classify(self, names: tuple[str | None, ...]) -> str | None:
         keys = [k for k in (normalize_term(n) for n in names if n) if k]
         for k in keys:
             hit = self._by_name.get(k)

@@ -11,14 +11,22 @@ finds a concept of an allowed label decides:
    the surface without parenthesised parts (``glucose-6-phosphate dehydrogenase (G6PD) deficiency``);
    the last word, then every word, in the singular (``infections`` -> ``infection``, ``staphylococci`` ->
    ``staphylococcus``); for diseases, the ``disease`` / ``syndrome`` / ``disorder`` suffix swapped, dropped or
-   added and ``infection`` <-> ``infectious disease``; the key with its spaces removed compared with the
-   lexicon keys with theirs removed (``non-Hodgkin`` vs ``nonHodgkin``, ``sjogren`` vs ``sjo gren``).
+   added and ``infection`` <-> ``infectious disease``, organ adjectives <-> nouns (``renal failure`` ->
+   ``kidney failure``), a last-word adjective -> disease noun (``hypertensive`` -> ``hypertension``,
+   ``epileptic`` -> ``epilepsy``, ``deficient`` -> ``deficiency``), complement components (``C2 deficiency``
+   -> ``complement component 2 deficiency``); then the key with its spaces removed compared with the lexicon keys with
+   theirs removed (``non-Hodgkin`` vs ``nonHodgkin``, ``sjogren`` vs ``sjo gren``).
 3. ``token_sorted``: the words of the key (and of its singular) without function words (``of``, ``the``,
    ``in``...), sorted, compared with the lexicon keys treated the same way (``deficiency of G6PD`` ->
    ``G6PD deficiency``).
+4. ``stripped``: the key without leading course/severity/inheritance/onset/dose/route modifiers
+   (:data:`MODIFIERS`: ``X-linked adrenoleukodystrophy`` -> ``adrenoleukodystrophy``, ``severe headache`` ->
+   ``headache``, ``intravenous methylprednisolone`` -> ``methylprednisolone``), looked up exactly and with the
+   variants of stage 2. The concept found may be broader than the mention: the stage is recorded in ``match``.
 
-Within the winning key, concepts are ranked as the lexicon lists them (curated entries first); a concept
-whose preferred name normalizes to the key outranks concepts matched through a synonym. The concepts of
+Within the winning key, concepts are ranked as the lexicon lists them (curated entries first); concepts with
+an ontology code outrank curated-only ``IMNER:...`` concepts of the same key, and a concept whose preferred
+name normalizes to the key outranks concepts matched through a synonym. The concepts of
 the best rank are the tied candidates of the :class:`Match`: one means mapped, several mean ambiguous
 (the caller may break the tie by label agreement).
 
@@ -32,16 +40,28 @@ import re
 import threading
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from imner.lexicon import Concept, Lexicon, normalize_term
 
-__all__ = ["Match", "TermMatcher", "singular", "STOPWORDS"]
+__all__ = ["MODIFIERS", "Match", "STAGES", "STOPWORDS", "TermMatcher", "is_codeless", "singular", "strip_modifiers"]
 
 #: function words ignored by the token-sorted stage
 STOPWORDS: frozenset[str] = frozenset({"of", "the", "a", "an", "in", "with", "to", "due", "by", "for", "on",
                                        "from", "at", "as", "caused", "associated", "induced"})
 _SUFFIXES = ("disease", "syndrome", "disorder")
+#: matching stages, in order
+STAGES: tuple[str, ...] = ("exact", "variant", "token_sorted", "stripped")
+#: leading words the ``stripped`` stage removes: course, severity, inheritance, onset, extent, dose and route
+MODIFIERS: frozenset[str] = frozenset("""
+acute chronic subacute hyperacute severe mild moderate progressive recurrent relapsing persistent transient
+intermittent isolated sporadic familial hereditary inherited congenital idiopathic bilateral unilateral diffuse
+focal generalized generalised localized localised massive marked significant high low dose early late onset
+adult juvenile infantile childhood neonatal x linked autosomal dominant recessive oral intravenous iv topical
+inhaled intramuscular subcutaneous prophylactic empirical empiric clinical typical atypical possible probable
+suspected known new recent
+""".split())
 _PAREN = re.compile(r"\s*[(\[][^()\[\]]*[)\]]")
 
 
@@ -53,6 +73,8 @@ class Match:
     concepts: tuple[Concept, ...] = ()
     stage: str | None = None
     key: str | None = None
+    #: set when the concepts were reached through another concept (e.g. an HPO term's UMLS xref -> a DOID)
+    via: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.concepts)
@@ -82,6 +104,67 @@ def singular(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
         return word[:-1]
     return word
+
+
+#: organ adjective <-> noun (DO says "kidney failure", MeSH and case reports "renal failure")
+ORGAN_ADJECTIVES: dict[str, str] = {
+    "renal": "kidney", "hepatic": "liver", "cardiac": "heart", "pulmonary": "lung", "gastric": "stomach",
+    "cerebral": "brain", "ocular": "eye", "cutaneous": "skin", "intestinal": "intestine", "colonic": "colon",
+    "vesical": "bladder", "splenic": "spleen", "pancreatic": "pancreas", "thyroidal": "thyroid",
+    "myocardial": "heart muscle", "neural": "nerve",
+}
+_ORGAN_NOUNS = {v: k for k, v in ORGAN_ADJECTIVES.items() if " " not in v}
+#: adjective ending -> disease-noun ending, tried on the last word ("hypertensive" -> "hypertension")
+ADJECTIVE_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("emic", "emia"), ("otic", "osis"), ("ptic", "psy"), ("etic", "es"), ("itic", "itis"), ("pathic", "pathy"),
+    ("phic", "phy"), ("atic", "a"), ("ensive", "ension"), ("alic", "aly"), ("gic", "gy"), ("tic", "sis"),
+    ("ic", "ia"), ("ese", "esity"), ("ient", "iency"),
+)
+
+
+def _organ_variants(key: str) -> Iterator[str]:
+    words = key.split()
+    for table in (ORGAN_ADJECTIVES, _ORGAN_NOUNS):
+        swapped = [table.get(w, w) for w in words]
+        if swapped != words:
+            yield " ".join(swapped)
+
+
+_COMPLEMENT = re.compile(r"\bc(\d)\b")
+
+
+def _complement_variant(key: str) -> Iterator[str]:
+    """``c2 deficiency`` -> ``complement component 2 deficiency``."""
+    if _COMPLEMENT.search(key):
+        yield _COMPLEMENT.sub(r"complement component \1", key)
+
+
+def strip_modifiers(key: str) -> str:
+    """``key`` without its leading :data:`MODIFIERS` (``x linked adrenoleukodystrophy`` ->
+    ``adrenoleukodystrophy``); at least one word is kept."""
+    words = key.split()
+    i = 0
+    while i < len(words) - 1 and words[i] in MODIFIERS:
+        i += 1
+    return " ".join(words[i:])
+
+
+def _noun_variants(key: str) -> Iterator[str]:
+    words = key.split()
+    last = words[-1]
+    for adj, noun in ADJECTIVE_ENDINGS:
+        if last.endswith(adj) and len(last) > len(adj) + 2:
+            yield " ".join(words[:-1] + [last[: len(last) - len(adj)] + noun])
+
+
+@lru_cache(maxsize=65536)
+def _name_key(name: str) -> str:
+    return normalize_term(name)
+
+
+def is_codeless(concept: Concept) -> bool:
+    """A curated-only concept (``IMNER:...``): a class decision without an ontology code."""
+    return concept.id.startswith("IMNER:")
 
 
 def _sorted_key(words: Iterable[str]) -> str:
@@ -122,25 +205,40 @@ class TermMatcher:
     """Staged lookup of surface forms in ``lexicon`` (see the module docstring), restricted to concepts whose
     label is in ``labels``; ``disease_variants`` turns on the disease/syndrome suffix variants."""
 
-    def __init__(self, lexicon: Lexicon, labels: Iterable[str], *, disease_variants: bool = False) -> None:
+    def __init__(self, lexicon: Lexicon, labels: Iterable[str], *, disease_variants: bool = False,
+                 prefer: str | None = None) -> None:
         self.lexicon = lexicon
         self.labels = frozenset(labels)
         self.disease_variants = disease_variants
+        #: CURIE prefix preferred among tied concepts (``DOID`` for diseases: a DO concept beats an HPO term
+        #: filed under a disease label with the same name)
+        self.prefer = prefer
+        self._prep: dict[str, list] = {}
 
     # ------------------------------------------------------------------ ranking
 
     def _candidates(self, key: str) -> tuple[Concept, ...]:
-        """Tied best allowed concepts of one key."""
+        """Tied best allowed concepts of one key. Curated-only concepts (``IMNER:...``, no ontology code) are
+        returned only when the key has no ontology concept of an allowed label."""
         lex = self.lexicon
         rows = [r for r in lex.rows_for_key(key) if lex.label_at(r) in self.labels]
         if not rows:
             return ()
         concepts = [lex.concept_at(r) for r in rows]
-        if key in lex.curated:
+        coded = [c for c in concepts if not is_codeless(c)]
+        if key in lex.curated and not is_codeless(concepts[0]):
             # curated entries are listed first; a curated entry is a deliberate choice
             return (concepts[0],)
-        named = [c for c in concepts if normalize_term(c.name) == key]
-        return tuple(named or concepts)
+        concepts = coded or concepts
+        named = [c for c in concepts if _name_key(c.name) == key]
+        return self._prefer(named or concepts)
+
+    def _prefer(self, concepts: list[Concept]) -> tuple[Concept, ...]:
+        if self.prefer is not None and len(concepts) > 1:
+            preferred = [c for c in concepts if c.id.startswith(self.prefer + ":")]
+            if preferred:
+                return tuple(preferred)
+        return tuple(concepts)
 
     def _try(self, keys: Iterable[str], stage: str, surface: str | None = None) -> Match:
         for key in keys:
@@ -161,11 +259,12 @@ class TermMatcher:
             for key in keys:
                 for c in self._candidates(key):
                     cands.setdefault(c.id, c)
-                    if normalize_term(c.name) == key:
+                    if _name_key(c.name) == key:
                         named.setdefault(c.id, c)
             if cands:
-                best = named or cands
-                return Match(tuple(best.values()), stage, keys[0])
+                best = list((named or cands).values())
+                coded = [c for c in best if not is_codeless(c)]
+                return Match(self._prefer(coded or best), stage, keys[0])
         return NO_MATCH
 
     # ------------------------------------------------------------------ variants
@@ -195,8 +294,18 @@ class TermMatcher:
                     bases.append(k)
                     yield k
         if self.disease_variants:
+            # organ nouns, disease nouns, complement components compound ("C2-deficient" -> "c2 deficiency" ->
+            # "complement component 2 deficiency"); the suffix variants come last, on all of them
+            for transform in (_organ_variants, _noun_variants, _complement_variant):
+                for base in list(bases):
+                    for k in transform(base):
+                        if new(k):
+                            bases.append(k)
+                            yield k
             for base in list(bases):
-                yield from (k for k in self._suffix_variants(base) if new(k))
+                for k in self._suffix_variants(base):
+                    if new(k):
+                        yield k
 
     @staticmethod
     def _suffix_variants(key: str) -> Iterator[str]:
@@ -220,34 +329,63 @@ class TermMatcher:
 
     # ------------------------------------------------------------------ lookup
 
-    def match(self, surface: str) -> Match:
-        """The concepts ``surface`` names, by the first stage that finds any."""
-        key = normalize_term(surface)
+    def match(self, surface: str, stages: Iterable[str] = STAGES) -> Match:
+        """The concepts ``surface`` names, by the first of ``stages`` that finds any."""
+        for stage in stages:
+            m = self.match_stage(surface, stage)
+            if m:
+                return m
+        return NO_MATCH
+
+    def _key(self, surface: str) -> str:
+        return self._prepared(surface)[0]
+
+    def _prepared(self, surface: str, variants: bool = False) -> list:
+        """``[key, stage-2 variants or None]`` of a surface, computed as stages ask for them (the last few
+        surfaces are kept)."""
+        hit = self._prep.get(surface)
+        if hit is None:
+            if len(self._prep) > 64:
+                self._prep.clear()
+            hit = self._prep[surface] = [normalize_term(surface), None]
+        if variants and hit[1] is None:
+            hit[1] = list(self.variants(surface, hit[0])) if hit[0] else []
+        return hit
+
+    def match_stage(self, surface: str, stage: str) -> Match:
+        """The concepts one stage (``exact``, ``variant``, ``token_sorted``) finds for ``surface``."""
+        key = self._key(surface)
         if not key:
             return NO_MATCH
-        m = self._try([key], "exact", surface)
-        if m:
-            return m
-        variants = list(self.variants(surface, key))
-        m = self._try(variants, "variant", surface)
-        if m:
-            return m
+        if stage == "exact":
+            return self._try([key], "exact", surface)
+        variants = self._prepared(surface, variants=True)[1]
         sec = _secondary(self.lexicon)
-        compact_groups = []
-        for k in [key, *variants]:
-            c = k.replace(" ", "")
-            group = list(sec.compact.get(c, ()))
-            if c != k and self.lexicon.rows_for_key(c):
-                group.append(c)
-            compact_groups.append([g for g in group if self.lexicon.case_ok(g, surface)])
-        m = self._try_merged([g for g in compact_groups if g], "variant")
-        if m:
+        if stage == "variant":
+            m = self._try(variants, "variant", surface)
+            if m:
+                return m
+            compact_groups = []
+            for k in [key, *variants]:
+                c = k.replace(" ", "")
+                group = list(sec.compact.get(c, ()))
+                if c != k and self.lexicon.rows_for_key(c):
+                    group.append(c)
+                compact_groups.append([g for g in group if self.lexicon.case_ok(g, surface)])
+            return self._try_merged([g for g in compact_groups if g], "variant")
+        if stage == "token_sorted":
+            sorted_groups = []
+            for k in [key, *variants[:3]]:
+                words = k.split()
+                if len(words) > 1:
+                    group = [g for g in sec.sorted.get(_sorted_key(words), ()) if self.lexicon.case_ok(g, surface)]
+                    if group:
+                        sorted_groups.append(group)
+            return self._try_merged(sorted_groups, "token_sorted")
+        if stage == "stripped":
+            stripped = strip_modifiers(key)
+            if stripped == key:
+                return NO_MATCH
+            m = self._try([stripped, *self.variants(stripped, stripped)], "stripped", surface)
             return m
-        sorted_groups = []
-        for k in [key, *variants[:3]]:
-            words = k.split()
-            if len(words) > 1:
-                group = [g for g in sec.sorted.get(_sorted_key(words), ()) if self.lexicon.case_ok(g, surface)]
-                if group:
-                    sorted_groups.append(group)
-        return self._try_merged(sorted_groups, "token_sorted")
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")

@@ -12,10 +12,16 @@ MEDICATION                        DrugBank (and curated drug classes)       --
 SEVERITY                          HPO severity terms                        --
 ================================  ========================================  ==========================
 
-Other labels (anatomy, procedures, lab values, temporal) are left unchanged. The fallback vocabulary is
-tried only when the main one finds nothing at any stage; such spans get ``cross_label: True``.
+Other labels (anatomy, procedures, lab values, temporal) are left unchanged. Stage by stage (exact, variant,
+token-sorted; :mod:`imner.normalize.matcher`) the main vocabulary is tried before the fallback one. A disease
+span that matches an HPO term is bridged to the Disease Ontology when the term's UMLS xrefs lead to exactly
+one DOID (``via`` names the HPO id), and that DOID counts as a main-vocabulary match of that stage. A
+fallback concept that cannot be bridged is used only when no stage finds a main-vocabulary concept; such
+spans get ``cross_label: True``. Curated-only concepts (``IMNER:...``, no code) are used only when no stage
+finds a coded concept.
 
-Attrs written (keys not applicable are absent; a second run replaces them):
+Attrs written (keys not applicable are absent; a second run replaces them, and a ``concept_id`` /
+``alt_concept_ids`` left by the dictionary tagger is replaced too):
 
 ``code_status``
     ``"mapped"``, ``"ambiguous"`` or ``"unmapped"``; nothing is guessed silently.
@@ -41,12 +47,17 @@ Attrs written (keys not applicable are absent; a second run replaces them):
 ``abbreviation_of``
     the long form, when the span is (or contains) a short form defined in the document
     ("systemic lupus erythematosus (SLE)") and was normalized through it.
+``via``
+    the HPO id a disease concept was reached through (UMLS bridge); ``hpo`` is set too.
 ``resolved_by``
     ``"label"`` when several concepts tied and the one whose class agrees with the span's label was taken.
 ``candidates``
     ambiguous spans: the tied concepts, ``[{"id", "name", "label"}, ...]``, lexicon order.
 
-Abbreviations: :func:`imner.normalize.abbrev.find_abbreviations` finds the document's definitions. A span
+Abbreviations: :func:`imner.normalize.abbrev.find_abbreviations` finds the document's definitions
+(Schwartz & Hearst), and :func:`~imner.normalize.abbrev.mention_definitions` adds a short form in parentheses
+right after a span of a normalized label ("myotonic dystrophy (DM)", whose letters Schwartz & Hearst cannot
+align); Schwartz & Hearst's long form wins when both define a short form. A span
 that starts at or after a definition's long form and is exactly the short form is looked up by its long
 form first (then by itself); a span that only contains the short form as a word is looked up as written
 first, then with the short form replaced by the long form.
@@ -61,9 +72,9 @@ from typing import Any, Iterable, Mapping
 
 from imner.errors import ConfigError
 from imner.lexicon import Concept, Lexicon, load_lexicon
-from imner.normalize.abbrev import find_abbreviations
+from imner.normalize.abbrev import find_abbreviations, mention_definitions
 from imner.normalize.drug_classes import DrugClassRules, load_drug_class_rules
-from imner.normalize.matcher import NO_MATCH, Match, TermMatcher
+from imner.normalize.matcher import NO_MATCH, STAGES, Match, TermMatcher, is_codeless
 from imner.schema import DISEASE_LABELS, LABEL_NAMES
 from imner.types import Document, Span
 
@@ -80,13 +91,18 @@ GROUPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "MEDICATION": (frozenset({"MEDICATION"}), frozenset()),
     "SEVERITY": (frozenset({"SEVERITY"}), frozenset()),
 }
+#: concept labels -> CURIE prefix preferred among tied concepts
+PREFERRED_PREFIX: dict[frozenset[str], str] = {DISEASE_LABELS: "DOID", frozenset({"SIGN_SYMPTOM"}): "HP"}
 #: CURIE prefix -> attr key
 ID_KEYS: dict[str, str] = {"DOID": "doid", "HP": "hpo", "DRUGBANK": "drugbank", "NCBITaxon": "ncbitaxon"}
 #: every attr the normalizer may write (removed before writing, so a rerun leaves no stale codes)
 OUTPUT_KEYS: frozenset[str] = frozenset({
     "code_status", "concept_id", "concept_name", "doid", "hpo", "drugbank", "ncbitaxon", "icd10cm", "category",
     "subcategory", "kind", "drug_class", "match", "abbreviation_of", "resolved_by", "candidates", "cross_label",
+    "via",
 })
+#: removed before writing as well: the dictionary tagger's other candidates for its ``concept_id``
+_REPLACED_KEYS = OUTPUT_KEYS | {"alt_concept_ids"}
 _MAX_CANDIDATES = 10
 _CACHE_LIMIT = 200_000
 
@@ -136,15 +152,21 @@ class Normalizer:
     def _matcher(self, labels: frozenset[str]) -> TermMatcher:
         m = self._matchers.get(labels)
         if m is None:
-            m = self._matchers[labels] = TermMatcher(self.lexicon, labels,
-                                                     disease_variants=bool(labels & DISEASE_LABELS))
+            disease = bool(labels & DISEASE_LABELS)
+            m = self._matchers[labels] = TermMatcher(self.lexicon, labels, disease_variants=disease,
+                                                     prefer=PREFERRED_PREFIX.get(labels))
         return m
 
     # ------------------------------------------------------------------ lookup
 
     def lookup(self, surface: str, label: str) -> tuple[Match, bool]:
         """The match of ``surface`` for a span labelled ``label`` (after ``label_map``) and whether it came
-        from the fallback vocabulary; cached."""
+        from the fallback vocabulary; cached.
+
+        Stage by stage (exact, variant, token-sorted), the main vocabulary is tried, then the fallback one; for
+        diseases, a fallback HPO match is bridged to a DOID when the HPO term's UMLS xrefs lead to exactly one
+        disease concept. A fallback concept that is not bridged is kept only if no stage finds a concept of the
+        main vocabulary, and curated-only concepts (no ontology code) only if nothing else is found."""
         group = GROUPS.get(label)
         if group is None:
             return NO_MATCH, False
@@ -153,15 +175,50 @@ class Normalizer:
         if hit is not None:
             return hit
         main, fallback = group
-        out = (self._matcher(main).match(surface), False)
-        if not out[0] and fallback and self.cross_label:
-            m = self._matcher(fallback).match(surface)
-            if m:
-                out = (m, True)
+        vocabularies = [(main, False)]
+        if fallback and self.cross_label:
+            vocabularies.append((fallback, True))
+        out: tuple[Match, bool] = (NO_MATCH, False)
+        weak: tuple[Match, bool] | None = None
+        pending: tuple[Match, bool] | None = None
+        for stage in STAGES:
+            for labels, is_fallback in vocabularies:
+                m = self._matcher(labels).match_stage(surface, stage)
+                if not m:
+                    continue
+                if is_fallback:
+                    if main is DISEASE_LABELS:
+                        m = self._bridge(m)
+                    if not any(c.label in main for c in m.concepts):
+                        # a concept of the other vocabulary: kept unless a later stage finds one of the main
+                        pending = pending or (m, True)
+                        continue
+                    is_fallback = False
+                if all(is_codeless(c) for c in m.concepts):
+                    weak = weak or (m, is_fallback)
+                    continue
+                out = (m, is_fallback)
+                break
+            if out[0]:
+                break
+        if not out[0]:
+            out = pending or weak or out
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[ck] = out
         return out
+
+    def _bridge(self, m: Match) -> Match:
+        """An HPO match -> the one disease concept its UMLS xrefs lead to (``m`` itself when none or several)."""
+        if len(m.concepts) != 1:
+            return m
+        hp = m.concepts[0]
+        doids = {d for x in hp.xrefs if x.startswith("UMLS:") for d in self.lexicon.by_xref(x)}
+        targets = [self.lexicon.concept(d) for d in sorted(doids) if d in self.lexicon]
+        targets = [c for c in targets if c.label in DISEASE_LABELS]
+        if len(targets) != 1:
+            return m
+        return Match((targets[0],), m.stage, m.key, via=hp.id)
 
     # ------------------------------------------------------------------ documents
 
@@ -170,7 +227,12 @@ class Normalizer:
         labels = [self.label_map.get(s.label, s.label) for s in doc.spans]
         if not any(lab in GROUPS for lab in labels):
             return doc
-        abbrs = find_abbreviations(doc.text) if self.abbreviations and "(" in doc.text else {}
+        abbrs: dict[str, tuple[str, int, int]] = {}
+        if self.abbreviations and "(" in doc.text:
+            abbrs = find_abbreviations(doc.text)
+            for sf, d in mention_definitions(doc.text, [(s.start, s.end) for s, lab in zip(doc.spans, labels)
+                                                        if lab in GROUPS and not s.fragments]).items():
+                abbrs.setdefault(sf, d)
         spans = [self._normalize_span(doc.text, s, lab, abbrs) if lab in GROUPS else s
                  for s, lab in zip(doc.spans, labels)]
         return doc.with_spans(spans)
@@ -203,9 +265,9 @@ class Normalizer:
                 m, c = self.lookup(expanded, label)
                 if m:
                     match, cross, long_form = m, c, first
-        attrs = {k: v for k, v in span.attrs.items() if k not in OUTPUT_KEYS}
+        attrs = {k: v for k, v in span.attrs.items() if k not in _REPLACED_KEYS}
         attrs.update(self._attrs(match, cross, label, surface, long_form))
-        return span.evolve(attrs=attrs)
+        return Span(span.start, span.end, span.label, span.score, attrs, span.fragments)
 
     def _attrs(self, match: Match, cross: bool, label: str, surface: str, long_form: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -220,6 +282,11 @@ class Normalizer:
             out["code_status"] = "mapped"
             out.update(concept_attrs(c))
             out["match"] = match.stage
+            if match.via is not None:
+                out["via"] = match.via
+                key = ID_KEYS.get(match.via.split(":", 1)[0])
+                if key is not None and key not in out:
+                    out[key] = match.via
             if resolved:
                 out["resolved_by"] = "label"
             if cross:

@@ -1,0 +1,307 @@
+"""Disease normalization (imner.normalize) on the gold disease mentions of NCBI-disease and BC5CDR.
+
+Gold: every disease mention of the split (NCBI-disease: SpecificDisease, DiseaseClass, Modifier,
+CompositeMention; BC5CDR: Disease), with its MeSH/OMIM id in the span attr ``id`` (``D001234``,
+``C567890``, ``OMIM:123456``; composite mentions ``D1|D2`` or ``D1+D2``; ``-1`` = no id). Each id is mapped to
+DOIDs through the lexicon's cross-reference index (:meth:`imner.lexicon.Lexicon.by_xref`: DO xrefs and MONDO
+exact-match mappings); the gold DOIDs of a mention are the union over its ids. Mentions whose ids map to no
+DOID are counted as "unmapped gold" and left out of the accuracy.
+
+Prediction: the :class:`~imner.normalize.Normalizer` runs on each document with its gold mentions, labelled
+``DISEASE`` (any of the three disease classes: no label preference), abbreviations on. A mention is
+
+* ``correct`` when ``code_status == "mapped"`` and its ``doid`` is among the gold DOIDs;
+* ``wrong`` when mapped to another DOID, or mapped to an HPO concept through the cross-label fallback;
+* ``ambiguous`` when several concepts tied (no top-1 prediction; counted as not correct);
+* ``unmapped`` when nothing matched.
+
+Reported, over mappable mentions: accuracy@1 = correct / mappable; coverage = mentions with a single
+prediction (mapped) / mappable; precision = correct / mapped; counts of ambiguous (and how often the gold is
+among the candidates) and unmapped predictions; per corpus, per matching stage, and overall.
+
+The matching heuristics were tuned on the TRAIN splits only (``--split train --errors FILE``); the reported
+numbers are on DEV.
+
+Speed: normalization (and assertion, :class:`imner.context.ContextAnnotator`) of the same documents, warm
+(second pass, lookup cache filled) and cold (fresh normalizer, lexicon already loaded), compared with the
+tagger throughputs recorded in ``benchmarks/results/crf_ncbi.json`` and ``onnx_speed.json``.
+
+Run: ``.venv/bin/python benchmarks/normalization.py`` (writes benchmarks/results/normalization.{json,md}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from imner import corpora
+from imner.context import ContextAnnotator
+from imner.lexicon import load_lexicon
+from imner.normalize import Normalizer
+from imner.text import tokenize
+from imner.types import Document
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CORPORA = {"ncbi-disease": {"SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"},
+           "bc5cdr": {"Disease"}}
+
+
+def gold_xrefs(raw: str) -> list[str]:
+    """``"D001234|OMIM:123456"`` -> ``["MESH:D001234", "OMIM:123456"]`` (``-1`` and blanks dropped)."""
+    out = []
+    for part in re.split(r"[|+]", raw or ""):
+        part = part.strip()
+        if not part or part == "-1":
+            continue
+        if re.fullmatch(r"[CD]\d+", part):
+            part = f"MESH:{part}"
+        out.append(part)
+    return out
+
+
+def mention_docs(name: str, split: str) -> list[Document]:
+    labels = CORPORA[name]
+    return [d.with_spans(s for s in d.spans if s.label in labels) for d in corpora.load(name, split)]
+
+
+def new_counts() -> dict[str, Any]:
+    return {"mentions": 0, "no_gold_id": 0, "unmapped_gold": 0, "mappable": 0, "correct": 0, "wrong": 0,
+            "cross_label": 0, "ambiguous": 0, "ambiguous_gold_in_candidates": 0, "unmapped": 0,
+            "by_stage": defaultdict(lambda: [0, 0])}
+
+
+def score(counts: dict[str, Any]) -> dict[str, Any]:
+    m = counts["mappable"]
+    mapped = counts["correct"] + counts["wrong"]
+    out = {k: v for k, v in counts.items() if k != "by_stage"}
+    out.update({
+        "accuracy_at_1": round(counts["correct"] / m, 4) if m else None,
+        "coverage": round(mapped / m, 4) if m else None,
+        "precision": round(counts["correct"] / mapped, 4) if mapped else None,
+        "by_stage": {k: {"mapped": v[0], "correct": v[1], "precision": round(v[1] / v[0], 4) if v[0] else None}
+                     for k, v in sorted(counts["by_stage"].items())},
+    })
+    return out
+
+
+def evaluate(name: str, docs: list[Document], norm: Normalizer, lex, errors: list[str] | None) -> dict[str, Any]:
+    c = new_counts()
+    gold_doid_cache: dict[str, list[str]] = {}
+    for doc in docs:
+        out = norm(doc)
+        for s in out.spans:
+            c["mentions"] += 1
+            xrefs = gold_xrefs(str(s.attrs.get("id", "")))
+            if not xrefs:
+                c["no_gold_id"] += 1
+                c["unmapped_gold"] += 1
+                continue
+            gold: set[str] = set()
+            for x in xrefs:
+                if x not in gold_doid_cache:
+                    gold_doid_cache[x] = lex.by_xref(x)
+                gold.update(gold_doid_cache[x])
+            if not gold:
+                c["unmapped_gold"] += 1
+                continue
+            c["mappable"] += 1
+            a = s.attrs
+            status = a.get("code_status")
+            verdict = status
+            if status == "mapped":
+                ok = a.get("doid") in gold
+                c["correct" if ok else "wrong"] += 1
+                if a.get("cross_label"):
+                    c["cross_label"] += 1
+                stage = a.get("match", "?") + ("+abbr" if "abbreviation_of" in a else "")
+                c["by_stage"][stage][0] += 1
+                c["by_stage"][stage][1] += ok
+                verdict = "correct" if ok else "wrong"
+            elif status == "ambiguous":
+                c["ambiguous"] += 1
+                if any(x["id"] in gold for x in a.get("candidates", ())):
+                    c["ambiguous_gold_in_candidates"] += 1
+            else:
+                c["unmapped"] += 1
+            if errors is not None and verdict != "correct":
+                pred = a.get("doid") or a.get("hpo") or [x["id"] for x in a.get("candidates", ())]
+                names = "; ".join(f"{g} {lex.concept(g).name}" for g in sorted(gold) if g in lex)
+                errors.append(f"{verdict}\t{name}\t{doc.id}\t{s.text_in(doc.text)!r}\tpred={pred} "
+                              f"{a.get('concept_name', '')!r} [{a.get('match', '')}]\tgold={a.get('id')} -> {names}")
+    return score(c)
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    c = new_counts()
+    for p in parts:
+        for k, v in p.items():
+            if k == "by_stage":
+                for st, d in v.items():
+                    c["by_stage"][st][0] += d["mapped"]
+                    c["by_stage"][st][1] += d["correct"]
+            elif k in c and isinstance(v, int):
+                c[k] += v
+    return score(c)
+
+
+def speed(docs: list[Document], lex) -> dict[str, Any]:
+    labelled = [d.with_spans(s.evolve(label="OTHER_DISEASE") for s in d.spans) for d in docs]
+    n_tokens = sum(len(tokenize(d.text)) for d in docs)
+    n_spans = sum(len(d.spans) for d in docs)
+    norm = Normalizer(lex)
+    t0 = time.process_time()
+    for d in labelled:
+        norm(d)
+    cold = time.process_time() - t0
+    t0 = time.process_time()
+    for d in labelled:
+        norm(d)
+    warm = time.process_time() - t0
+    ctx = ContextAnnotator()
+    t0 = time.process_time()
+    for d in labelled:
+        ctx(d)
+    assertion = time.process_time() - t0
+    out: dict[str, Any] = {
+        "docs": len(docs), "tokens": n_tokens, "spans": n_spans,
+        "normalize_cold_s": round(cold, 3), "normalize_warm_s": round(warm, 3), "assertion_s": round(assertion, 3),
+        "normalize_cold_tokens_per_s": round(n_tokens / cold), "normalize_warm_tokens_per_s": round(n_tokens / warm),
+        "normalize_plus_assertion_cold_tokens_per_s": round(n_tokens / (cold + assertion)),
+        "note": "CPU time of this process (the machine is shared); cold = fresh Normalizer (lexicon loaded, "
+                "secondary match index built); warm = same Normalizer again (lookup cache filled); assertion = "
+                "imner.context.ContextAnnotator; gold disease spans",
+    }
+    taggers: dict[str, float] = {}
+    crf = RESULTS / "crf_ncbi.json"
+    if crf.is_file():
+        taggers["crf.v1 (NCBI dev, crf_ncbi.json)"] = json.loads(crf.read_text())["dev"]["tokens_per_second"]
+    onnx = RESULTS / "onnx_speed.json"
+    if onnx.is_file():
+        runs = json.loads(onnx.read_text())["runs"]
+        if runs:
+            taggers["onnx.v1 int8 (onnx_speed.json)"] = runs[0]["tokens_per_s"]
+    both = cold + assertion
+    out["added_fraction_of_tagger_time"] = {
+        k: round((both / n_tokens) / (1.0 / v), 4) for k, v in taggers.items()}
+    out["tagger_tokens_per_s"] = taggers
+    return out
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/imner/normalize", "src/imner/lexicon",
+                                "src/imner/resources/lexicon", "benchmarks/normalization.py"],
+                               capture_output=True, text=True, cwd=Path(__file__).parent.parent).stdout.strip()
+        return head + ("+uncommitted" if dirty else "")
+    except Exception:  # noqa: BLE001 - not a checkout
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def to_markdown(res: dict[str, Any]) -> str:
+    lines = ["# Disease normalization (imner.normalize) on NCBI-disease and BC5CDR gold mentions", "",
+             f"- date: {res['date']}",
+             f"- machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs "
+             f"(load average {res['machine']['load_average']})",
+             f"- git commit: {res['git_commit']}", f"- command: `{res['command']}`",
+             f"- split: {res['split']} (matching heuristics were tuned on the train splits only)",
+             f"- lexicon: {res['lexicon']['path']} ({res['lexicon']['concepts']} concepts, sha256 "
+             f"{res['lexicon']['sha256'][:12]}...), loaded in {res['lexicon']['load_s']} s", "",
+             "Gold MeSH/OMIM ids are mapped to DOIDs through the lexicon's xref index (DO xrefs + MONDO exact "
+             "matches); mentions whose ids map to no DOID (\"unmapped gold\") are excluded from the accuracy. "
+             "Accuracy@1 = correct / mappable; coverage = mapped (single prediction) / mappable; "
+             "precision = correct / mapped. Ambiguous (tied) predictions count as not correct.", "",
+             "| corpus | mentions | unmapped gold | mappable | accuracy@1 | coverage | precision | ambiguous "
+             "(gold in candidates) | unmapped predictions |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in res["results"].items():
+        lines.append(f"| {name} | {r['mentions']} | {r['unmapped_gold']} | {r['mappable']} | "
+                     f"{_pct(r['accuracy_at_1'])} | {_pct(r['coverage'])} | {_pct(r['precision'])} | "
+                     f"{r['ambiguous']} ({r['ambiguous_gold_in_candidates']}) | {r['unmapped']} |")
+    lines += ["", "## By matching stage (all corpora)", "", "| stage | mapped | correct | precision |",
+              "|---|---|---|---|"]
+    for st, d in res["results"]["overall"]["by_stage"].items():
+        lines.append(f"| {st} | {d['mapped']} | {d['correct']} | {_pct(d['precision'])} |")
+    s = res["speed"]
+    lines += ["", "## Speed", "",
+              f"{s['docs']} documents, {s['tokens']:,} tokens, {s['spans']:,} spans: normalization "
+              f"{s['normalize_cold_tokens_per_s']:,} tokens/s cold, {s['normalize_warm_tokens_per_s']:,} warm; "
+              f"normalization + assertion {s['normalize_plus_assertion_cold_tokens_per_s']:,} tokens/s "
+              f"({s['note']}).", ""]
+    for k, v in s["added_fraction_of_tagger_time"].items():
+        lines.append(f"- added to the {k} tagger's time ({s['tagger_tokens_per_s'][k]:,.0f} tokens/s recorded): "
+                     f"{_pct(v)}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", default="dev", choices=("train", "dev"), help="split to score (tune on train)")
+    ap.add_argument("--errors", type=Path, help="write every mention not normalized correctly to this TSV file")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not write results/")
+    args = ap.parse_args(argv)
+    t0 = time.process_time()
+    lex = load_lexicon()
+    load_s = time.process_time() - t0
+    norm = Normalizer(lex, label_map={lab: "DISEASE" for labs in CORPORA.values() for lab in labs})
+    errors: list[str] | None = [] if args.errors else None
+    results: dict[str, Any] = {}
+    all_docs: list[Document] = []
+    for name in CORPORA:
+        docs = mention_docs(name, args.split)
+        all_docs.extend(docs)
+        results[name] = evaluate(name, docs, norm, lex, errors)
+    results["overall"] = merge([results[n] for n in CORPORA])
+    res = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+        "git_commit": git_commit(),
+        "command": "python benchmarks/normalization.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "split": args.split,
+        "lexicon": {"path": str(lex.path), "concepts": len(lex), "sha256": lex.sha256 or "", "load_s":
+                    round(load_s, 2), "info_version": lex.info.get("version") or lex.info.get("imner_version")},
+        "normalizer": {"label": "DISEASE (any disease class)", "abbreviations": True, "cross_label": True},
+        "results": results,
+        "speed": speed(all_docs, lex),
+    }
+    for name, r in results.items():
+        print(f"{name:13s} mentions={r['mentions']} unmapped_gold={r['unmapped_gold']} mappable={r['mappable']} "
+              f"acc@1={_pct(r['accuracy_at_1'])} coverage={_pct(r['coverage'])} precision={_pct(r['precision'])} "
+              f"ambiguous={r['ambiguous']} unmapped={r['unmapped']}")
+    print(json.dumps(res["results"]["overall"]["by_stage"]))
+    print({k: v for k, v in res["speed"].items() if k != "note"})
+    if errors is not None:
+        args.errors.write_text("\n".join(sorted(errors)) + "\n", encoding="utf-8")
+    if not args.no_write:
+        if args.split != "dev":
+            print("(not writing results: only the dev split is reported)")
+        else:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "normalization.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+            (RESULTS / "normalization.md").write_text(to_markdown(res), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
