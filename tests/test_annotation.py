@@ -327,3 +327,36 @@ def test_prelabels_round_trip_and_validation(case1: Document, tmp_path: Path) ->
     with pytest.raises(InputError, match="does not match") as exc:
         read_prelabels(path, source)
     assert "prelabels.tsv" in str(exc.value) and "line" in str(exc.value)
+
+
+def test_review_files_keep_reviewer_columns_and_collect(case1: Document, tmp_path: Path) -> None:
+    import csv
+
+    from imner.annotation.build import collect_review, write_review
+
+    source = {case1.id: case1}
+    res = build(decisions_dir=tmp_path / "decisions", source=source, matcher=_matcher())
+    review = tmp_path / "review"
+    write_review(res, review, source)
+    path = review / "diseases.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = next(ln for ln in lines if not ln.startswith("#")).split("\t")
+    assert header[-2:] == ["decision", "reason"] and len([ln for ln in lines if ln.startswith("case1")]) == 2
+    edited = []
+    for ln in lines:
+        cells = ln.split("\t")
+        if cells[:2] == ["case1", "T4"]:
+            cells[-2:] = ["OTHER_DISEASE", "nephritis of unstated mechanism"]
+        elif cells[:2] == ["case1", "T14"]:
+            cells[-2:] = ["ok", ""]
+        edited.append("\t".join(cells))
+    path.write_text("\n".join(edited) + "\n", encoding="utf-8")
+    write_review(res, review, source)                       # a rebuild keeps what reviewers wrote
+    assert "nephritis of unstated mechanism" in path.read_text(encoding="utf-8")
+    assert collect_review(review, tmp_path / "decisions") == 2
+    with open(tmp_path / "decisions" / "diseases.tsv", encoding="utf-8") as fh:
+        rows = {r["tid"]: r["label"] for r in csv.DictReader(fh, delimiter="\t")}
+    assert rows == {"T4": "OTHER_DISEASE", "T14": "INFECTIOUS_DISEASE"}   # ok = the pre-label
+    res2 = build(decisions_dir=tmp_path / "decisions", source=source, matcher=_matcher())
+    assert _by_id(res2.docs[0])["T4"].label == "OTHER_DISEASE"
+    assert _by_id(res2.docs[0])["T14"].label == "INFECTIOUS_DISEASE"     # decided: no longer relabelled PATHOGEN
