@@ -164,13 +164,15 @@ def test_onnx_tagger_missing_dir_is_clear(tmp_path: Path) -> None:
 def test_plan_and_assign_most_central() -> None:
     plan = W.plan_windows(20, window=10, stride=4, n_special=2)
     assert plan == [(0, 8), (4, 12), (8, 16), (12, 20)]
+    assert W.plan_windows(22, 10, 4, 2) == [(0, 8), (4, 12), (8, 16), (12, 20), (16, 22)]
     assert W.plan_windows(5, 10, 4, 2) == [(0, 5)] and W.plan_windows(0, 10, 4, 2) == []
     first = np.arange(20)
     owner = W.assign_words(first, plan)
     assert owner.tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3]
-    covered = W.plan_windows(1001, 256, 128, 2)
-    assert covered[0][0] == 0 and covered[-1][1] == 1001
-    assert all(b[0] < a[1] for a, b in zip(covered, covered[1:]))
+    for n in (255, 1001, 1002):
+        covered = W.plan_windows(n, 256, 128, 2)
+        assert covered[0][0] == 0 and covered[-1][1] == n and all(0 < e - s <= 254 for s, e in covered)
+        assert all(a[1] - b[0] == 128 for a, b in zip(covered, covered[1:]))
 
 
 def test_long_document_every_word_predicted_with_exact_offsets(tiny_ckpt: Path) -> None:

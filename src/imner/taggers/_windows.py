@@ -150,13 +150,19 @@ def _align(words: list[Token], ids: Sequence[int], word_ids: Sequence[int | None
 
 def plan_windows(n_subwords: int, window: int, stride: int, n_special: int) -> list[tuple[int, int]]:
     """Half-open subword ranges covering ``[0, n_subwords)``: each at most ``window - n_special`` long,
-    consecutive ones overlapping by ``stride``; the last one ends exactly at ``n_subwords``."""
+    consecutive ones overlapping by exactly ``stride``; the last one ends at ``n_subwords`` and may be
+    shorter (a shorter window costs less than one shifted back over already covered subwords)."""
     size = window - n_special
     if n_subwords <= size:
         return [(0, n_subwords)] if n_subwords else []
     step = size - stride
-    starts = list(range(0, n_subwords - size, step)) + [n_subwords - size]
-    return [(s, s + size) for s in starts]
+    plan = []
+    start = 0
+    while start + size < n_subwords:
+        plan.append((start, start + size))
+        start += step
+    plan.append((start, n_subwords))
+    return plan
 
 
 def assign_words(first: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:

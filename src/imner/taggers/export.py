@@ -1,7 +1,8 @@
 """Export a trained ``transformer.v1`` model to an ``onnx.v1`` model directory (needs the ``train`` extra).
 
 :func:`export_onnx` traces the model with ``torch.onnx.export`` (the TorchScript exporter,
-``dynamo=False``, opset 17) with dynamic batch and sequence axes, optionally quantizes the weights to
+``dynamo=False``, opset 17; the model's plain "eager" attention, which onnxruntime fuses better than
+SDPA) with dynamic batch and sequence axes, optionally quantizes the weights to
 int8 (onnxruntime dynamic quantization, per channel), copies ``tokenizer.json`` and writes a
 ``config.json`` that :class:`imner.taggers.onnx.OnnxTagger` reads. The result runs on onnxruntime,
 numpy and tokenizers only.
@@ -38,6 +39,9 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: bool = Tru
                           "not be False")
     tagger = TransformerTagger.load(model_dir, device="cpu")
     model = tagger._model.eval()
+    if hasattr(model, "set_attn_implementation"):
+        # the plain attention graph: onnxruntime fuses it and its int8 model runs ~1.5x faster than the SDPA export
+        model.set_attn_implementation("eager")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 

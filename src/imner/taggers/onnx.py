@@ -86,6 +86,8 @@ class OnnxTagger(Tagger):
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no memory arena: it keeps the largest batch's buffers for the life of the session (~200 MB more RSS)
+        opts.enable_cpu_mem_arena = False
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
     # ------------------------------------------------------------------ persistence

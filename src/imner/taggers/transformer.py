@@ -311,6 +311,18 @@ class TransformerTagger(Tagger):
         W.check_window(self.window, self.stride, self._specials.count)
         self._decoder = W.Decoder(self.labels)
 
+    def initialize(self, labels: Sequence[str] | None = None) -> "TransformerTagger":
+        """Load the encoder with a new, untrained classification head for ``labels`` (default: the
+        constructor's) without training: for speed measurements and export checks."""
+        if labels is not None:
+            self.labels = tuple(labels)
+        if not self.labels:
+            raise ConfigError("initialize() needs labels (argument or constructor parameter)")
+        self._set_threads()
+        _torch().manual_seed(self.seed)
+        self._load_hf(self.model_path or default_model_path(), num_labels=len(self.tags))
+        return self
+
     def _set_threads(self) -> None:
         if self.threads is not None:
             _torch().set_num_threads(self.threads)
@@ -380,7 +392,9 @@ class TransformerTagger(Tagger):
         self.labels = self._label_set(train)
         self._load_hf(self.model_path or default_model_path(), num_labels=len(self.tags))
         stats: Counter = Counter()
+        t_enc = time.perf_counter()
         examples = self._examples(train, stats)
+        stats["encode_seconds"] = round(time.perf_counter() - t_enc, 2)
         self.training_stats = dict(stats)
         if stats["spans_widened_to_words"] or stats["spans_not_encoded_overlap"]:
             log.warning("%d span(s) widened to whole words and %d overlapping span(s) not encoded (of %d)",
@@ -396,6 +410,7 @@ class TransformerTagger(Tagger):
         ]
         opt = torch.optim.AdamW(groups, lr=self.lr)
         steps_per_epoch = math.ceil(len(examples) / self.batch_size)
+        stats["steps_per_epoch"] = steps_per_epoch
         total = steps_per_epoch * self.epochs
         if self.max_steps is not None:
             total = min(total, self.max_steps)
@@ -410,7 +425,7 @@ class TransformerTagger(Tagger):
             if step >= total:
                 break
             model.train()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             order = rng.permutation(len(examples))
             losses = []
             bar = tqdm(range(0, len(order), self.batch_size), desc=f"epoch {epoch}/{self.epochs}",
@@ -439,7 +454,8 @@ class TransformerTagger(Tagger):
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
             bar.close()
             entry: dict[str, Any] = {"epoch": epoch, "steps": step, "loss": float(np.mean(losses)) if losses else None,
-                                     "train_seconds": round(time.perf_counter() - t0, 2)}
+                                     "train_seconds": round(time.perf_counter() - t0, 2),
+                                     "train_cpu_seconds": round(time.process_time() - c0, 2)}
             if dev:
                 model.eval()
                 t1 = time.perf_counter()
