@@ -395,3 +395,26 @@ def test_drug_class_file_validation(tmp_path) -> None:
     with pytest.raises(ConfigError, match="line 1: not valid JSON"):
         load_drug_class_rules(p)
     assert isinstance(load_drug_class_rules(), DrugClassRules)
+
+
+# ---------------------------------------------------------------- packaged lexicon
+
+
+def test_packaged_lexicon_smoke() -> None:
+    from imner.lexicon import default_index_path
+
+    if not default_index_path().is_file():
+        pytest.skip("packaged lexicon index not built (imner lexicon build)")
+    text = ("A woman with systemic lupus erythematosus (SLE) had fever; Staphylococcus aureus grew. "
+            "SLE flared despite prednisone and vancomycin.")
+    doc = doc_with(text, ("systemic lupus erythematosus", "IMMUNE_DISEASE"), ("SLE", "IMMUNE_DISEASE"),
+                   ("fever", "SIGN_SYMPTOM"), ("Staphylococcus aureus", "PATHOGEN"), ("SLE", "IMMUNE_DISEASE"),
+                   ("prednisone", "MEDICATION"), ("vancomycin", "MEDICATION"))
+    out = Normalizer()(doc)
+    got = [(s.text_in(text), s.attrs.get("doid") or s.attrs.get("hpo") or s.attrs.get("ncbitaxon")
+            or s.attrs.get("drugbank")) for s in out.spans]
+    assert got == [("systemic lupus erythematosus", "DOID:9074"), ("SLE", "DOID:9074"), ("fever", "HP:0001945"),
+                   ("Staphylococcus aureus", "NCBITaxon:1280"), ("SLE", "DOID:9074"),
+                   ("prednisone", "DRUGBANK:DB00635"), ("vancomycin", "DRUGBANK:DB00512")]
+    assert out.spans[0].attrs["category"] == "immune" and out.spans[3].attrs["kind"] == "bacterium"
+    assert out.spans[5].attrs["drug_class"] == "corticosteroid"
