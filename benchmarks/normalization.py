@@ -52,6 +52,16 @@ from imner.text import tokenize
 from imner.types import Document
 
 RESULTS = Path(__file__).resolve().parent / "results"
+NOTES = (
+    "Most 'wrong' predictions on the train split (read with --errors) are granularity differences between the "
+    "MeSH gold and the DO concept named by the text (\"tumor\" -> HPO Neoplasm, gold MeSH Neoplasms -> DOID:162; "
+    "\"type II Gaucher disease\" -> DOID:0110958, gold Gaucher Disease) or xref artefacts (MeSH D012640 "
+    "Seizures -> only DOID:11832 visual epilepsy).",
+    "'unmapped gold' is large on BC5CDR: many of its MeSH ids (e.g. D064420 Drug-Related Side Effects, D056486 "
+    "Chemical and Drug Induced Liver Injury) have no DO/MONDO cross-reference.",
+    "Spans are labelled DISEASE (no class preference), so ties between DO concepts of different classes stay "
+    "ambiguous; the packaged lexicon has almost no such ties.",
+)
 CORPORA = {"ncbi-disease": {"SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"},
            "bc5cdr": {"Disease"}}
 
@@ -250,6 +260,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         lines.append(f"| {name} | {r['mentions']} | {r['unmapped_gold']} | {r['mappable']} | "
                      f"{_pct(r['accuracy_at_1'])} | {_pct(r['coverage'])} | {_pct(r['precision'])} | "
                      f"{r['ambiguous']} ({r['ambiguous_gold_in_candidates']}) | {r['unmapped']} |")
+    lines += ["", "Notes:", *[f"- {n}" for n in NOTES]]
     lines += ["", "## By matching stage (all corpora)", "", "| stage | mapped | correct | precision |",
               "|---|---|---|---|"]
     for st, d in res["results"]["overall"]["by_stage"].items():
@@ -299,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "lexicon": {"path": str(lex.path), "concepts": len(lex), "sha256": lex.sha256 or "", "load_s":
                     round(load_s, 2), "info_version": lex.info.get("version") or lex.info.get("imner_version")},
         "normalizer": {"label": "DISEASE (any disease class)", "abbreviations": True, "cross_label": True},
+        "notes": list(NOTES),
         "results": results,
         "speed": speed(all_docs, lex),
     }
