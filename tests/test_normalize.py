@@ -83,7 +83,7 @@ def norm(lexicon: Lexicon) -> Normalizer:
     return Normalizer(lexicon)
 
 
-def doc_with(text: str, *mentions: tuple[str, str], occurrence: dict[str, int] | None = None) -> Document:
+def doc_with(text: str, *mentions: tuple[str, str]) -> Document:
     """A document with one span per (surface, label), found left to right."""
     spans, pos = [], 0
     for surface, label in mentions:
