@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.extract",
     "imner.commands.corpus",
     "imner.commands.evaluate",
+    "imner.commands.compare",
     "imner.commands.lexicon",
     "imner.commands.train",
     "imner.commands.imd_cases",
