@@ -364,10 +364,10 @@ class ZeroShotTagger(Tagger):
             alone = np.zeros((0, 1), np.float32)
         context = None
         if self.context_weight > 0 and n:
-            context = self._context_vectors(docs, rows, alone.shape[1])
+            context = self._context_vectors(docs, rows, alone)
         return CandidateSet(doc_idx, start, end, alone, context, len(docs))
 
-    def _context_vectors(self, docs: Sequence[Document], rows: list[tuple[int, int, int, int]], dim: int
+    def _context_vectors(self, docs: Sequence[Document], rows: list[tuple[int, int, int, int]], alone: np.ndarray
                          ) -> np.ndarray:
         enc_spans = getattr(self.encoder, "encode_spans", None)
         if enc_spans is None:
@@ -381,7 +381,7 @@ class ZeroShotTagger(Tagger):
         sent_key: dict[tuple[int, int], int] = {}
         bounds = {d: split_sentences(docs[d].text) for d in {r[0] for r in rows}}
         for d, a, b, si in rows:
-            if si < 0:  # a span from candidate_tagger: find its sentence (or the smallest cover)
+            if si < 0:  # a span from candidate_tagger: its sentence, or the span alone if it crosses sentences
                 si = next((i for i, (s, e) in enumerate(bounds[d]) if s <= a and b <= e), -1)
             s, e = bounds[d][si] if si >= 0 else (a, b)
             key = (d, si) if si >= 0 else (d, -1 - len(sent_key))
@@ -393,10 +393,12 @@ class ZeroShotTagger(Tagger):
             where.append((t, len(spans[t])))
             spans[t].append((a - s, b - s))
         vecs = enc_spans(texts, spans)
-        out = np.zeros((len(rows), dim), np.float32)
+        out = np.zeros((len(rows), alone.shape[1]), np.float32)
         for k, (t, p) in enumerate(where):
             out[k] = vecs[t][p]
-        # a candidate with no subword (zero vector) falls back to its own embedding in the mix
+        # a candidate no subword covers (zero vector) takes its embedding alone instead
+        empty = ~np.any(out, axis=1)
+        out[empty] = alone[empty]
         return out
 
     def _extra_spans(self, doc: Document) -> list[Span]:
