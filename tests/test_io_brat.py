@@ -89,8 +89,6 @@ def test_write_attrs_rule_json_note_score_and_new_ids(tmp_path):
 def test_write_refuses_unrepresentable(tmp_path):
     with pytest.raises(InputError, match="brat type"):
         format_ann(Document("d", "ab cd", [Span(0, 2, "two words")]))
-    with pytest.raises(InputError, match="line break"):
-        format_ann(Document("d", "ab\ncd", [Span(0, 5, "X")]))
     with pytest.raises(InputError, match="file name"):
         write_brat([Document("a/b", "x")], tmp_path)
 
@@ -218,3 +216,12 @@ def test_maccrobat_all_documents():
     assert n_attr == 1416  # every A line of PROVENANCE attached to a span
     assert not any("offset_mismatches" in d.meta for d in docs)
     assert sum(1 for d in docs for line in d.meta.get("brat_other", ()) if line.startswith("A")) == 0
+
+
+def test_span_across_a_line_break_is_written_as_fragments(tmp_path):
+    # brat's convention: a T line cannot hold the break, so the mention is written as the pieces on each side
+    doc = Document("d", "H.\r\ncinaedi grew", [Span(0, 11, "PATHOGEN")])
+    assert format_ann(doc) == "T1\tPATHOGEN 0 2;4 11\tH. cinaedi\n"
+    write_brat([doc], tmp_path)
+    (back,) = read_brat(tmp_path)
+    assert back.spans[0].fragments == ((0, 2), (4, 11)) and back.text == doc.text

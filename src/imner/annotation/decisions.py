@@ -106,6 +106,14 @@ def read_disease_decisions(path: Path, docs: Mapping[str, Document]) -> dict[tup
     return out
 
 
+def unescape_mention(value: str) -> str:
+    """A TSV cell's mention with ``\\n``, ``\\t`` and ``\\\\`` turned back into a line break, a tab and a
+    backslash (mentions that cross a line break in the text cannot be written literally in a TSV row)."""
+    if "\\" not in value:
+        return value
+    return value.replace("\\\\", "\0").replace("\\n", "\n").replace("\\t", "\t").replace("\0", "\\")
+
+
 def read_span_decisions(path: Path, docs: Mapping[str, Document]) -> list[SpanDecision]:
     """Validated span decisions (pathogen additions/removals/boundary fixes), in file order."""
     src = str(path)
@@ -128,12 +136,13 @@ def read_span_decisions(path: Path, docs: Mapping[str, Document]) -> list[SpanDe
         if r["label"] not in LABEL_NAMES:
             raise InputError(f"label {r['label']!r}; allowed: {', '.join(LABEL_NAMES)}", source=src, line=n)
         found = doc.text[start:end]
-        if found != r["mention"]:
-            raise OffsetMismatchError(expected=r["mention"], found=found, start=start, end=end, source=src, line=n)
+        mention = unescape_mention(r["mention"])
+        if found != mention:
+            raise OffsetMismatchError(expected=mention, found=found, start=start, end=end, source=src, line=n)
         key = (r["doc_id"], start, end, r["action"], r["label"])
         if key in seen:
             raise InputError(f"duplicate of line {seen[key]}", source=src, line=n)
         seen[key] = n
-        out.append(SpanDecision(r["doc_id"], start, end, r["action"], r["label"], r["mention"],
+        out.append(SpanDecision(r["doc_id"], start, end, r["action"], r["label"], mention,
                                 r.get("reason", ""), src, n))
     return out

@@ -260,6 +260,20 @@ def _is_a_value(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value != "" and not any(c.isspace() for c in value))
 
 
+def _split_at_line_breaks(text: str, frags: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """brat's convention for a mention that crosses a line break: fragments on each side of it (the T line
+    cannot hold the break). Whitespace around the break is left out of the fragments."""
+    out: list[tuple[int, int]] = []
+    for a, b in frags:
+        for m in re.finditer(r"[^\r\n]+", text[a:b]):
+            piece = m.group(0)
+            lo = a + m.start() + (len(piece) - len(piece.lstrip()))
+            hi = a + m.end() - (len(piece) - len(piece.rstrip()))
+            if hi > lo:
+                out.append((lo, hi))
+    return tuple(out) or tuple(frags)
+
+
 def format_ann(doc: Document) -> str:
     """The ``.ann`` content for ``doc`` (see the module doc for how attrs are written)."""
     other = [str(x) for x in doc.meta.get("brat_other", ())]
@@ -302,11 +316,8 @@ def format_ann(doc: Document) -> str:
         tid = tid or new_id("T")
         if not span.label or any(c.isspace() for c in span.label):
             raise InputError(f"label {span.label!r} cannot be a brat type (no spaces allowed)", source=doc.id)
-        mention = span.text_in(doc.text)
-        if "\n" in mention or "\r" in mention:
-            raise InputError(f"span [{span.start}, {span.end}) {span.label} contains a line break, which a brat "
-                             "T line cannot hold; split it into fragments", source=doc.id)
-        frags = span.fragments or ((span.start, span.end),)
+        frags = _split_at_line_breaks(doc.text, span.fragments or ((span.start, span.end),))
+        mention = " ".join(doc.text[a:b] for a, b in frags)
         tail = span.attrs.get("brat_tail")
         tail = f"\t{tail}" if isinstance(tail, str) else ""
         t_lines.append(f"{tid}\t{span.label} {';'.join(f'{a} {b}' for a, b in frags)}\t{mention}{tail}")
