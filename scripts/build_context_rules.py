@@ -60,7 +60,8 @@ def be_passive(heads: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------------------------- rule makers
 
 def rule(literal: str, category: str | None, direction: str, types: dict | None = None, *,
-         max_scope: int | None = None, pattern: str | None = None, note: str | None = None) -> dict[str, Any]:
+         max_scope: int | None = None, pattern: str | None = None, within_entity: bool = True,
+         note: str | None = None) -> dict[str, Any]:
     d: dict[str, Any] = {"literal": literal}
     if category is not None:
         d["category"] = category
@@ -71,6 +72,8 @@ def rule(literal: str, category: str | None, direction: str, types: dict | None 
         d["max_scope"] = max_scope
     if pattern is not None:
         d["pattern"] = pattern
+    if not within_entity:
+        d["within_entity"] = False
     if note is not None:
         d["metadata"] = {"note": note}
     return d
@@ -91,15 +94,20 @@ def pattern_rule(name: str, pattern: str, category: str | None, direction: str, 
 
 NEG_FORWARD = [
     "no", "not", "without", "w/o", "denies", "denied", "deny", "denying", "negative for", "free of", "free from",
-    "absence of", "no evidence of", "no evidence for", "no signs of", "no sign of", "no history of", "no h/o",
+    "no evidence of", "no evidence for", "no signs of", "no sign of", "no history of", "no h/o",
     "no known", "no new", "no further", "no other", "no significant", "no obvious", "no longer", "never",
-    "neither", "nor", "cannot", "can not", "could not", "did not", "does not", "do not", "was not", "were not",
-    "is not", "are not", "has not", "have not", "had not", "failed to", "fails to", "unable to", "ruled out",
+    "neither", "nor", "did not", "does not", "do not", "was not", "were not",
+    "is not", "are not", "has not", "have not", "had not", "ruled out",
     "rules out", "ruling out", "rule-out of", "excluded", "excludes", "excluding", "exclusion of",
-    "no findings of", "no suggestion of", "lack of", "lacked", "lacks", "rather than", "instead of", "negative",
+    "no findings of", "no suggestion of", "rather than", "instead of", "negative",
     "was negative for", "were negative for", "was also negative for", "were also negative for",
-    "were all negative for", "tested negative for", "came back negative for", "was free of", "were free of",
-    "remained free of", "recovered from", "relief of", "remission of",
+    "were all negative for", "tested negative for", "came back negative for",
+]
+#: content words: inside an entity they name the finding itself ("[absence of appetite]", "[unable to walk]")
+NEG_LEXICAL_FORWARD = [
+    "absence of", "lack of", "lacked", "lacks", "failed to", "fails to", "unable to", "cannot", "can not",
+    "could not", "free of", "free from", "was free of", "were free of", "remained free of", "recovered from",
+    "relief of", "remission of",
 ]
 NEG_BACKWARD = ["absent", "none", "unremarkable", "denied", "be excluded", "been excluded"]
 #: "X was ruled out", "X has been excluded", "X were all negative"
@@ -141,21 +149,23 @@ STOPPED_BACKWARD = ["was discontinued", "were discontinued", "was stopped", "wer
 
 def negation_rules() -> list[dict[str, Any]]:
     out = rules(NEG_FORWARD, NEG, "forward", NOT_TESTS)
+    out += rules(NEG_LEXICAL_FORWARD, NEG, "forward", NOT_TESTS, within_entity=False)
     out.append(pattern_rule("<be> ruled out/excluded/negative/absent", be_passive(NEG_PASSIVE), NEG, "backward",
                             NOT_TESTS))
     out += rules(NEG_BACKWARD, NEG, "backward", NOT_TESTS)
     out.append(pattern_rule("<be> not seen/observed/found...", be_not(NOT_SEEN), NEG, "backward", NOT_TESTS))
     out.append(pattern_rule("<be> not associated with/accompanied by", be_not(NOT_WITH), NEG, "forward",
                             NOT_TESTS))
-    out += rules(RESOLVED_BACKWARD, NEG, "backward", ONLY_FINDINGS, max_scope=10)
-    out += rules(RESOLVED_FORWARD, NEG, "forward", ONLY_FINDINGS, max_scope=6)
-    out.append(rule("free", NEG, "backward", ONLY_FINDINGS, max_scope=2))
-    out.append(pattern_rule("-free", r"(?<=\w)-free\b", NEG, "backward", ONLY_FINDINGS, max_scope=1))
-    out.append(pattern_rule("<be> not performed/done/available...", be_not(NOT_DONE), NEG, "backward"))
-    out += rules(NOT_DONE_BACKWARD, NEG, "backward")
-    out += rules(NOT_DONE_FORWARD, NEG, "forward")
-    out += rules(STOPPED_FORWARD, NEG, "forward", ONLY_TREATMENTS)
-    out += rules(STOPPED_BACKWARD, NEG, "backward", ONLY_TREATMENTS)
+    lexical: dict[str, Any] = {"within_entity": False}
+    out += rules(RESOLVED_BACKWARD, NEG, "backward", ONLY_FINDINGS, max_scope=10, **lexical)
+    out += rules(RESOLVED_FORWARD, NEG, "forward", ONLY_FINDINGS, max_scope=6, **lexical)
+    out.append(rule("free", NEG, "backward", ONLY_FINDINGS, max_scope=2, **lexical))
+    out.append(pattern_rule("-free", r"(?<=\w)-free\b", NEG, "backward", ONLY_FINDINGS, max_scope=1, **lexical))
+    out.append(pattern_rule("<be> not performed/done/available...", be_not(NOT_DONE), NEG, "backward", **lexical))
+    out += rules(NOT_DONE_BACKWARD, NEG, "backward", **lexical)
+    out += rules(NOT_DONE_FORWARD, NEG, "forward", **lexical)
+    out += rules(STOPPED_FORWARD, NEG, "forward", ONLY_TREATMENTS, **lexical)
+    out += rules(STOPPED_BACKWARD, NEG, "backward", ONLY_TREATMENTS, **lexical)
     return out
 
 
@@ -253,15 +263,20 @@ PSEUDO = [
     "negative predictive value", "history of present illness", "history and physical", "acute history of",
     "recent history of", "short history of", "as previously described", "as previously reported",
     "previously described", "previously reported", "family history was", "not been ruled out",
-    "previously healthy", "may be", "the mother of", "mother tongue", "son of", "did not improve",
-    "does not improve", "not improve", "not improved", "no improvement", "no significant improvement",
-    "did not respond", "not respond", "not responding", "no response", "failed to respond", "failed to improve",
-    "did not increase", "did not decrease", "not decrease", "did not regress", "not regress", "not satisfied",
-    "without changing", "not change", "did not change", "no hematological response", "not tolerate",
-    "did not tolerate", "not be excluded", "negative pattern", "free air", "free fluid", "free wall", "free edge",
+    "previously healthy", "may be", "the mother of", "mother tongue", "son of", "not satisfied",
+    "without changing", "not be excluded", "negative pattern", "free air", "free fluid", "free wall", "free edge",
     "free light chain", "free light chains", "free thyroxine", "free t4", "free t3", "free triiodothyronine",
     "negative t wave", "negative t waves", "negative t-wave", "negative t-waves", "triple negative",
     "triple-negative",
+]
+#: a change that did not happen: the phrase does not negate what changed ("the mass did not regress"), but it
+#: negates the event when that is annotated inside it ("did not [regress]", "no [improvement]")
+PSEUDO_EVENTS = [
+    "did not improve", "does not improve", "not improve", "not improved", "no improvement",
+    "no significant improvement", "did not respond", "not respond", "not responding", "no response",
+    "failed to respond", "failed to improve", "did not increase", "did not decrease", "not decrease",
+    "did not regress", "not regress", "not change", "did not change", "no hematological response", "not tolerate",
+    "did not tolerate",
 ]
 NUMBER = (r"(?:\d+(?:\.\d+)?(?:\s*[-–]\s*\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
           r"several|few|many|couple\s+of)")
@@ -269,6 +284,7 @@ NUMBER = (r"(?:\d+(?:\.\d+)?(?:\s*[-–]\s*\d+)?|an?|one|two|three|four|five|six
 
 def pseudo_rules() -> list[dict[str, Any]]:
     out = rules(PSEUDO, None, "pseudo")
+    out += rules(PSEUDO_EVENTS, NEG, "pseudo")
     out.append(pattern_rule(
         "N-week history of",
         rf"\b{NUMBER}\s*-?\s*(?:day|week|month|year|yr|hour)s?\s*-?\s*(?:long\s+)?history\s+of\b",

@@ -68,6 +68,34 @@ def test_pseudo_triggers_do_not_negate(ann):
 def test_trigger_inside_entity(ann):
     assert negated(ann, "He was on no regular medication.", "no regular medication", label="MEDICATION") == \
         {"no regular medication": True}
+    # content-word triggers (within_entity: false) inside an entity name the finding itself
+    assert negated(ann, "He had nausea and absence of appetite.", "absence of appetite") == \
+        {"absence of appetite": False}
+    assert negated(ann, "Her legs could not move.", "could not move") == {"could not move": False}
+    assert negated(ann, "CT showed near complete resolution of the mass.", "near complete resolution", "mass") == \
+        {"near complete resolution": False, "mass": True}
+
+
+def test_within_entity_key():
+    rule = {"literal": "absence of", "category": "NEGATED_EXISTENCE", "direction": "forward"}
+    text = "Absence of appetite."
+    for within, expected in ((True, True), (False, False)):
+        ann = ContextAnnotator(rules=[rule_from_dict({**rule, "within_entity": within})])
+        assert ann(make_doc(text, {"Absence of appetite": "SIGN_SYMPTOM"})).spans[0].attrs["negated"] is expected
+    with pytest.raises(ConfigError, match="within_entity"):
+        rule_from_dict({**rule, "within_entity": "no"})
+
+
+def test_pseudo_phrase_asserts_the_event_inside_it(ann):
+    assert negated(ann, "The mass did not regress.", "mass", "regress") == {"mass": False, "regress": True}
+    assert negated(ann, "It still showed no significant improvement.", "improvement") == {"improvement": True}
+    assert negated(ann, "The patient was not improved as expected.", "patient", "improved") == \
+        {"patient": False, "improved": True}
+    # a pseudo phrase without a category asserts nothing ("gram negative rods" is not negated)
+    assert negated(ann, "Cultures grew gram negative rods.", "negative rods", label="PATHOGEN") == \
+        {"negative rods": False}
+    with pytest.raises(ConfigError, match="pseudo rule's 'category'"):
+        rule_from_dict({"literal": "no change", "direction": "pseudo", "category": "NEGATED"})
 
 
 def test_negative_test_result_does_not_negate_the_test(ann):
@@ -169,6 +197,14 @@ def test_max_scope_counts_words():
     doc = make_doc(text, {"fever": "SIGN_SYMPTOM", "a4": "SIGN_SYMPTOM"})
     assert {s.text_in(text): s.attrs["negated"] for s in short(doc).spans} == {"a4": True, "fever": False}
     assert {s.text_in(text): s.attrs["negated"] for s in full(doc).spans} == {"a4": True, "fever": True}
+
+
+def test_an_entity_counts_as_one_scope_word():
+    text = "No a1 a2 a3 a4 a5 a6 fever."
+    doc = make_doc(text, {"fever": "SIGN_SYMPTOM"})
+    assert ContextAnnotator(max_scope=5)(doc).spans[0].attrs["negated"] is False
+    doc = make_doc(text, {"a1 a2 a3 a4 a5 a6": "SIGN_SYMPTOM", "fever": "SIGN_SYMPTOM"})
+    assert [s.attrs["negated"] for s in ContextAnnotator(max_scope=5)(doc).spans] == [True, True]
 
 
 # ------------------------------------------------------------------------------------------ rule files

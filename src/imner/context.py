@@ -20,23 +20,29 @@ Rules are data (``resources/context_rules.json``), with keys modelled on medspaC
   contains a trigger but is not one, e.g. "no increase", "gram negative": it wins over the trigger);
 * ``category``: ``NEGATED_EXISTENCE``, ``POSSIBLE_EXISTENCE``, ``HYPOTHETICAL`` (both give
   ``uncertain``), ``HISTORICAL``, ``FAMILY``; required for triggers; on a ``terminate`` rule it limits the
-  termination to that category (absent: all categories); ignored on ``pseudo`` rules;
+  termination to that category (absent: all categories); on a ``pseudo`` rule (optional) it is given to an
+  entity that lies inside the phrase after its first word: the phrase "did not regress" does not negate
+  "the mass" it is about, but it does negate the event "[regress]" annotated inside it;
 * ``pattern`` (optional): a Python regular expression used instead of the literal (matched
   case-insensitively; add your own ``\\b``);
 * ``max_scope`` (optional): scope limit in words (punctuation not counted) on each side, overriding the
   annotator's default;
 * ``allowed_types`` / ``excluded_types`` (optional): entity labels the trigger may / may not modify;
+* ``within_entity`` (optional, default true): whether the trigger modifies an entity it lies inside.
+  Function words do ("[no regular medication]" is negated); content words such as "absence of", "unable to"
+  or "resolution of" inside an entity name the finding itself ("[absence of appetite]" is present);
 * ``metadata`` (optional): free-form notes, ignored.
 
 Scope policy
     A trigger's scope stays within its sentence (:func:`imner.text.split_sentences`). It runs from the
     trigger, in its direction, up to the nearest termination phrase applicable to its category, the
     sentence boundary, or ``max_scope`` words, whichever comes first (a termination phrase inside an entity,
-    as in "source of bleeding", is ignored). Other entities do **not** end a
+    as in "source of bleeding", is ignored; an entity counts as one word, so a list of long findings stays in
+    scope). Other entities do **not** end a
     scope, so "no fever, chills or cough" negates all three. A trigger that lies inside an entity
     ("[no regular medication]") modifies that entity too. Phrases are matched leftmost-longest without
-    overlap, so "no history of" (negation) beats "history of" (historical), and a pseudo-trigger that
-    starts where a trigger starts hides it.
+    overlap, so "no history of" (negation) beats "history of" (historical), and a pseudo-trigger hides every
+    trigger it overlaps.
 
 Spans whose label is in ``skip_labels`` (by default the modifier classes ANATOMY, LAB_VALUE, SEVERITY and
 TEMPORAL, which carry no assertion of their own) are returned unchanged, without the four keys.
@@ -67,7 +73,7 @@ CATEGORY_FLAGS: dict[str, str] = {
 }
 DIRECTIONS: tuple[str, ...] = ("forward", "backward", "bidirectional", "terminate", "pseudo")
 ALLOWED_KEYS: tuple[str, ...] = ("literal", "category", "direction", "pattern", "max_scope", "allowed_types",
-                                 "excluded_types", "metadata")
+                                 "excluded_types", "within_entity", "metadata")
 DEFAULT_RULES_PATH: Path = RESOURCES / "context_rules.json"
 #: labels of our schema that modify other entities and get no assertion of their own
 MODIFIER_LABELS: frozenset[str] = frozenset({"ANATOMY", "LAB_VALUE", "SEVERITY", "TEMPORAL"})
@@ -84,6 +90,7 @@ class ContextRule:
     max_scope: int | None = None
     allowed_types: frozenset[str] | None = None
     excluded_types: frozenset[str] | None = None
+    within_entity: bool = True
 
     @property
     def flag(self) -> str | None:
@@ -148,6 +155,9 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
     if direction in ("forward", "backward", "bidirectional") and category not in CATEGORY_FLAGS:
         raise _rule_error(source, index, f"a {direction} rule needs 'category' in "
                                          f"{', '.join(CATEGORY_FLAGS)}, got {category!r}")
+    if direction == "pseudo" and category is not None and category not in CATEGORY_FLAGS:
+        raise _rule_error(source, index, f"a pseudo rule's 'category' (for entities inside the phrase) must be one "
+                                         f"of {', '.join(CATEGORY_FLAGS)}, got {category!r}")
     if direction == "terminate" and category is not None and category not in CATEGORY_FLAGS \
             and category not in ("TERMINATE", "CONJ"):
         raise _rule_error(source, index, f"a terminate rule's 'category' limits it to one of "
@@ -168,11 +178,14 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
     max_scope = d.get("max_scope")
     if max_scope is not None and (isinstance(max_scope, bool) or not isinstance(max_scope, int) or max_scope < 1):
         raise _rule_error(source, index, f"'max_scope' must be a positive integer (words), got {max_scope!r}")
+    within = d.get("within_entity", True)
+    if not isinstance(within, bool):
+        raise _rule_error(source, index, f"'within_entity' must be true or false, got {within!r}")
     meta = d.get("metadata")
     if meta is not None and not isinstance(meta, Mapping):
         raise _rule_error(source, index, f"'metadata' must be an object, got {type(meta).__name__}")
     return ContextRule(literal=literal.strip(), direction=direction, category=category, pattern=pattern,
-                       max_scope=max_scope,
+                       max_scope=max_scope, within_entity=within,
                        allowed_types=_label_set(d.get("allowed_types"), "allowed_types", source, index),
                        excluded_types=_label_set(d.get("excluded_types"), "excluded_types", source, index))
 
@@ -351,21 +364,36 @@ class ContextAnnotator:
                 continue
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
             cues = self._matcher.cues(text, toks, extra)
-            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction not in ("terminate", "pseudo")]
+            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             if not triggers:
                 continue
             sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
+            pseudo = [c for c in triggers if c.rule.direction == "pseudo"]
+            if pseudo:  # "did not [regress]": the phrase asserts the entity annotated inside it
+                triggers = [c for c in triggers if c.rule.direction != "pseudo"]
+                for cue in pseudo:
+                    for i in sent_spans:
+                        sp = spans[i]
+                        if cue.start < sp.start and sp.end <= cue.end and \
+                                cue.rule.applies_to(self.label_map.get(sp.label, sp.label)):
+                            results[i][0][cue.rule.flag] = True  # type: ignore[index]
+                            results[i][1].append(cue)
             # a termination phrase inside an entity ("source of bleeding") ends nothing
             terms = [c for c in cues if c.rule.direction == "terminate" and not any(
                 spans[i].start <= c.start and c.end <= spans[i].end for i in sent_spans)]
             words = [t for t in toks if t.text[0].isalnum() or t.text[-1].isalnum()]  # scopes count words
+            inner = [(spans[i].start, spans[i].end) for i in sent_spans if spans[i].end - spans[i].start > 1]
+            if inner:  # an entity counts as one word: drop the words that start inside one
+                words = [t for t in words if not any(a < t.start < b for a, b in inner)]
             tok_starts = [t.start for t in words]
             for cue in triggers:
                 lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
                 flag = cue.rule.flag
+                within = cue.rule.within_entity
                 for i in sent_spans:
                     sp = spans[i]
                     if sp.start < hi_c and lo_c < sp.end and \
+                            (within or sp.end <= cue.start or cue.end <= sp.start) and \
                             cue.rule.applies_to(self.label_map.get(sp.label, sp.label)):
                         flags, used = results[i]
                         flags[flag] = True
