@@ -94,6 +94,7 @@ def main() -> None:
     from imner.taggers.export import export_onnx
     from imner.taggers.transformer import TransformerTagger
 
+    load_at_start = os.getloadavg()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         TransformerTagger(labels=list(LABEL_NAMES), threads=args.threads).initialize().save(Path(tmp) / "torch")
@@ -113,7 +114,7 @@ def main() -> None:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "load_average_at_start": os.getloadavg()},
+                    "load_average_at_start": load_at_start},
         "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                      cwd=Path(__file__).parent).stdout.strip(),
         "command": " ".join([Path(sys.executable).name] + sys.argv),

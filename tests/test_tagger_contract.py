@@ -57,6 +57,34 @@ FACTORIES: list[tuple[str, Callable[[list[Document], Path], Tagger]]] = [
 ]
 
 
+def transformer_factory(train: list[Document], workdir: Path) -> Tagger:
+    """transformer.v1 on a tiny random BERT (tests/_tiny_bert.py), overfitted for a few dozen steps."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from _tiny_bert import make_tiny_bert
+
+    from imner.text import tokenize
+    from imner.taggers.transformer import TransformerTagger
+
+    words = [t.text for d in train for t in tokenize(d.text)]
+    ckpt = make_tiny_bert(workdir / "tiny_bert", words)
+    return TransformerTagger(model_path=str(ckpt), epochs=40, batch_size=4, lr=1e-2, warmup_ratio=0.0, threads=1,
+                             progress=False).fit(train)
+
+
+def onnx_factory(train: list[Document], workdir: Path) -> Tagger:
+    """onnx.v1: the tiny transformer above exported to ONNX (float, so it predicts what torch predicts)."""
+    pytest.importorskip("onnx")
+    from imner.taggers.export import export_onnx
+    from imner.taggers.onnx import OnnxTagger
+
+    model = transformer_factory(train, workdir).save(workdir / "torch")
+    return OnnxTagger(export_onnx(model, workdir / "onnx", quantize=False), threads=1)
+
+
+FACTORIES += [("transformer.v1", transformer_factory), ("onnx.v1", onnx_factory)]
+
+
 @pytest.fixture(params=FACTORIES, ids=[name for name, _ in FACTORIES])
 def tagger(request, tmp_path: Path) -> Tagger:
     _, factory = request.param

@@ -7,7 +7,6 @@ everything runs offline in a few seconds.
 from __future__ import annotations
 
 import json
-import string
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +26,8 @@ pytest.importorskip("onnxruntime")
 
 from imner.taggers.transformer import TransformerTagger, dev_scores, partial_nll, word_targets  # noqa: E402
 
+from _tiny_bert import make_tiny_bert  # noqa: E402  (tests/ is on sys.path)
+
 TEXT = "Patient with lupus nephritis and fever. Treated with methotrexate 15 mg/week."
 
 
@@ -43,18 +44,7 @@ def _doc(i: int, text: str = TEXT, **meta) -> Document:
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random BERT (hidden 32, 2 layers) with a character-level WordPiece vocabulary."""
-    d = tmp_path_factory.mktemp("tiny_bert")
-    chars = string.ascii_lowercase + string.digits + ".,;:()-/'%"
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(chars) + \
-        ["##" + c for c in string.ascii_lowercase + string.digits] + ["patient", "with", "and", "fever", "lupus"]
-    (d / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = transformers.BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)})
-    tok.save_pretrained(d)
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                  intermediate_size=64, max_position_embeddings=512)
-    transformers.BertForTokenClassification(cfg).save_pretrained(d)
-    return d
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), ["patient", "with", "and", "fever", "lupus"])
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +96,12 @@ def test_predict_save_load_roundtrip(trained: tuple[TransformerTagger, Path]) ->
 def test_unknown_label_with_fixed_labels_is_an_error(tiny_ckpt: Path) -> None:
     tagger = TransformerTagger(model_path=str(tiny_ckpt), labels=["MEDICATION"], epochs=1, progress=False)
     with pytest.raises(InputError, match="IMMUNE_DISEASE"):
+        tagger.fit([_doc(0)])
+
+
+def test_window_longer_than_model_positions_is_an_error(tiny_ckpt: Path) -> None:
+    tagger = TransformerTagger(model_path=str(tiny_ckpt), window=600, epochs=1, progress=False)
+    with pytest.raises(ConfigError, match="512 positions"):
         tagger.fit([_doc(0)])
 
 

@@ -44,8 +44,9 @@ import math
 import random
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -68,6 +69,23 @@ def _torch() -> Any:
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ConfigError("the transformer tagger needs torch and transformers: pip install 'imner[train]'") from e
     return torch
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load report and progress bars (an expected new head is not news)."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def default_model_path() -> str:
@@ -255,8 +273,9 @@ class TransformerTagger(Tagger):
         if not self.trained:
             raise InputError("this transformer tagger is not trained; call fit() before save()")
         directory = super().save(directory)
-        self._model.save_pretrained(directory / HF_DIR)
-        self._hf_tokenizer.save_pretrained(directory / HF_DIR)
+        with _quiet_transformers():
+            self._model.save_pretrained(directory / HF_DIR)
+            self._hf_tokenizer.save_pretrained(directory / HF_DIR)
         (directory / TRAINING_FILE).write_text(json.dumps({"stats": self.training_stats, "history": self.history},
                                                           indent=2) + "\n", encoding="utf-8")
         return directory
@@ -299,10 +318,17 @@ class TransformerTagger(Tagger):
         if num_labels is not None:
             kwargs.update(num_labels=num_labels, id2label=dict(enumerate(tags)),
                           label2id={t: i for i, t in enumerate(tags)}, ignore_mismatched_sizes=True)
-        model = AutoModelForTokenClassification.from_pretrained(path, **kwargs)
+        with _quiet_transformers():
+            model = AutoModelForTokenClassification.from_pretrained(path, **kwargs)
+        if num_labels is not None:
+            log.info("%s: encoder from %s with a new classification head for %d tags", self.name, path, len(tags))
         if model.config.num_labels != len(tags):
             raise ConfigError(f"{path}: the model has {model.config.num_labels} output tags but the labels "
                               f"{list(self.labels)} need {len(tags)}")
+        max_pos = getattr(model.config, "max_position_embeddings", None)
+        if max_pos is not None and self.window > max_pos:
+            raise ConfigError(f"transformer window={self.window} is longer than the model's "
+                              f"{max_pos} positions ({path}); use window <= {max_pos}")
         model.to(torch.device(self.device))
         model.eval()
         self._model, self._hf_tokenizer = model, tok
