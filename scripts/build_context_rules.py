@@ -48,13 +48,18 @@ def alt(words: Iterable[str]) -> str:
 def be_not(heads: Iterable[str]) -> str:
     """'<head>' after 'not', optionally preceded by a form of 'to be' (and 'also'): 'not seen', 'was not seen',
     'were also not seen', 'has not been seen', 'has been not seen' (not the active 'has not seen')."""
-    return (r"(?<!\w)(?:(?:was|were|is|are)\s+(?:also\s+)?not|(?:has|have|had)\s+(?:also\s+)?(?:been\s+not|not\s+been)"
-            r"|not)\s+" + alt(heads) + r"(?!\w)")
+    return (rf"(?<!\w)(?:{REL}(?:was|were|is|are)\s+(?:also\s+)?not|"
+            rf"{REL}(?:has|have|had)\s+(?:also\s+)?(?:been\s+not|not\s+been)|not)\s+" + alt(heads) + r"(?!\w)")
+
+
+#: a relative pronoun before a post-negation refers back: "..., which were excluded" ("which" alone ends a scope)
+REL = r"(?:(?:which|that|who)\s+)?"
 
 
 def be_passive(heads: Iterable[str]) -> str:
-    """'<head>' after a form of 'to be': 'was ruled out', 'has been excluded', 'were all negative'."""
-    return rf"(?<!\w){BE}\s+(?:also\s+|all\s+)?" + alt(heads) + r"(?!\w)"
+    """'<head>' after a form of 'to be': 'was ruled out', 'has been excluded', 'were all negative', 'which were
+    excluded'."""
+    return rf"(?<!\w){REL}{BE}\s+(?:also\s+|all\s+)?" + alt(heads) + r"(?!\w)"
 
 
 # ---------------------------------------------------------------------------------------------- rule makers
@@ -133,14 +138,14 @@ NOT_DONE = ["performed", "done", "available", "possible", "feasible", "obtained"
 NOT_DONE_BACKWARD = ["unavailable", "was deferred", "were deferred", "was refused", "were refused", "was declined",
                      "were declined", "was cancelled", "was canceled", "was abandoned", "was avoided",
                      "could not be performed", "could not be done"]
-NOT_DONE_FORWARD = ["refused", "declined", "decided against", "deferred", "avoided", "did not undergo",
+NOT_DONE_FORWARD = ["refused", "refusing", "declined", "decided against", "deferred", "avoided", "did not undergo",
                     "did not perform", "not perform", "unable to undergo", "no need for", "not eligible for"]
 
 #: a treatment that was stopped
 STOPPED_FORWARD = ["stop", "stopping", "stopped", "discontinue", "discontinued", "discontinuing",
                    "discontinuation of", "withdrawal of", "withdrew", "withdraw", "cessation of", "ceased", "cease",
                    "held", "withheld", "withholding", "hold", "tapered off", "weaned off", "weaning of", "suspended",
-                   "interrupted", "interruption of", "self-discontinued"]
+                   "interrupted", "interruption of", "self-discontinued", "weaned from"]
 STOPPED_BACKWARD = ["was discontinued", "were discontinued", "was stopped", "were stopped", "was withdrawn",
                     "were withdrawn", "was held", "were held", "was withheld", "were withheld", "was suspended",
                     "were suspended", "was ceased", "were ceased", "was tapered off", "was interrupted",
@@ -166,6 +171,21 @@ def negation_rules() -> list[dict[str, Any]]:
     out += rules(NOT_DONE_FORWARD, NEG, "forward", **lexical)
     out += rules(STOPPED_FORWARD, NEG, "forward", ONLY_TREATMENTS, **lexical)
     out += rules(STOPPED_BACKWARD, NEG, "backward", ONLY_TREATMENTS, **lexical)
+    out.append(pattern_rule(
+        "was suggested but declined",
+        r"\b(?:was|were)\s+(?:suggested|proposed|offered|recommended|advised),?\s+but\s+(?:(?:she|he|they|the\s+"
+        r"patient|the\s+parents|the\s+family)\s+)?(?:declined|refused|denied)\b", NEG, "backward", **lexical,
+        note="a treatment offered and refused"))
+    out.append(pattern_rule("was denied a", r"\b(?:was|were)\s+denied\s+(?:a|an|the|any)\b", NEG, "forward",
+                            **lexical, note="'he was denied a heart transplant' (not 'X was denied')"))
+    # removal of a device, a clot or a tumour: MACCROBAT marks the removed thing as absent
+    out.append(rule("removal of", NEG, "forward", max_scope=2, **lexical))
+    out.append(pattern_rule("<be> removed", rf"\b{BE}\s+(?:\w+ly\s+)?removed\b", NEG, "backward", max_scope=10,
+                            **lexical))
+    out.append(rule("removed", NEG, "backward", max_scope=2, **lexical))
+    # negating affixes: "non-[tender]", "[tumor]-negative"
+    out.append(pattern_rule("non-", r"\bnon-(?=\w)", NEG, "forward", max_scope=1, **lexical))
+    out.append(pattern_rule("-negative", r"(?<=\w)-negative\b", NEG, "backward", NOT_TESTS, max_scope=1, **lexical))
     return out
 
 
@@ -263,7 +283,7 @@ PSEUDO = [
     "negative predictive value", "history of present illness", "history and physical", "acute history of",
     "recent history of", "short history of", "as previously described", "as previously reported",
     "previously described", "previously reported", "family history was", "not been ruled out",
-    "previously healthy", "may be", "the mother of", "mother tongue", "son of", "not satisfied",
+    "previously healthy", "non hodgkin", "for removal of", "for the removal of", "may be", "the mother of", "mother tongue", "son of", "not satisfied",
     "without changing", "not be excluded", "negative pattern", "free air", "free fluid", "free wall", "free edge",
     "free light chain", "free light chains", "free thyroxine", "free t4", "free t3", "free triiodothyronine",
     "negative t wave", "negative t waves", "negative t-wave", "negative t-waves", "triple negative",

@@ -244,6 +244,30 @@ def test_auxiliary_variants_of_post_negation(ann):
     assert negated(ann, "Her symptoms continue to be negative for fever.", "symptoms") == {"symptoms": False}
 
 
+def test_removal_weaning_refusal_and_relative_clauses(ann):
+    assert negated(ann, "She was extubated after removal of the throat pack.", "extubated", "throat pack",
+                   label="THERAPEUTIC_PROCEDURE") == {"extubated": False, "throat pack": True}
+    assert negated(ann, "MRI showed that the tumor was radically removed.", "MRI", "tumor") == \
+        {"MRI": False, "tumor": True}
+    assert negated(ann, "The patient was weaned from cardiopulmonary bypass.", "cardiopulmonary bypass",
+                   label="THERAPEUTIC_PROCEDURE") == {"cardiopulmonary bypass": True}
+    assert negated(ann, "Surgical intervention was suggested, but she declined.", "Surgical intervention",
+                   label="THERAPEUTIC_PROCEDURE") == {"Surgical intervention": True}
+    assert negated(ann, "He was denied a heart transplant.", "heart transplant", label="THERAPEUTIC_PROCEDURE") == \
+        {"heart transplant": True}
+    assert negated(ann, "The differential included encephalitis and ADEM, which were excluded.", "encephalitis",
+                   "ADEM", label="OTHER_DISEASE") == {"encephalitis": True, "ADEM": True}
+
+
+def test_negating_affixes(ann):
+    assert negated(ann, "Her abdomen was soft and non-tender.", "tender") == {"tender": True}
+    assert negated(ann, "Lymph nodes were tumor-negative.", "tumor") == {"tumor": True}
+    # the affix negates only its own word
+    assert negated(ann, "A non-contrast CT scan showed a non-malignant pheochromocytoma.", "CT scan",
+                   "pheochromocytoma") == {"CT scan": False, "pheochromocytoma": False}
+    assert negated(ann, "She had non-Hodgkin lymphoma.", "lymphoma", label="OTHER_DISEASE") == {"lymphoma": False}
+
+
 def test_bidirectional_rule_and_rule_max_scope():
     rules = [ContextRule("familial", "bidirectional", "FAMILY", max_scope=2)]
     ann = ContextAnnotator(rules=rules)

@@ -382,8 +382,10 @@ class ContextAnnotator:
             terms = [c for c in cues if c.rule.direction == "terminate" and not any(
                 spans[i].start <= c.start and c.end <= spans[i].end for i in sent_spans)]
             words = [t for t in toks if t.text[0].isalnum() or t.text[-1].isalnum()]  # scopes count words
+            # an entity counts as one word (drop the words that start inside one), unless a trigger lies in it
             inner = [(spans[i].start, spans[i].end) for i in sent_spans if spans[i].end - spans[i].start > 1]
-            if inner:  # an entity counts as one word: drop the words that start inside one
+            inner = [(a, b) for a, b in inner if not any(c.start < b and a < c.end for c in triggers)]
+            if inner:
                 words = [t for t in words if not any(a < t.start < b for a, b in inner)]
             tok_starts = [t.start for t in words]
             for cue in triggers:
@@ -417,7 +419,10 @@ class ContextAnnotator:
                     hi = t.start
                     break
             if limit is not None:
-                k = bisect.bisect_left(tok_starts, cue.end) + limit - 1  # index of the last token in scope
+                k = bisect.bisect_left(tok_starts, cue.end)
+                if k > 0 and toks[k - 1].end > cue.end:  # the cue ends inside a word ("non-[tender]"): count it
+                    k -= 1
+                k += limit - 1  # index of the last token in scope
                 if k < len(toks):
                     hi = min(hi, toks[k].end)
         if rule.direction in ("backward", "bidirectional"):
