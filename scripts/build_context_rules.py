@@ -127,7 +127,7 @@ NOT_WITH = ["associated with", "accompanied by"]
 #: a finding that went away: "the rash resolved", "resolution of the fever"
 RESOLVED_BACKWARD = ["resolved", "disappeared", "subsided", "relieved", "ameliorated", "cleared", "ceased",
                      "stopped", "cured", "corrected", "reversed", "abated", "normalized", "normalised", "regressed",
-                     "vanished", "was removed", "were removed", "was absorbed", "were absorbed", "absorbed"]
+                     "vanished", "absorbed"]
 RESOLVED_FORWARD = ["relieved", "normalized the", "normalised the", "cessation of", "disappearance of",
                     "resolution of", "clearance of"]
 
@@ -162,6 +162,11 @@ def negation_rules() -> list[dict[str, Any]]:
     out.append(pattern_rule("<be> not associated with/accompanied by", be_not(NOT_WITH), NEG, "forward",
                             NOT_TESTS))
     lexical: dict[str, Any] = {"within_entity": False}
+    # "the rash (was gradually) resolved"; "was stopped/ceased" is left to the treatment rules below
+    be_heads = [h for h in RESOLVED_BACKWARD if h not in STOPPED_FORWARD]
+    out.append(pattern_rule("<be> resolved/disappeared...",
+                            rf"(?<!\w){BE}\s+(?:\w+ly\s+)?" + alt(be_heads) + r"(?!\w)", NEG,
+                            "backward", ONLY_FINDINGS, max_scope=10, **lexical))
     out += rules(RESOLVED_BACKWARD, NEG, "backward", ONLY_FINDINGS, max_scope=10, **lexical)
     out += rules(RESOLVED_FORWARD, NEG, "forward", ONLY_FINDINGS, max_scope=6, **lexical)
     out.append(rule("free", NEG, "backward", ONLY_FINDINGS, max_scope=2, **lexical))
@@ -296,7 +301,9 @@ PSEUDO_EVENTS = [
     "no significant improvement", "did not respond", "not respond", "not responding", "no response",
     "failed to respond", "failed to improve", "did not increase", "did not decrease", "not decrease",
     "did not regress", "not regress", "not change", "did not change", "no hematological response", "not tolerate",
-    "did not tolerate",
+    "did not tolerate", "not relieved", "not relieve", "no relief", "not resolved", "not resolve", "no resolution",
+    "not disappear", "not disappeared", "not subside", "not subsided", "not regressed", "not cleared",
+    "not normalized",
 ]
 NUMBER = (r"(?:\d+(?:\.\d+)?(?:\s*[-–]\s*\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
           r"several|few|many|couple\s+of)")
@@ -317,13 +324,14 @@ def pseudo_rules() -> list[dict[str, Any]]:
 
 #: a cause or explanation follows: "no fever due to X" does not negate X
 CAUSE_TERMS = ["because", "because of", "due to", "secondary to", "as the cause of", "cause of", "causes of",
-               "etiology of", "origin of", "reason for", "source of", "as a result of"]
+               "etiology of", "origin of", "reason for", "source of", "as a result of", "cause for", "causes for",
+               "etiology for", "explanation for", "risk factor for", "risk factors for", "risk factors of"]
 CLAUSE_TERMS = ["but", "however", "although", "though", "yet", "except", "except for", "apart from", "aside from",
                 "which", "who", "whose", "since", "unless", "still", "nevertheless", "whereas", "while", ";",
                 "despite", "after", "during", "that", "presenting", "presented", "presents", "confirming", "began",
                 "started", "initiated", "resumed", "restarted", "then", "thereafter", "subsequently", "instead",
                 "in favor of", "in favour of", "replaced by", "owing to", "leading to", "resulting in",
-                "followed by", "until"]
+                "followed by", "until", "later"]
 #: an affirmed diagnosis follows
 DIAGNOSIS_TERMS = ["consistent with", "confirmed", "was diagnosed", "were diagnosed", "diagnosed with",
                    "diagnosis of"]
@@ -341,8 +349,16 @@ def termination_rules() -> list[dict[str, Any]]:
                             note="a list of negated findings has no articles: 'no fever, chills or cough'"))
     out += rules(HISTORY_TERMS, HIST, "terminate")
     out.append(rule("developed", None, "terminate"))
-    out.append(pattern_rule("and <verb>", r"\band\s+(?:had|has|have|was|were|is|are)\b", NEG, "terminate",
+    out.append(pattern_rule("and <verb>", r"\band\s+(?:then\s+)?(?:had|has|have|was|were|is|are|decided|required|"
+                            r"underwent|received|proceeded|became|scheduled)\b", NEG, "terminate",
                             note="a coordinated clause with its own verb"))
+    out.append(pattern_rule("and <possessive>", r"\band\s+(?:his|her|their|its|the\s+patient'?s)\b", NEG,
+                            "terminate", note="a new subject: 'without complication and his anaemia improved'"))
+    out.append(pattern_rule("<be>", r"\b(?:was|were|is|are)\b", NEG, "terminate",
+                            note="a finite 'to be' closes the negated phrase: 'no rales were heard and crackles "
+                                 "were ...'; post-negations ('were not seen') include it and win"))
+    out.append(pattern_rule(", with", r",\s+with\b", NEG, "terminate", note="'without X, with good Y'"))
+    out.append(rule("only", NEG, "terminate", note="'no focal findings and only slight rigidity'"))
     return out
 
 

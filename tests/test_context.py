@@ -268,6 +268,29 @@ def test_negating_affixes(ann):
     assert negated(ann, "She had non-Hodgkin lymphoma.", "lymphoma", label="OTHER_DISEASE") == {"lymphoma": False}
 
 
+def test_clause_boundaries_end_negation(ann):
+    assert negated(ann, "No rales were heard at the bases and crackles were heard at the apex.", "rales",
+                   "crackles") == {"rales": True, "crackles": False}
+    assert negated(ann, "He left without complication and his anemia improved.", "complication", "anemia") == \
+        {"complication": True, "anemia": False}
+    assert negated(ann, "He refused chemotherapy and decided to proceed with palliative care.", "chemotherapy",
+                   "palliative care", label="THERAPEUTIC_PROCEDURE") == {"chemotherapy": True,
+                                                                         "palliative care": False}
+    assert negated(ann, "No focal findings and only slight nuchal rigidity.", "focal findings",
+                   "nuchal rigidity") == {"focal findings": True, "nuchal rigidity": False}
+    assert negated(ann, "Tests failed to reveal an etiology for the thrombocytopenia.", "thrombocytopenia") == \
+        {"thrombocytopenia": False}
+    assert negated(ann, "There was no improvement and a few hours later she was intubated.", "intubated",
+                   label="THERAPEUTIC_PROCEDURE") == {"intubated": False}
+
+
+def test_double_negation_of_resolution(ann):
+    assert negated(ann, "His dyspnea was not relieved.", "dyspnea") == {"dyspnea": False}
+    assert negated(ann, "The medication did not relieve his dyspnea.", "dyspnea") == {"dyspnea": False}
+    assert negated(ann, "His dyspnea was gradually relieved.", "dyspnea") == {"dyspnea": True}
+    assert negated(ann, "It was treated as cataract, but no relief was seen.", "relief") == {"relief": True}
+
+
 def test_bidirectional_rule_and_rule_max_scope():
     rules = [ContextRule("familial", "bidirectional", "FAMILY", max_scope=2)]
     ann = ContextAnnotator(rules=rules)
