@@ -135,7 +135,7 @@ RESOLVED_FORWARD = ["relieved", "normalized the", "normalised the", "cessation o
 NOT_DONE = ["performed", "done", "available", "possible", "feasible", "obtained", "carried out", "undertaken",
             "necessary", "required", "needed", "indicated", "used", "given", "administered", "applied",
             "tolerated", "successful"]
-NOT_DONE_BACKWARD = ["unavailable", "was deferred", "were deferred", "was refused", "were refused", "was declined",
+NOT_DONE_BACKWARD = ["unavailable", "unsuccessful", "was deferred", "were deferred", "was refused", "were refused", "was declined",
                      "were declined", "was cancelled", "was canceled", "was abandoned", "was avoided",
                      "could not be performed", "could not be done"]
 NOT_DONE_FORWARD = ["refused", "refusing", "declined", "decided against", "deferred", "avoided", "did not undergo",
@@ -174,6 +174,17 @@ def negation_rules() -> list[dict[str, Any]]:
     out.append(pattern_rule("<be> not performed/done/available...", be_not(NOT_DONE), NEG, "backward", **lexical))
     out += rules(NOT_DONE_BACKWARD, NEG, "backward", **lexical)
     out += rules(NOT_DONE_FORWARD, NEG, "forward", **lexical)
+    out.append(pattern_rule("<be> unsuccessful", be_passive(["unsuccessful"]), NEG, "backward", **lexical,
+                            note="'the attempt to perform a mitral valve repair was unsuccessful'"))
+    out.append(pattern_rule("failed an attempt at",
+                            r"\bfailed\s+(?:(?:a|an|the)\s+)?(?:\w+\s+)?attempts?\s+(?:at|to)\b", NEG, "forward",
+                            max_scope=3, **lexical))
+    # a finding that did not occur or stopped: "liver dysfunction did not appear", "she ceased to vomit"; these
+    # verbs also take the finding after them ("did not develop fever", "did not appear swollen")
+    out += rules(["did not appear", "did not occur", "did not develop", "did not recur"], NEG, "bidirectional",
+                 ONLY_FINDINGS, max_scope=6, **lexical)
+    out.append(rule("ceased to", NEG, "backward", ONLY_FINDINGS, max_scope=6, **lexical))
+    out += rules(["ceased to", "stopped"], NEG, "forward", ONLY_FINDINGS, max_scope=2, **lexical)
     out += rules(STOPPED_FORWARD, NEG, "forward", ONLY_TREATMENTS, **lexical)
     out += rules(STOPPED_BACKWARD, NEG, "backward", ONLY_TREATMENTS, **lexical)
     out.append(pattern_rule(
@@ -288,7 +299,7 @@ PSEUDO = [
     "negative predictive value", "history of present illness", "history and physical", "acute history of",
     "recent history of", "short history of", "as previously described", "as previously reported",
     "previously described", "previously reported", "family history was", "not been ruled out",
-    "previously healthy", "non hodgkin", "for removal of", "for the removal of", "may be", "the mother of", "mother tongue", "son of", "not satisfied",
+    "previously healthy", "non hodgkin", "did not appear to", "for removal of", "for the removal of", "may be", "the mother of", "mother tongue", "son of", "not satisfied",
     "without changing", "not be excluded", "negative pattern", "free air", "free fluid", "free wall", "free edge",
     "free light chain", "free light chains", "free thyroxine", "free t4", "free t3", "free triiodothyronine",
     "negative t wave", "negative t waves", "negative t-wave", "negative t-waves", "triple negative",

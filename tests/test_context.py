@@ -291,6 +291,16 @@ def test_double_negation_of_resolution(ann):
     assert negated(ann, "It was treated as cataract, but no relief was seen.", "relief") == {"relief": True}
 
 
+def test_failed_attempts_and_findings_that_did_not_occur(ann):
+    assert negated(ann, "The attempt to perform a mitral valve repair was unsuccessful.", "mitral valve repair",
+                   label="THERAPEUTIC_PROCEDURE") == {"mitral valve repair": True}
+    assert negated(ann, "The patient failed a repeat attempt at extubation.", "extubation",
+                   label="THERAPEUTIC_PROCEDURE") == {"extubation": True}
+    assert negated(ann, "Liver dysfunction did not appear.", "dysfunction") == {"dysfunction": True}
+    assert negated(ann, "He did not develop fever.", "fever") == {"fever": True}
+    assert negated(ann, "The hematoma did not appear to have spread.", "hematoma") == {"hematoma": False}
+
+
 def test_bidirectional_rule_and_rule_max_scope():
     rules = [ContextRule("familial", "bidirectional", "FAMILY", max_scope=2)]
     ann = ContextAnnotator(rules=rules)
