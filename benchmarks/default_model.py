@@ -1,0 +1,163 @@
+"""The shipped default model: accuracy, speed and memory, and the numbers of docs/model-card.md.
+
+1. Accuracy of the packaged int8 ONNX model (and, when present, its fp32 export and the torch model it was
+   exported from) on imd-cases dev/test (twelve classes) and NCBI-disease test (disease mentions: the three
+   disease classes and NCBI's four types both mapped to "Disease"): strict and partial micro-F1 with bootstrap
+   95% intervals, per-class strict F1.
+2. `imner extract` as a user runs it, on all 200 MACCROBAT2020 texts (a folder of .txt files), in a fresh
+   process: tokens/s (imner.text tokens / wall-clock seconds, start-up and model loading included) and peak
+   resident memory, with the tagger alone and with assertion + normalization + patient (the overhead of those
+   steps, issue target <= 20%).
+
+Run: ``python benchmarks/default_model.py [--fp32 DIR] [--torch DIR] [--skip-speed]``; writes
+benchmarks/results/default_model.{json,md} and the metrics section of docs/model-card.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import RESULTS, ROOT, header, run_info  # noqa: E402
+
+NCBI_MAP = {k: "Disease" for k in ("SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention",
+                                   "IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "OTHER_DISEASE")}
+EVALS = [("imd-cases dev", "imd-cases", "dev", None, None), ("imd-cases test", "imd-cases", "test", None, None),
+         ("NCBI-disease test (diseases)", "ncbi-disease", "test", NCBI_MAP, ("Disease",))]
+
+
+def accuracy(model_dir: Path) -> list[dict]:
+    from imner import corpora
+    from imner.evaluate import evaluate
+    from imner.taggers import load_tagger
+
+    tagger = load_tagger(model_dir)
+    out = []
+    for name, corpus, split, label_map, labels in EVALS:
+        gold = corpora.load(corpus, split)
+        pred = tagger.annotate([d.with_spans(()) for d in gold])
+        d = evaluate(gold, pred, labels=labels, label_map=label_map, bootstrap=1000, seed=0).to_dict()
+        out.append({"evaluation": name, "documents": len(gold), "strict": d["strict"]["micro"],
+                    "strict_ci95": d["strict"]["ci95"], "partial": d["partial"]["micro"],
+                    "partial_ci95": d["partial"]["ci95"],
+                    "per_label": {k: {"f1": v["f1"], "support": v["support"]}
+                                  for k, v in d["strict"]["per_label"].items()}})
+    return out
+
+
+def extract_run(input_dir: Path, flags: list[str]) -> dict:
+    out = Path("/tmp/imner-bench-extract.jsonl")
+    cmd = [sys.executable, "-m", "imner.cli", "extract", str(input_dir), "--output", str(out), "-q", *flags]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    n_docs = sum(1 for _ in out.open(encoding="utf-8"))
+    return {"flags": flags, "seconds": round(seconds, 2), "documents": n_docs,
+            "cpu_seconds": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
+            "peak_rss_mb": round(after.ru_maxrss / 1024, 1)}
+
+
+def speed() -> dict:
+    from imner.config import data_path
+    from imner.text import tokenize
+
+    folder = data_path("maccrobat", "MACCROBAT2020")
+    tokens = sum(len(tokenize(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.txt")))
+    runs = {}
+    # a fresh process per run; peak RSS from getrusage is the max over children so far, so the lighter run goes first
+    runs["tagger only"] = extract_run(folder, ["--no-assertion", "--no-normalize", "--no-patient"])
+    runs["full pipeline"] = extract_run(folder, [])
+    for r in runs.values():
+        r["tokens_per_s"] = round(tokens / r["seconds"])
+    overhead = runs["full pipeline"]["seconds"] / runs["tagger only"]["seconds"] - 1
+    return {"corpus": "MACCROBAT2020, all 200 texts", "tokens": tokens, "runs": runs,
+            "context_normalization_overhead": round(overhead, 4), "load_average_end": list(os.getloadavg())}
+
+
+def fmt_ci(ci) -> str:
+    return f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "–"
+
+
+def render(res: dict) -> tuple[str, str]:
+    lines = header("Default model (shipped int8 ONNX)", res["info"])
+    lines += ["Strict: same boundaries and class; partial: overlapping spans. 95% intervals: bootstrap over "
+              "documents (imner.evaluate).", "",
+              "| model | evaluation | docs | strict P | strict R | strict F1 (95% CI) | partial F1 (95% CI) |",
+              "|---|---|---|---|---|---|---|"]
+    for model, rows in res["accuracy"].items():
+        for r in rows:
+            s = r["strict"]
+            lines.append(f"| {model} | {r['evaluation']} | {r['documents']} | {s['precision']:.3f} | "
+                         f"{s['recall']:.3f} | **{s['f1']:.3f}** ({fmt_ci(r['strict_ci95'])}) | "
+                         f"{r['partial']['f1']:.3f} ({fmt_ci(r['partial_ci95'])}) |")
+    int8 = res["accuracy"].get("int8 ONNX (shipped)", [])
+    test = next((r for r in int8 if r["evaluation"] == "imd-cases test"), None)
+    if test:
+        lines += ["", "Strict F1 per class, shipped model, imd-cases test:", "", "| class | support | F1 |",
+                  "|---|---|---|"]
+        for lab, v in sorted(test["per_label"].items(), key=lambda kv: -kv[1]["support"]):
+            lines.append(f"| {lab} | {v['support']} | {v['f1']:.3f} |")
+    sp = res.get("speed")
+    if sp:
+        lines += ["", f"`imner extract` on {sp['corpus']} ({sp['tokens']:,} tokens), fresh process each, start-up "
+                  "and model loading included:", "",
+                  "| run | seconds | tokens/s | CPU seconds | peak RSS (MB) |", "|---|---|---|---|---|"]
+        for name, r in sp["runs"].items():
+            lines.append(f"| {name} | {r['seconds']} | {r['tokens_per_s']:,} | {r['cpu_seconds']} | "
+                         f"{r['peak_rss_mb']} |")
+        lines += ["", f"Assertion + normalization + patient add {sp['context_normalization_overhead']:.1%} to "
+                  f"extraction time. Load average at the end: {', '.join(f'{x:.2f}' for x in sp['load_average_end'])} "
+                  "(other jobs on the machine lower tokens/s)."]
+    md = "\n".join(lines) + "\n"
+    card = "\n".join(lines[len(header('', res['info'])) - 1:])
+    return md, card
+
+
+def update_card(card_section: str, info: dict) -> None:
+    path = ROOT / "docs" / "model-card.md"
+    if not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    start, end = "<!-- metrics:start -->", "<!-- metrics:end -->"
+    if start not in text or end not in text:
+        return
+    body = (f"{start}\n_Generated by `python benchmarks/default_model.py` on {info['date']} "
+            f"(commit {info['commit']}, {info['machine']})._\n\n{card_section}\n{end}")
+    path.write_text(text[:text.index(start)] + body + text[text.index(end) + len(end):], encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--fp32", type=Path, help="the fp32 ONNX export, to compare with int8")
+    ap.add_argument("--torch", type=Path, help="the torch model the shipped one was exported from")
+    ap.add_argument("--skip-speed", action="store_true")
+    args = ap.parse_args()
+    from imner.pipeline import DEFAULT_MODEL_DIR
+
+    res = {"info": run_info("python benchmarks/default_model.py " + " ".join(sys.argv[1:])), "accuracy": {}}
+    res["accuracy"]["int8 ONNX (shipped)"] = accuracy(DEFAULT_MODEL_DIR)
+    if args.fp32:
+        res["accuracy"]["fp32 ONNX"] = accuracy(args.fp32)
+    if args.torch:
+        res["accuracy"]["torch (transformer.v1)"] = accuracy(args.torch)
+    if not args.skip_speed:
+        res["speed"] = speed()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "default_model.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+    md, card = render(res)
+    (RESULTS / "default_model.md").write_text(md, encoding="utf-8")
+    update_card(card, res["info"])
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
