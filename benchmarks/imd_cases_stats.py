@@ -121,7 +121,7 @@ def to_md(res: dict) -> str:
         f"{res['machine']['cpu_count']} CPUs; {res['seconds']} s",
         "- command: `.venv/bin/python benchmarks/imd_cases_stats.py`",
         "",
-        "## imd-cases (pre-review: projection + automatic first pass + decisions so far)",
+        "## imd-cases (projection + automatic first pass + review and adjudication decisions)",
         "",
         _table(["class", "train", "dev", "test", "total"], rows),
         "",
