@@ -32,6 +32,7 @@ NOT_TESTS = {"excluded_types": ["DIAGNOSTIC_PROCEDURE"]}
 ONLY_FINDINGS = {"allowed_types": FINDINGS}
 ONLY_TREATMENTS = {"allowed_types": TREATMENTS}
 PLANS = {"allowed_types": PLANNABLE}
+INTERVENTIONS = {"allowed_types": ["DIAGNOSTIC_PROCEDURE"] + TREATMENTS}
 
 # ------------------------------------------------------------------------------------------- regex helpers
 
@@ -139,7 +140,8 @@ NOT_DONE_BACKWARD = ["unavailable", "unsuccessful", "was deferred", "were deferr
                      "were declined", "was cancelled", "was canceled", "was abandoned", "was avoided",
                      "could not be performed", "could not be done"]
 NOT_DONE_FORWARD = ["refused", "refusing", "declined", "decided against", "deferred", "avoided", "did not undergo",
-                    "did not perform", "not perform", "unable to undergo", "no need for", "not eligible for"]
+                    "did not perform", "not perform", "unable to undergo", "no need for", "not eligible for",
+                    "poor candidate for", "not a candidate for", "did not recommend", "not recommended"]
 
 #: a treatment that was stopped
 STOPPED_FORWARD = ["stop", "stopping", "stopped", "discontinue", "discontinued", "discontinuing",
@@ -211,11 +213,11 @@ POSSIBLE_FORWARD = [
     "possible", "possibly", "probable", "probably", "likely", "suspected", "suspect", "suspicion of",
     "suspicion for", "suspicious for", "suspicious of", "concern for", "concerning for", "concerns for",
     "concern that", "may", "might", "could", "questionable", "question of", "rule out", "r/o", "to rule out",
-    "to exclude", "versus", "vs", "vs.", "presumed", "presumptive", "presumably", "consider", "considered",
-    "considering", "suggestive of", "suggesting", "suggests", "suggested", "compatible with", "impression of",
+    "to exclude", "versus", "vs", "vs.", "presumed", "presumptive", "presumably", "consider",
+    "considering", "suggestive of", "suggesting", "suggests", "impression of",
     "thought to be", "felt to be", "believed to be", "cannot rule out", "cannot be ruled out",
     "could not rule out", "cannot exclude", "not excluded", "could not be excluded", "can not be excluded",
-    "evaluate for", "evaluation for", "worrisome for", "indicative of", "perhaps", "uncertain", "unclear",
+    "evaluate for", "evaluation for", "worrisome for", "perhaps", "uncertain", "unclear",
     "equivocal", "doubtful", "whether", "raising the possibility of", "possibility of", "high suspicion of",
     "clinical suspicion of", "tentative diagnosis of", "working diagnosis of", "in suspicion of",
     "under the impression of", "diagnosis of exclusion", "was suspected to", "were suspected to",
@@ -243,6 +245,11 @@ PLANNED_FORWARD = ["planned", "plan for", "plan to", "scheduled for", "awaiting"
                    "to be evaluated for", "would require", "will require", "will undergo", "is planned"]
 PLANNED_BACKWARD = ["was planned", "were planned", "is planned", "is being considered", "was being considered",
                     "was scheduled", "were scheduled", "is scheduled"]
+#: a test or treatment that was only recommended: "a low-salt diet was suggested", "imaging was advised"
+RECOMMENDED = ["suggested", "recommended", "advised", "proposed", "offered"]
+#: ("suggested" only after its object: "imaging suggested a mass" reports a result)
+RECOMMEND_FORWARD = ["recommended", "advised", "proposed", "recommend", "advise", "consider", "was planned for",
+                     "were planned for", "planned for"]
 
 
 def uncertainty_rules() -> list[dict[str, Any]]:
@@ -253,6 +260,10 @@ def uncertainty_rules() -> list[dict[str, Any]]:
     out += rules(HYPOTHETICAL_FORWARD, HYPO, "forward", ONLY_FINDINGS)
     out += rules(PLANNED_FORWARD, HYPO, "forward", PLANS)
     out += rules(PLANNED_BACKWARD, HYPO, "backward", PLANS)
+    out.append(pattern_rule("<be> suggested/recommended...", be_passive(RECOMMENDED), HYPO, "backward",
+                            INTERVENTIONS, max_scope=8))
+    out += rules(RECOMMEND_FORWARD, HYPO, "forward", INTERVENTIONS, max_scope=6)
+    out.append(rule("continuation of", HYPO, "terminate", note="'recommended the continuation of X': X is ongoing"))
     return out
 
 
@@ -344,13 +355,14 @@ CLAUSE_TERMS = ["but", "however", "although", "though", "yet", "except", "except
                 "in favor of", "in favour of", "replaced by", "owing to", "leading to", "resulting in",
                 "followed by", "until", "later"]
 #: an affirmed diagnosis follows
-DIAGNOSIS_TERMS = ["consistent with", "confirmed", "was diagnosed", "were diagnosed", "diagnosed with",
-                   "diagnosis of"]
+DIAGNOSIS_TERMS = ["consistent with", "compatible with", "indicative of", "confirmed", "was diagnosed",
+                   "were diagnosed", "diagnosed with", "diagnosis of"]
 HISTORY_TERMS = ["admitted", "now", "currently", "today", "is being"]
 
 
 def termination_rules() -> list[dict[str, Any]]:
     out = rules(CAUSE_TERMS, NEG, "terminate")
+    out += rules(CAUSE_TERMS, POSS, "terminate")  # "was thought to be due to X": X itself is not in doubt
     out += rules(CLAUSE_TERMS, None, "terminate")
     out += rules(DIAGNOSIS_TERMS, NEG, "terminate")
     out += rules(DIAGNOSIS_TERMS, POSS, "terminate")

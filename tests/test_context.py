@@ -125,6 +125,34 @@ def test_uncertain(ann):
     assert f["sarcoidosis"]["uncertain"] is False
 
 
+def uncertain(ann, text, mentions: dict[str, str]) -> dict[str, bool]:
+    return {m: f["uncertain"] for m, f in flags(ann, text, mentions).items()}
+
+
+def test_recommended_interventions_are_uncertain(ann):
+    assert uncertain(ann, "A diet with low salt and low fat was suggested.", {"diet": "THERAPEUTIC_PROCEDURE"}) == \
+        {"diet": True}
+    assert uncertain(ann, "The specialist recommended psychotherapy.", {"psychotherapy": "THERAPEUTIC_PROCEDURE"}) \
+        == {"psychotherapy": True}
+    assert uncertain(ann, "She was planned for neoadjuvant chemotherapy.", {"chemotherapy": "MEDICATION"}) == \
+        {"chemotherapy": True}
+    # a result, not a recommendation; an ongoing treatment
+    assert uncertain(ann, "The ECG suggested a deviation of the electric axis.",
+                     {"electric axis": "DIAGNOSTIC_PROCEDURE"}) == {"electric axis": False}
+    assert uncertain(ann, "He recommended the continuation of chelation therapy.",
+                     {"chelation therapy": "MEDICATION"}) == {"chelation therapy": False}
+    f = flags(ann, "We did not recommend a biopsy.", {"biopsy": "DIAGNOSTIC_PROCEDURE"})
+    assert f["biopsy"]["negated"] is True and f["biopsy"]["uncertain"] is False
+
+
+def test_affirmed_conclusions_and_causes_are_not_uncertain(ann):
+    assert uncertain(ann, "The findings were compatible with renal cortical necrosis.",
+                     {"renal cortical necrosis": "OTHER_DISEASE"}) == {"renal cortical necrosis": False}
+    assert uncertain(ann, "Epistaxis was considered to be due to heart failure.",
+                     {"Epistaxis": "SIGN_SYMPTOM", "heart failure": "OTHER_DISEASE"}) == \
+        {"Epistaxis": False, "heart failure": False}
+
+
 def test_negation_wins_over_uncertainty(ann):
     f = flags(ann, "No signs suggested arthritis.", {"arthritis": "IMMUNE_DISEASE"})
     assert (f["arthritis"]["negated"], f["arthritis"]["uncertain"]) == (True, False)
