@@ -67,7 +67,7 @@ def imd_split() -> dict[str, str] | None:
     out: dict[str, str] = {}
     for i, line in enumerate(IMD_SPLIT.read_text(encoding="utf-8").splitlines(), 1):
         cols = line.strip().split("\t")
-        if not line.strip() or (i == 1 and cols[-1] not in ("train", "dev", "test")):
+        if not line.strip() or line.startswith("#") or cols[0] == "doc_id":
             continue
         if len(cols) < 2 or cols[1] not in ("train", "dev", "test"):
             raise SystemExit(f"{IMD_SPLIT}:{i}: expected 'doc_id<TAB>train|dev|test', got {line!r}")
