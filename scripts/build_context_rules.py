@@ -379,7 +379,8 @@ def termination_rules() -> list[dict[str, Any]]:
                             "terminate", note="a new subject: 'without complication and his anaemia improved'"))
     out.append(pattern_rule("<be>", r"\b(?:was|were|is|are)\b", NEG, "terminate",
                             note="a finite 'to be' closes the negated phrase: 'no rales were heard and crackles "
-                                 "were ...'; post-negations ('were not seen') include it and win"))
+                                 "were ...'; post-negations ('were not seen') include it and win. Misses a finding "
+                                 "in the predicate of a negated subject: 'no nodes were [palpable]'"))
     out.append(pattern_rule(", with", r",\s+with\b", NEG, "terminate", note="'without X, with good Y'"))
     out.append(rule("only", NEG, "terminate", note="'no focal findings and only slight rigidity'"))
     return out

@@ -154,10 +154,10 @@ def test_affirmed_conclusions_and_causes_are_not_uncertain(ann):
 
 
 def test_negation_wins_over_uncertainty(ann):
-    f = flags(ann, "No signs suggested arthritis.", {"arthritis": "IMMUNE_DISEASE"})
+    f = flags(ann, "No signs suggestive of arthritis.", {"arthritis": "IMMUNE_DISEASE"})
     assert (f["arthritis"]["negated"], f["arthritis"]["uncertain"]) == (True, False)
     both = ContextAnnotator(negation_wins=False)
-    f = flags(both, "No signs suggested arthritis.", {"arthritis": "IMMUNE_DISEASE"})
+    f = flags(both, "No signs suggestive of arthritis.", {"arthritis": "IMMUNE_DISEASE"})
     assert (f["arthritis"]["negated"], f["arthritis"]["uncertain"]) == (True, True)
 
 
