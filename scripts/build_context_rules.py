@@ -132,6 +132,26 @@ RESOLVED_BACKWARD = ["resolved", "disappeared", "subsided", "relieved", "amelior
 RESOLVED_FORWARD = ["relieved", "normalized the", "normalised the", "cessation of", "disappearance of",
                     "resolution of", "clearance of"]
 
+#: partial resolution is not absence: MACCROBAT marks it MAYBE_NEG ("near complete resolution of the mass")
+PARTLY = r"(?:partially|partly|nearly|almost|virtually|incompletely|slightly|largely|mostly)"
+PARTIAL_NOUNS = ["resolution", "remission", "regression", "disappearance", "clearance", "improvement", "relief"]
+
+
+def partial_resolution_rules() -> list[dict[str, Any]]:
+    """Uncertain, and longer than the negation cues they contain, so they win."""
+    lexical: dict[str, Any] = {"within_entity": False}
+    return [
+        pattern_rule("near complete resolution of",
+                     r"\b(?:(?:near(?:ly)?|almost|partial|incomplete|virtually)\s+(?:complete\s+|total\s+)?"
+                     + alt(PARTIAL_NOUNS) + r"\s+(?:of|in)(?:\s+most\s+of)?|" + alt(PARTIAL_NOUNS)
+                     + r"\s+of\s+most\s+of)\b", POSS, "forward", ONLY_FINDINGS, max_scope=6, **lexical),
+        pattern_rule("<be> partially resolved",
+                     rf"(?<!\w)(?:{BE}\s+)?{PARTLY}\s+" + alt(RESOLVED_BACKWARD) + rf"(?!\w)|(?<!\w)(?:{BE}\s+)?"
+                     + alt(RESOLVED_BACKWARD) + rf"\s+{PARTLY}(?!\w)",
+                     POSS, "backward", ONLY_FINDINGS, max_scope=10, **lexical),
+    ]
+
+
 #: a procedure or treatment that was not done: "a biopsy was not performed"
 NOT_DONE = ["performed", "done", "available", "possible", "feasible", "obtained", "carried out", "undertaken",
             "necessary", "required", "needed", "indicated", "used", "given", "administered", "applied",
@@ -167,7 +187,7 @@ def negation_rules() -> list[dict[str, Any]]:
     # "the rash (was gradually) resolved"; "was stopped/ceased" is left to the treatment rules below
     be_heads = [h for h in RESOLVED_BACKWARD if h not in STOPPED_FORWARD]
     out.append(pattern_rule("<be> resolved/disappeared...",
-                            rf"(?<!\w){BE}\s+(?:\w+ly\s+)?" + alt(be_heads) + r"(?!\w)", NEG,
+                            rf"(?<!\w){BE}\s+(?:(?!{PARTLY}\b)\w+ly\s+)?" + alt(be_heads) + r"(?!\w)", NEG,
                             "backward", ONLY_FINDINGS, max_scope=10, **lexical))
     out += rules(RESOLVED_BACKWARD, NEG, "backward", ONLY_FINDINGS, max_scope=10, **lexical)
     out += rules(RESOLVED_FORWARD, NEG, "forward", ONLY_FINDINGS, max_scope=6, **lexical)
@@ -254,6 +274,7 @@ RECOMMEND_FORWARD = ["recommended", "advised", "proposed", "recommend", "advise"
 
 def uncertainty_rules() -> list[dict[str, Any]]:
     out = rules(POSSIBLE_FORWARD, POSS, "forward", ONLY_FINDINGS)
+    out += partial_resolution_rules()
     out += rules(DIFFERENTIAL, POSS, "forward", ONLY_FINDINGS, max_scope=30)
     out += rules(TESTED_FOR, POSS, "forward", ONLY_FINDINGS, max_scope=6)
     out += rules(POSSIBLE_BACKWARD, POSS, "backward", ONLY_FINDINGS)

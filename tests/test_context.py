@@ -72,8 +72,8 @@ def test_trigger_inside_entity(ann):
     assert negated(ann, "He had nausea and absence of appetite.", "absence of appetite") == \
         {"absence of appetite": False}
     assert negated(ann, "Her legs could not move.", "could not move") == {"could not move": False}
-    assert negated(ann, "CT showed near complete resolution of the mass.", "near complete resolution", "mass") == \
-        {"near complete resolution": False, "mass": True}
+    assert negated(ann, "CT showed complete resolution of the mass.", "complete resolution", "mass") == \
+        {"complete resolution": False, "mass": True}
 
 
 def test_within_entity_key():
@@ -327,6 +327,16 @@ def test_failed_attempts_and_findings_that_did_not_occur(ann):
     assert negated(ann, "Liver dysfunction did not appear.", "dysfunction") == {"dysfunction": True}
     assert negated(ann, "He did not develop fever.", "fever") == {"fever": True}
     assert negated(ann, "The hematoma did not appear to have spread.", "hematoma") == {"hematoma": False}
+
+
+def test_partial_resolution_is_uncertain_not_negated(ann):
+    for text in ("Imaging revealed near complete resolution of the mass.",
+                 "CT showed disappearance of most of the mass.",
+                 "The mass was partially resolved.", "The mass was relieved slightly."):
+        f = flags(ann, text, {"mass": "SIGN_SYMPTOM"})["mass"]
+        assert (f["negated"], f["uncertain"]) == (False, True), text
+    f = flags(ann, "Imaging revealed complete resolution of the mass.", {"mass": "SIGN_SYMPTOM"})["mass"]
+    assert (f["negated"], f["uncertain"]) == (True, False)
 
 
 def test_bidirectional_rule_and_rule_max_scope():
