@@ -73,6 +73,11 @@ def test_brat_and_conll_outputs(tmp_path, capsys):
 
     (doc,) = read_brat(tmp_path / "ann")
     assert doc.text == EXAMPLE.read_text(encoding="utf-8") and doc.spans
+    by_label = {s.label: s for s in doc.spans}
+    assert doc.text[by_label["Age"].start:by_label["Age"].end] == "34-year-old"  # the patient block, as MACCROBAT types
+    assert "female" in by_label["Sex"].attrs["note"]
+    rash = next(s for s in doc.spans if doc.text[s.start:s.end] == "rash")
+    assert rash.attrs.get("negated") is True  # assertion as a brat attribute
     rc, _, _ = run([str(EXAMPLE), "--format", "conll", "--output", str(tmp_path / "o.conll")], capsys)
     assert rc == 0 and "B-IMMUNE_DISEASE" in (tmp_path / "o.conll").read_text(encoding="utf-8")
 

@@ -47,6 +47,21 @@ def document_record(doc, include_text: bool = False) -> dict:
     return rec
 
 
+def patient_spans(doc) -> list:
+    """The patient block as brat-friendly spans: ``Age`` / ``Sex`` over their evidence (MACCROBAT's own types),
+    the values in a note, so a brat viewer shows them in the text."""
+    from imner.types import Span
+
+    patient = doc.meta.get("patient") or {}
+    out = []
+    for key, label, value in (("age_evidence", "Age", f"age {patient.get('age')} years, {patient.get('age_group')}"),
+                              ("sex_evidence", "Sex", f"sex {patient.get('sex')}")):
+        ev = patient.get(key)
+        if ev and not any(s.start == ev["start"] and s.end == ev["end"] for s in out):
+            out.append(Span(ev["start"], ev["end"], label, attrs={"note": f"patient: {value}"}))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
@@ -70,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             out_dir = Path(args.output)
             out_dir.mkdir(parents=True, exist_ok=True)
             for doc in pipe.stream(docs, args.batch_size):
-                write_brat([doc], out_dir)
+                write_brat([doc.with_spans(list(doc.spans) + patient_spans(doc))], out_dir)
                 n_docs, n_ents = n_docs + 1, n_ents + len(doc.spans)
                 progress.update(1)
         else:
