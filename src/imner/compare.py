@@ -13,6 +13,8 @@ A comparison config (``configs/compare.toml``) lists the evaluation sets and the
     name = "CRF"
     tagger = "crf.v1"                        # for untrained taggers: created with [system.params]
     requires_env = "IMNER_LLM_URL"           # optional: skipped (and said so) unless this variable is set
+    needs = "models/embeddings/x"            # optional: a path the system needs, made by `prepare` (a command)
+    prepare = ["python", "benchmarks/train_embeddings.py"]
     params = {model_dir = "$IMNER_GLINER_MODEL"}   # string params may name environment variables
     [system.models]                          # trained models, one per evaluation corpus
     imd-cases = {dir = "models/crf-imd", config = "configs/crf-imd.toml"}
@@ -41,7 +43,7 @@ from imner.errors import ConfigError
 from imner.text import tokenize
 
 _EVAL_KEYS = {"name", "corpus", "split", "label_map", "labels"}
-_SYSTEM_KEYS = {"name", "tagger", "params", "models", "model", "requires_env", "note"}
+_SYSTEM_KEYS = {"name", "tagger", "params", "models", "model", "requires_env", "note", "needs", "prepare"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class System:
     model: str | None = None
     requires_env: str | None = None
     note: str = ""
+    needs: str | None = None
+    prepare: tuple[str, ...] = ()
 
 
 def _check(table: Mapping[str, Any], allowed: set[str], where: str, path: Path) -> None:
@@ -94,7 +98,8 @@ def load_compare_config(path: str | Path) -> tuple[list[Evaluation], list[System
         if not (s.get("tagger") or s.get("models") or s.get("model")):
             raise ConfigError(f"{path}: system {s['name']!r} needs 'tagger', 'model' or 'models'")
         systems.append(System(s["name"], s.get("tagger"), s.get("params", {}), s.get("models", {}),
-                              s.get("model"), s.get("requires_env"), s.get("note", "")))
+                              s.get("model"), s.get("requires_env"), s.get("note", ""), s.get("needs"),
+                              tuple(s.get("prepare", ()))))
     if not evals or not systems:
         raise ConfigError(f"{path}: needs at least one [[evaluation]] and one [[system]]")
     return evals, systems
@@ -121,6 +126,11 @@ def _resolve_tagger(system: System, ev: Evaluation, train: bool, log: Callable[[
 
     if system.requires_env and not os.environ.get(system.requires_env):
         return None, f"set {system.requires_env} to run"
+    if system.needs and not Path(system.needs).exists():
+        if not (train and system.prepare):
+            return None, f"{system.needs} is missing; run `{' '.join(system.prepare) or '?'}`"
+        log(f"[compare] preparing {system.name}: {' '.join(system.prepare)}")
+        subprocess.run(list(system.prepare), check=True)
     if system.model == "default":
         from imner.pipeline import default_tagger
 
