@@ -130,7 +130,12 @@ def _resolve_tagger(system: System, ev: Evaluation, train: bool, log: Callable[[
         if not (train and system.prepare):
             return None, f"{system.needs} is missing; run `{' '.join(system.prepare) or '?'}`"
         log(f"[compare] preparing {system.name}: {' '.join(system.prepare)}")
-        subprocess.run(list(system.prepare), check=True)
+        cmd = list(system.prepare)
+        if cmd[0] in ("python", "python3"):  # the interpreter imner runs in, whatever is on PATH
+            import sys
+
+            cmd[0] = sys.executable
+        subprocess.run(cmd, check=True)
     if system.model == "default":
         from imner.pipeline import default_tagger
 
