@@ -47,6 +47,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -54,6 +55,9 @@ import numpy as np
 
 from imner.errors import ConfigError, InputError, ModelNotFoundError
 from imner.tags import OUTSIDE, label_set, spans_to_tags, tags_to_spans
+from imner.taggers._neural import (NeuralTagger, allowed_tag_matrix, check_float, check_int, dev_scores,
+                                   read_history, require_torch, write_history)
+from imner.taggers._neural import annotated_labels, is_silver  # noqa: F401  (kept importable from here)
 from imner.taggers.base import Tagger, create, load_tagger
 from imner.text import Token, sentences_with_tokens
 from imner.types import Document, Span
@@ -92,80 +96,16 @@ def casing(word: str) -> int:
 
 
 def _torch() -> Any:
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ConfigError("the BiLSTM tagger needs torch: pip install 'imner[train]'") from e
-    return torch
+    return require_torch("the BiLSTM tagger needs torch: pip install 'imner[train]'")
 
 
 # ---------------------------------------------------------------------------------------------- targets
 
-def is_silver(span: Span) -> bool:
-    return "silver_flag" in span.attrs
-
-
-def annotated_labels(doc: Document, labels: Sequence[str]) -> set[str]:
-    """The classes ``doc`` annotates: ``meta["annotates"]`` or, when absent, all ``labels``."""
-    annotates = doc.meta.get("annotates")
-    if annotates is None:
-        return set(labels)
-    if isinstance(annotates, str) or not isinstance(annotates, Iterable):
-        raise InputError(f"meta 'annotates' must be a list of labels, got {annotates!r}", source=doc.id)
-    return {str(a) for a in annotates}
-
-
 def allowed_tags(doc: Document, tokens: Sequence[Token], tags: Sequence[str], stats: Counter) -> np.ndarray:
-    """``(n_tokens, n_tags)`` booleans: the tags each token may take in training (see the module doc)."""
-    index = {t: i for i, t in enumerate(tags)}
-    labels = [t[2:] for t in tags if t.startswith("B-")]
-    gold = [s for s in doc.spans if not is_silver(s)]
-    for s in gold:
-        if f"B-{s.label}" not in index:
-            raise InputError(f"span [{s.start}, {s.end}) has label {s.label!r}, which the model does not learn; "
-                             f"labels: {', '.join(labels)}", source=doc.id)
-    word_tags, misaligned = spans_to_tags(tokens, gold, "BIO", align="expand")
-    starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
-    for s in misaligned:
-        if s.start in starts and s.end in ends:
-            stats["spans_not_encoded_overlap"] += 1
-        else:
-            stats["spans_widened_to_tokens"] += 1
-    stats["spans"] += len(gold)
-    missing = [lab for lab in labels if lab not in annotated_labels(doc, labels)]
-    o_set = [index[OUTSIDE]] + [index[f"{p}-{lab}"] for lab in missing for p in "BI"]
-    if missing:
-        stats["partial_docs"] += 1
-    allowed = np.zeros((len(tokens), len(tags)), bool)
-    for i, tag in enumerate(word_tags):
-        if tag == OUTSIDE:
-            allowed[i, o_set] = True
-        else:
-            allowed[i, index[tag]] = True
-    silver = [s for s in doc.spans if is_silver(s)]
-    if silver:
-        tstart = np.array([t.start for t in tokens], np.int64)
-        tend = np.array([t.end for t in tokens], np.int64)
-        for s in silver:
-            hit = (tstart < s.end) & (tend > s.start)
-            allowed[hit] = True
-            stats["silver_spans"] += 1
-            stats["silver_tokens"] += int(hit.sum())
-    return allowed
+    """``(n_tokens, n_tags)`` booleans: the tags each token may take in training (see the module doc).
 
-
-def dev_scores(gold: Sequence[Document], pred: Sequence[Sequence[Span]]) -> dict[str, Any]:
-    """Strict micro P/R/F1 (+ macro F1) with :func:`imner.evaluate.evaluate`; in documents with
-    ``meta["annotates"]`` only predictions of annotated classes count; ``silver_flag`` gold spans are left out."""
-    from imner.evaluate import evaluate
-
-    gold_docs, pred_docs = [], []
-    for doc, spans in zip(gold, pred, strict=True):
-        annotates = doc.meta.get("annotates")
-        gold_docs.append(doc.with_spans(s for s in doc.spans if not is_silver(s)))
-        pred_docs.append(doc.with_spans(s for s in spans if annotates is None or s.label in annotates))
-    report = evaluate(gold_docs, pred_docs, bootstrap=0)
-    return {**report.micro["strict"].to_dict(), "macro_f1": report.macro["strict"].f1}
+    Tokens under a ``silver_flag`` span allow every tag: the CRF needs a path through every position."""
+    return allowed_tag_matrix(doc, tokens, tags, stats, silver_allows_all=True, unit="tokens")
 
 
 # ---------------------------------------------------------------------------------------------- network
@@ -227,21 +167,11 @@ class _Sentence:
 
 # ---------------------------------------------------------------------------------------------- tagger
 
-def _check_int(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"bilstm {key} must be an integer >= {low}, got {value!r}")
-    return value
+_check_int = partial(check_int, "bilstm")
+_check_float = partial(check_float, "bilstm")
 
 
-def _check_float(key: str, value: Any, low: float, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (
-            high is not None and value > high):
-        rng = f">= {low}" if high is None else f"from {low} to {high}"
-        raise ConfigError(f"bilstm {key} must be a number {rng}, got {value!r}")
-    return float(value)
-
-
-class BiLSTMTagger(Tagger):
+class BiLSTMTagger(NeuralTagger):
     """BiLSTM-CNN-CRF with optional pretrained word embeddings and lexicon features.
 
     All constructor parameters are plain TOML values (``[model.params]`` of ``imner train``).
@@ -254,6 +184,8 @@ class BiLSTMTagger(Tagger):
     ``threads``: ``torch.set_num_threads`` in fit/predict (None: torch's default)."""
 
     name = "bilstm.v1"
+    _network_attr = "_net"
+    _import_torch = staticmethod(_torch)
 
     def __init__(self, embeddings: str | None = None, freeze_embeddings: bool = False, word_dim: int = 100,
                  min_word_count: int = 2, word_dropout: float = 0.05, char_dim: int = 30, char_filters: int = 50,
@@ -325,14 +257,6 @@ class BiLSTMTagger(Tagger):
                 "predict_batch_size": self.predict_batch_size, "seed": self.seed, "threads": self.threads,
                 "progress": self.progress}
 
-    @property
-    def tags(self) -> list[str]:
-        return label_set(self.labels, "BIO")
-
-    @property
-    def trained(self) -> bool:
-        return self._net is not None
-
     def save(self, directory: str | Path) -> Path:
         if not self.trained:
             raise InputError("this BiLSTM tagger is not trained; call fit() before save()")
@@ -341,8 +265,7 @@ class BiLSTMTagger(Tagger):
         torch.save(self._net.state_dict(), directory / MODEL_FILE)
         vocab = {"words": list(self._words), "chars": list(self._chars), "lexicon_tags": list(self._lex_tags)}
         (directory / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False) + "\n", encoding="utf-8")
-        (directory / HISTORY_FILE).write_text(json.dumps({"stats": self.training_stats, "history": self.history},
-                                                         indent=2, default=str) + "\n", encoding="utf-8")
+        write_history(directory / HISTORY_FILE, self.training_stats, self.history, default=str)
         if self.lexicon_features:
             self._lexicon_tagger().save(directory / LEXICON_DIR)
         return directory
@@ -373,20 +296,15 @@ class BiLSTMTagger(Tagger):
         net.load_state_dict(torch.load(directory / MODEL_FILE, map_location="cpu", weights_only=True))
         net.eval()
         tagger._net = net
-        history = directory / HISTORY_FILE
-        if history.is_file():
-            data = json.loads(history.read_text(encoding="utf-8"))
-            tagger.training_stats, tagger.history = data.get("stats", {}), data.get("history", [])
+        history = read_history(directory / HISTORY_FILE)
+        if history is not None:
+            tagger.training_stats, tagger.history = history
         return tagger
 
     def _lexicon_tagger(self) -> Tagger:
         if self._lexicon is None:
             self._lexicon = create("dictionary.v1", **(self.lexicon_tagger_config or {}))
         return self._lexicon
-
-    def _set_threads(self) -> None:
-        if self.threads is not None:
-            _torch().set_num_threads(self.threads)
 
     # ------------------------------------------------------------------ encoding
 
@@ -486,18 +404,6 @@ class BiLSTMTagger(Tagger):
         return [sorted(spans, key=lambda s: (s.start, s.end, s.label)) for spans in out]
 
     # ------------------------------------------------------------------ training
-
-    def _label_set(self, docs: Sequence[Document]) -> tuple[str, ...]:
-        if self.labels:
-            return self.labels
-        labels: set[str] = set()
-        for d in docs:
-            labels.update(s.label for s in d.spans if not is_silver(s))
-            if d.meta.get("annotates") is not None:
-                labels.update(annotated_labels(d, ()))
-        if not labels:
-            raise InputError("the training documents have no spans and no meta 'annotates': nothing to learn")
-        return tuple(sorted(labels))
 
     def _build_vocab(self, docs: Sequence[Document]) -> tuple[np.ndarray | None, dict[str, Any]]:
         """Word, character and lexicon-tag vocabularies; the initial word matrix (None: random)."""

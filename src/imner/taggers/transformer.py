@@ -45,15 +45,18 @@ import random
 import time
 from collections import Counter
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from imner.errors import ConfigError, InputError, ModelNotFoundError
-from imner.tags import OUTSIDE, label_set, spans_to_tags
 from imner.taggers import _windows as W
-from imner.taggers.base import Tagger
+from imner.taggers._neural import (NeuralTagger, allowed_tag_matrix, check_float, check_int, dev_scores,
+                                   read_history, require_torch, write_history)
+from imner.taggers._neural import annotated_labels as _annotated  # noqa: F401  (old private names)
+from imner.taggers._neural import is_silver as _is_silver  # noqa: F401
 from imner.types import Document, Span
 
 log = logging.getLogger(__name__)
@@ -63,12 +66,8 @@ TRAINING_FILE = "transformer_history.json"  # imner train writes training.json i
 
 
 def _torch() -> Any:
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ConfigError("the transformer tagger needs torch and transformers: pip install 'imner[train]'") from e
-    return torch
+    return require_torch("the transformer tagger needs torch and transformers: pip install 'imner[train]'",
+                         "transformers")
 
 
 @contextmanager
@@ -101,62 +100,17 @@ def default_model_path() -> str:
 
 # ---------------------------------------------------------------------------------------------- targets
 
-def _annotated(doc: Document, labels: Sequence[str]) -> set[str]:
-    annotates = doc.meta.get("annotates")
-    if annotates is None:
-        return set(labels)
-    if isinstance(annotates, str) or not isinstance(annotates, Iterable):
-        raise InputError(f"meta 'annotates' must be a list of labels, got {annotates!r}", source=doc.id)
-    return {str(a) for a in annotates}
-
-
-def _is_silver(span: Span) -> bool:
-    return "silver_flag" in span.attrs
-
-
 def word_targets(doc: Document, tokens: Sequence[Any], tags: Sequence[str],
                  stats: Counter | None = None) -> np.ndarray:
     """``(n_words, n_tags)`` booleans: the tags each word may take in training.
 
     Fully annotated words allow exactly their gold tag; ``O`` words of a partially annotated document
     also allow ``B``/``I`` of every class the document does not annotate; words under a ``silver_flag``
-    span allow nothing (no loss)."""
+    span allow nothing (no loss). Same lattice as :func:`imner.taggers.bilstm.allowed_tags` but for silver
+    words (the BiLSTM's CRF needs a tag at every position, so there they allow every tag) and the counter
+    names (``*_words`` here, ``*_tokens`` there)."""
     stats = stats if stats is not None else Counter()
-    index = W.tag_index(tags)
-    labels = sorted({t[2:] for t in tags if t != OUTSIDE})
-    gold = [s for s in doc.spans if not _is_silver(s)]
-    silver = [s for s in doc.spans if _is_silver(s)]
-    for s in gold:
-        if s.label not in labels:
-            raise InputError(f"span [{s.start}, {s.end}) has label {s.label!r}, which the model does not learn; "
-                             f"labels: {', '.join(labels)}", source=doc.id)
-    word_tags, misaligned = spans_to_tags(tokens, gold, "BIO", align="expand")
-    starts = {t.start for t in tokens}
-    ends = {t.end for t in tokens}
-    for s in misaligned:
-        if s.start in starts and s.end in ends:
-            stats["spans_not_encoded_overlap"] += 1
-        else:
-            stats["spans_widened_to_words"] += 1
-    stats["spans"] += len(gold)
-    allowed = np.zeros((len(tokens), len(tags)), bool)
-    missing = [lab for lab in labels if lab not in _annotated(doc, labels)]
-    o_set = [index[OUTSIDE]] + [index[f"{p}-{lab}"] for lab in missing for p in "BI"]
-    if missing:
-        stats["partial_docs"] += 1
-    for i, tag in enumerate(word_tags):
-        if tag == OUTSIDE:
-            allowed[i, o_set] = True
-        else:
-            allowed[i, index[tag]] = True
-    if silver:
-        stats["silver_spans"] += len(silver)
-        tstart = np.array([t.start for t in tokens], np.int64)
-        tend = np.array([t.end for t in tokens], np.int64)
-        for s in silver:
-            hit = (tstart < s.end) & (tend > s.start)
-            stats["silver_words"] += int(hit.sum())
-            allowed[hit] = False
+    allowed = allowed_tag_matrix(doc, tokens, tags, stats, silver_allows_all=False, unit="words")
     stats["words"] += len(tokens)
     return allowed
 
@@ -173,39 +127,13 @@ def partial_nll(logits: Any, allowed: Any) -> Any:
     return -ll[active].mean()
 
 
-def dev_scores(gold: Sequence[Document], pred: Sequence[Sequence[Span]]) -> dict[str, Any]:
-    """Strict micro P/R/F1 (and macro F1) of ``pred`` on ``gold`` with :func:`imner.evaluate.evaluate`.
-
-    In a document with ``meta["annotates"]`` only predictions of annotated classes count; gold spans
-    flagged ``silver_flag`` are left out."""
-    from imner.evaluate import evaluate
-
-    gold_docs, pred_docs = [], []
-    for doc, spans in zip(gold, pred, strict=True):
-        annotates = doc.meta.get("annotates")
-        gold_docs.append(doc.with_spans(s for s in doc.spans if not _is_silver(s)))
-        pred_docs.append(doc.with_spans(s for s in spans if annotates is None or s.label in annotates))
-    report = evaluate(gold_docs, pred_docs, bootstrap=0)
-    return {**report.micro["strict"].to_dict(), "macro_f1": report.macro["strict"].f1}
-
-
 # ---------------------------------------------------------------------------------------------- tagger
 
-def _check_int(key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"transformer {key} must be an integer >= {low}, got {value!r}")
-    return value
+_check_int = partial(check_int, "transformer")
+_check_float = partial(check_float, "transformer")
 
 
-def _check_float(key: str, value: Any, low: float, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None
-                                                                                         and value > high):
-        rng = f">= {low}" if high is None else f"from {low} to {high}"
-        raise ConfigError(f"transformer {key} must be a number {rng}, got {value!r}")
-    return float(value)
-
-
-class TransformerTagger(Tagger):
+class TransformerTagger(NeuralTagger):
     """Fine-tuned encoder + linear token-classification head, constrained BIO decoding.
 
     All constructor parameters are plain TOML values (``[model.params]`` of ``imner train``).
@@ -216,6 +144,8 @@ class TransformerTagger(Tagger):
     ``max_steps``: stop after that many optimizer steps (smoke runs)."""
 
     name = "transformer.v1"
+    _network_attr = "_model"
+    _import_torch = staticmethod(_torch)
 
     def __init__(self, model_path: str | None = None, labels: Sequence[str] = (), window: int = W.DEFAULT_WINDOW,
                  stride: int = W.DEFAULT_STRIDE, lr: float = 1e-4, epochs: int = 3, batch_size: int = 16,
@@ -261,14 +191,6 @@ class TransformerTagger(Tagger):
                 "threads": self.threads, "device": self.device, "max_steps": self.max_steps,
                 "progress": self.progress}
 
-    @property
-    def tags(self) -> list[str]:
-        return label_set(self.labels, "BIO")
-
-    @property
-    def trained(self) -> bool:
-        return self._model is not None
-
     def save(self, directory: str | Path) -> Path:
         if not self.trained:
             raise InputError("this transformer tagger is not trained; call fit() before save()")
@@ -276,8 +198,7 @@ class TransformerTagger(Tagger):
         with _quiet_transformers():
             self._model.save_pretrained(directory / HF_DIR)
             self._hf_tokenizer.save_pretrained(directory / HF_DIR)
-        (directory / TRAINING_FILE).write_text(json.dumps({"stats": self.training_stats, "history": self.history},
-                                                          indent=2) + "\n", encoding="utf-8")
+        write_history(directory / TRAINING_FILE, self.training_stats, self.history)
         return directory
 
     @classmethod
@@ -296,10 +217,9 @@ class TransformerTagger(Tagger):
             raise ModelNotFoundError(f"{hf} is missing: a transformer.v1 model directory holds config.json and "
                                      f"{HF_DIR}/ (Hugging Face weights and tokenizer)")
         tagger._load_hf(str(hf), num_labels=None)
-        training = directory / TRAINING_FILE
-        if training.is_file():
-            data = json.loads(training.read_text(encoding="utf-8"))
-            tagger.training_stats, tagger.history = data.get("stats", {}), data.get("history", [])
+        training = read_history(directory / TRAINING_FILE)
+        if training is not None:
+            tagger.training_stats, tagger.history = training
         return tagger
 
     def _load_hf(self, path: str, num_labels: int | None) -> None:
@@ -349,10 +269,6 @@ class TransformerTagger(Tagger):
         self._load_hf(self.model_path or default_model_path(), num_labels=len(self.tags))
         return self
 
-    def _set_threads(self) -> None:
-        if self.threads is not None:
-            _torch().set_num_threads(self.threads)
-
     # ------------------------------------------------------------------ prediction
 
     def _run_batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -372,18 +288,6 @@ class TransformerTagger(Tagger):
                                self._decoder, self._run_batch, self.predict_batch_size)
 
     # ------------------------------------------------------------------ training
-
-    def _label_set(self, docs: Sequence[Document]) -> tuple[str, ...]:
-        if self.labels:
-            return self.labels
-        labels: set[str] = set()
-        for d in docs:
-            labels.update(s.label for s in d.spans if not _is_silver(s))
-            if d.meta.get("annotates") is not None:
-                labels.update(_annotated(d, ()))
-        if not labels:
-            raise InputError("the training documents have no spans and no meta 'annotates': nothing to learn")
-        return tuple(sorted(labels))
 
     def _examples(self, docs: Sequence[Document], stats: Counter) -> list[tuple[np.ndarray, np.ndarray]]:
         """(input ids, allowed-tag matrix per position) for every window of every document."""
