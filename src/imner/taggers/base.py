@@ -72,17 +72,23 @@ def create(name: str, **config: Any) -> "Tagger":
     return resolve(name)(**config)
 
 
+def read_config(directory: Path, missing: str) -> tuple[Path, dict[str, Any]]:
+    """The path and parsed content of ``directory/config.json``: :class:`ModelNotFoundError` with the
+    message ``missing`` when there is no such file, :class:`ConfigError` with the line when it is not JSON."""
+    cfg_path = directory / "config.json"
+    if not cfg_path.is_file():
+        raise ModelNotFoundError(missing)
+    try:
+        return cfg_path, json.loads(cfg_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{cfg_path}: line {e.lineno}: invalid JSON: {e.msg}") from e
+
+
 def load_tagger(directory: str | Path) -> "Tagger":
     """Load any tagger saved with :meth:`Tagger.save`."""
     directory = Path(directory)
-    cfg_path = directory / "config.json"
-    if not cfg_path.is_file():
-        raise ModelNotFoundError(f"{directory} is not a model directory (no config.json). "
-                                 "Train one with `imner train --config CONFIG`, or omit --model to use the default.")
-    try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{cfg_path}: line {e.lineno}: invalid JSON: {e.msg}") from e
+    cfg_path, cfg = read_config(directory, f"{directory} is not a model directory (no config.json). Train one "
+                                           "with `imner train --config CONFIG`, or omit --model to use the default.")
     name = cfg.get("tagger")
     if not name:
         raise ConfigError(f"{cfg_path}: missing the 'tagger' key (e.g. \"crf.v1\")")

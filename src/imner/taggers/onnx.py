@@ -10,7 +10,6 @@ fp32 export predicts the same spans as the torch model.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +18,7 @@ import numpy as np
 
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.taggers import _windows as W
-from imner.taggers.base import Tagger
+from imner.taggers.base import Tagger, read_config
 from imner.types import Document, Span
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -42,14 +41,9 @@ class OnnxTagger(Tagger):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"onnx {key} must be an integer >= 1, got {value!r}")
         self.model_dir = Path(model_dir)
-        cfg_path = self.model_dir / "config.json"
-        if not cfg_path.is_file():
-            raise ModelNotFoundError(f"{self.model_dir} is not an onnx.v1 model directory (no config.json); export "
-                                     "a trained transformer.v1 model with imner.taggers.export.export_onnx")
-        try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{cfg_path}: line {e.lineno}: invalid JSON: {e.msg}") from e
+        cfg_path, cfg = read_config(self.model_dir, f"{self.model_dir} is not an onnx.v1 model directory (no "
+                                    "config.json); export a trained transformer.v1 model with "
+                                    "imner.taggers.export.export_onnx")
         for key in ("labels", "window", "stride", "model_file", "specials"):
             if key not in cfg:
                 raise ConfigError(f"{cfg_path}: missing the {key!r} key (written by export_onnx)")
