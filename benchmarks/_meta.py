@@ -7,6 +7,7 @@ import platform
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -21,6 +22,31 @@ def git_commit() -> str:
         return rev + ("+uncommitted" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def git_head() -> str:
+    """The full hash of HEAD; "unknown" outside a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def uncommitted_files(*paths: str) -> list[str]:
+    """The files under ``paths`` (relative to the repository root) that differ from HEAD, untracked included."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", *paths], capture_output=True, text=True,
+                             cwd=ROOT).stdout
+    except OSError:
+        return []
+    return [line[3:] for line in out.splitlines()]
+
+
+def machine(**extra: Any) -> dict[str, Any]:
+    """Platform, python version, CPU count and processor (then ``extra``), as the JSON results record them."""
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(), **extra}
 
 
 def run_info(command: str) -> dict:

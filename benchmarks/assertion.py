@@ -33,9 +33,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,6 +42,9 @@ from imner.context import ContextAnnotator
 from imner.io.brat import read_brat
 from imner.text import tokenize
 from imner.types import Document
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head as git_commit, machine  # noqa: E402, F401  (patient.py imports both from here)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -147,19 +147,6 @@ def speed(docs: list[Document], repeats: int = 3) -> dict:
             "cpu_tokens_per_s": round(n_tokens / best_cpu),
             "note": f"best of {repeats} runs over all docs with their gold spans (mapped setting), sentence "
                     "splitting and tokenization included; the CPU-time figure is robust to a busy machine"}
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001 - not a checkout
-        return "unknown"
-
-
-def machine() -> dict:
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine()}
 
 
 def to_markdown(res: dict) -> str:

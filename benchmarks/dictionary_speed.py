@@ -17,12 +17,15 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head as git_commit  # noqa: E402
+from _meta import machine as _meta_machine  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 TARGET_LOAD_S = 1.0
@@ -66,17 +69,8 @@ def worker() -> dict:
     }
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001 - not a checkout
-        return "unknown"
-
-
 def machine() -> dict:
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(), "loadavg_1min": os.getloadavg()[0]}
+    return _meta_machine(loadavg_1min=os.getloadavg()[0])
 
 
 def to_markdown(res: dict) -> str:

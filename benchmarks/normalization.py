@@ -35,9 +35,7 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -50,6 +48,10 @@ from imner.lexicon import load_lexicon
 from imner.normalize import Normalizer
 from imner.text import tokenize
 from imner.types import Document
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, uncommitted_files  # noqa: E402
+from _meta import machine as _meta_machine  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOTES = (
@@ -219,21 +221,16 @@ def speed(docs: list[Document], lex) -> dict[str, Any]:
 
 
 def git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/imner/normalize", "src/imner/lexicon",
-                                "src/imner/resources/lexicon", "benchmarks/normalization.py"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent.parent).stdout.strip()
-        return head + ("+uncommitted" if dirty else "")
-    except Exception:  # noqa: BLE001 - not a checkout
-        return "unknown"
+    head = git_head()
+    if head == "unknown":
+        return head
+    dirty = uncommitted_files("src/imner/normalize", "src/imner/lexicon", "src/imner/resources/lexicon",
+                              "benchmarks/normalization.py")
+    return head + ("+uncommitted" if dirty else "")
 
 
 def machine() -> dict[str, Any]:
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return _meta_machine(load_average=[round(x, 2) for x in os.getloadavg()])
 
 
 def _pct(x: float | None) -> str:
