@@ -21,8 +21,6 @@ import argparse  # noqa: E402
 import dataclasses  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -32,17 +30,18 @@ from pathlib import Path  # noqa: E402
 from imner.text import tokenize  # noqa: E402
 from imner.training import Source, load_train_config, train_from_config  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine, uncommitted_files  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
 CONFIG = ROOT / "configs" / "bilstm-ncbi.toml"
 
 
 def git_commit() -> tuple[str, list[str]]:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/imner/taggers/bilstm.py",
-                            "src/imner/taggers/torch_crf.py", "src/imner/embeddings.py", "configs/bilstm-ncbi.toml",
-                            "benchmarks/bilstm_ncbi.py"], capture_output=True, text=True, cwd=ROOT).stdout
-    return head, [line[3:] for line in dirty.splitlines()]
+    return git_head(), uncommitted_files("src/imner/taggers/bilstm.py", "src/imner/taggers/_neural.py",
+                                         "src/imner/taggers/torch_crf.py", "src/imner/embeddings.py",
+                                         "configs/bilstm-ncbi.toml", "benchmarks/bilstm_ncbi.py")
 
 
 def scores(metrics: dict) -> dict:
@@ -95,9 +94,7 @@ def main() -> None:
     history = stats.get("history") or []
     res = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)]},
+        "machine": machine(load_average_before_after=[round(load_before[0], 2), round(load_after[0], 2)]),
         "git_commit": commit, "uncommitted_files": uncommitted,
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "torch": version("torch"), "config": str(CONFIG.relative_to(ROOT)),

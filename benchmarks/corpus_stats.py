@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +17,9 @@ from imner.commands.corpus import format_stats
 from imner.config import data_dir
 from imner.corpora import list_corpora
 from imner.corpora.stats import corpus_stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 
@@ -30,9 +30,7 @@ def main(names: list[str]) -> int:
     stats = {name: corpus_stats(name) for name in names}
     res = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-        "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "machine": machine(), "git_commit": git_head(),
         "command": " ".join([".venv/bin/python", "benchmarks/corpus_stats.py", *sys.argv[1:]]),
         "data_dir": str(data_dir()),
         "seconds": round(time.perf_counter() - t0, 2),

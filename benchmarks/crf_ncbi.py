@@ -16,8 +16,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,9 @@ from pathlib import Path
 from imner.text import tokenize
 from imner.training import Source, load_train_config, train_from_config
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine, uncommitted_files  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
 CONFIG = ROOT / "configs" / "crf-ncbi.toml"
@@ -34,10 +35,7 @@ CONFIG = ROOT / "configs" / "crf-ncbi.toml"
 
 def git_commit() -> tuple[str, list[str]]:
     """HEAD, and the files under src/, configs/ and this script that differ from it (untracked included)."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "configs", "benchmarks/crf_ncbi.py"],
-                           capture_output=True, text=True, cwd=ROOT).stdout.splitlines()
-    return head, [line[3:] for line in dirty]
+    return git_head(), uncommitted_files("src", "configs", "benchmarks/crf_ncbi.py")
 
 
 def scores(metrics: dict) -> dict:
@@ -81,8 +79,7 @@ def main() -> None:
     train_s = summary["training"]["train_seconds"]
     res = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "machine": machine(),
         "git_commit": commit,
         "uncommitted_files": uncommitted,
         "command": " ".join([Path(sys.executable).name] + sys.argv),

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +20,9 @@ import numpy as np
 
 from imner.evaluate import _bootstrap_ci, evaluate
 from imner.types import Document, Span
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 
@@ -63,9 +63,7 @@ def main() -> None:
     per_doc = np.random.default_rng(0).integers(0, 50, size=(len(gold), 4, 3))
     res = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-        "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "machine": machine(), "git_commit": git_head(),
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "docs": len(gold), "gold_spans": sum(len(d.spans) for d in gold),
         "pred_spans": sum(len(d.spans) for d in pred),

@@ -10,10 +10,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
-import platform
 import re
-import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,6 +19,9 @@ from pathlib import Path
 from imner.annotation.build import corpus_dir
 from imner.corpora import load
 from imner.corpora.stats import corpus_stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 SILVER = ("ncbi-disease-silver", "bc5cdr-silver", "pathogen-silver")
@@ -70,9 +71,7 @@ def main() -> int:
     res = {
         "name": "imd_cases_stats",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count()},
-        "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "machine": machine(), "git_commit": git_head(),
         "imd_cases": {"splits": imd["splits"], "total": imd["total"], "assertions": dict(assertions)},
         "review": {
             "disease_rows": len(diseases),

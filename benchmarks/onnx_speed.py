@@ -19,12 +19,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 TARGET_TOKENS_PER_S = 3000
@@ -112,11 +114,7 @@ def main() -> None:
     int8 = max((r for r in runs if r["model_file"] == "model.int8.onnx"), key=lambda r: r["tokens_per_s"])
     res = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "load_average_at_start": load_at_start},
-        "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                     cwd=Path(__file__).parent).stdout.strip(),
+        "machine": machine(load_average_at_start=load_at_start), "git_commit": git_head(),
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "onnxruntime": onnxruntime.__version__,
         "model": "all-MiniLM-L6-v2 encoder + untrained token-classification head (25 BIO tags), window 256, "

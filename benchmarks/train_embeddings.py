@@ -34,8 +34,6 @@ import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import zipfile  # noqa: E402
@@ -46,6 +44,9 @@ from typing import Iterator  # noqa: E402
 from imner.config import data_dir  # noqa: E402
 from imner.embeddings import sentences_for_embeddings, train_word2vec  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine, uncommitted_files  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
 IMD_SPLIT = ROOT / "corpus" / "imd-cases" / "split.tsv"
@@ -54,10 +55,7 @@ CORPORA = ("ncbi-disease", "bc5cdr", "biored", "s800", "linnaeus", "bionlp11id")
 
 
 def git_commit() -> tuple[str, list[str]]:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/imner/embeddings.py",
-                            "benchmarks/train_embeddings.py"], capture_output=True, text=True, cwd=ROOT).stdout
-    return head, [line[3:] for line in dirty.splitlines()]
+    return git_head(), uncommitted_files("src/imner/embeddings.py", "benchmarks/train_embeddings.py")
 
 
 def imd_split() -> dict[str, str] | None:
@@ -210,8 +208,7 @@ def main() -> None:
                                                                   "vasculitis", "fever", "methotrexate")}
     res = {**{k: v for k, v in emb.manifest.items() if k != "sources"}, "sources": manifest["sources"],
            "out": os.path.relpath(out, ROOT), "bytes": size, "token_coverage": round(covered / n_tokens, 4),
-           "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                       "cpu_count": os.cpu_count()}, "nearest_neighbours": probes}
+           "machine": machine(), "nearest_neighbours": probes}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "train_embeddings.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     md = ["# Word embeddings (word2vec) on the shared biomedical text", "",

@@ -20,11 +20,12 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
@@ -35,11 +36,7 @@ def _header(command: str) -> dict:
 
     return {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "load_average_at_start": os.getloadavg()},
-        "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                     cwd=ROOT).stdout.strip(),
+        "machine": machine(load_average_at_start=os.getloadavg()), "git_commit": git_head(),
         "command": command, "torch": torch.__version__,
     }
 

@@ -23,14 +23,15 @@ import importlib.util
 import itertools
 import json
 import os
-import platform
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_head, machine, uncommitted_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
@@ -56,11 +57,8 @@ class CachingEncoder:
 
 
 def git_commit() -> tuple[str, list[str]]:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/imner/taggers/zeroshot.py",
-                            "src/imner/resources/zeroshot", "benchmarks/zeroshot.py"],
-                           capture_output=True, text=True, cwd=ROOT).stdout.splitlines()
-    return head, [line[3:] for line in dirty]
+    return git_head(), uncommitted_files("src/imner/taggers/zeroshot.py", "src/imner/resources/zeroshot",
+                                         "benchmarks/zeroshot.py")
 
 
 def main() -> None:
@@ -170,9 +168,7 @@ def main() -> None:
     d = report.to_dict()
     res = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "torch_threads": args.threads,
-                    "processor": platform.processor() or platform.machine()},
+        "machine": machine(torch_threads=args.threads),
         "git_commit": commit, "uncommitted_files": uncommitted,
         "command": " ".join([Path(sys.executable).name] + sys.argv),
         "corpus": corpus, "label_map": label_map,
