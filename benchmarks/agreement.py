@@ -22,7 +22,7 @@ import csv
 import json
 import os
 import platform
-import subprocess
+import sys
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +30,9 @@ from pathlib import Path
 from imner.config import data_path
 from imner.evaluate import evaluate
 from imner.types import Document, Span
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import git_commit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 AGREEMENT = ROOT / "corpus" / "imd-cases" / "agreement"
@@ -63,11 +66,7 @@ def main() -> None:
             assert a.text[s.start:s.end], (a.id, s)
     report = evaluate(p1, p2, labels=CLASSES, bootstrap=1000, seed=0)
     d = report.to_dict()
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=ROOT).stdout.strip()
-    except OSError:
-        commit = "unknown"
+    commit = git_commit()
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "machine": f"{platform.platform()}, {os.cpu_count()} CPUs", "commit": commit,
               "documents": len(ids), "pass1_spans": sum(len(x.spans) for x in p1),
