@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Sequence
@@ -154,14 +155,15 @@ def read_history(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]] | No
 
 class NeuralTagger(Tagger):
     """What the torch taggers share: BIO tags of :attr:`labels`, ``trained`` once the network (the
-    attribute named by ``_network_attr``) exists, label discovery from training data and
-    ``torch.set_num_threads(self.threads)``. Subclasses set ``_network_attr`` and ``_import_torch``."""
+    attribute named by ``_network_attr``) exists, ``torch.set_num_threads(self.threads)``, and the start of
+    ``fit`` (seeding, label discovery). Subclasses set ``_network_attr`` and ``_import_torch``."""
 
     #: the attribute holding the torch module once trained or loaded
     _network_attr: ClassVar[str]
     #: returns torch (raising the subclass's own ConfigError when it is missing)
     _import_torch: ClassVar[Callable[[], Any]]
     threads: int | None
+    seed: int
 
     @property
     def tags(self) -> list[str]:
@@ -174,6 +176,21 @@ class NeuralTagger(Tagger):
     def _set_threads(self) -> None:
         if self.threads is not None:
             type(self)._import_torch().set_num_threads(self.threads)
+
+    def _start_fit(self, train: Iterable[Document],
+                   dev: Iterable[Document] | None) -> tuple[list[Document], list[Document]]:
+        """The start of :meth:`fit`: the documents as lists (no dev: empty), threads set, python, numpy and
+        torch seeded with ``self.seed`` and :attr:`labels` chosen (:meth:`_label_set`)."""
+        train = list(train)
+        dev = list(dev) if dev is not None else []
+        if not train:
+            raise InputError("no training documents")
+        self._set_threads()
+        random.seed(self.seed)
+        np.random.seed(self.seed)
+        type(self)._import_torch().manual_seed(self.seed)
+        self.labels = self._label_set(train)
+        return train, dev
 
     def _label_set(self, docs: Sequence[Document]) -> tuple[str, ...]:
         """The constructor's labels or, when none were given, every gold span label and ``annotates`` entry."""

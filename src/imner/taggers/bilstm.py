@@ -43,7 +43,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -456,15 +455,7 @@ class BiLSTMTagger(NeuralTagger):
         torch = _torch()
         from tqdm.auto import tqdm
 
-        train = list(train)
-        dev = list(dev) if dev is not None else []
-        if not train:
-            raise InputError("no training documents")
-        self._set_threads()
-        random.seed(self.seed)
-        np.random.seed(self.seed)
-        torch.manual_seed(self.seed)
-        self.labels = self._label_set(train)
+        train, dev = self._start_fit(train, dev)
         matrix, vocab_info = self._build_vocab(train)
         net = _build_net(self, len(self._words), len(self._chars), len(self._lex_tags), self.tags)
         if matrix is not None:

@@ -41,7 +41,6 @@ import copy
 import json
 import logging
 import math
-import random
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -311,15 +310,7 @@ class TransformerTagger(NeuralTagger):
         from tqdm.auto import tqdm
         from transformers import get_linear_schedule_with_warmup
 
-        train = list(train)
-        dev = list(dev) if dev is not None else []
-        if not train:
-            raise InputError("no training documents")
-        self._set_threads()
-        random.seed(self.seed)
-        np.random.seed(self.seed)
-        torch.manual_seed(self.seed)
-        self.labels = self._label_set(train)
+        train, dev = self._start_fit(train, dev)
         self._load_hf(self.model_path or default_model_path(), num_labels=len(self.tags))
         stats: Counter = Counter()
         t_enc = time.perf_counter()
