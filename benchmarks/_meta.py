@@ -49,6 +49,28 @@ def machine(**extra: Any) -> dict[str, Any]:
             "processor": platform.processor() or platform.machine(), **extra}
 
 
+def metric_scores(metrics: dict) -> dict:
+    """Micro precision, recall and F1 (4 decimals) and the 95% interval of each criterion, from one
+    ``<role>_metrics`` block of a :func:`imner.training.train_from_config` summary."""
+    out = {}
+    for crit in ("strict", "exact", "partial", "type"):
+        m = metrics[crit]["micro"]
+        out[crit] = {"precision": round(m["precision"], 4), "recall": round(m["recall"], 4),
+                     "f1": round(m["f1"], 4), "ci95": metrics[crit].get("ci95")}
+    return out
+
+
+def split_results(summary: dict, n_tokens: dict[str, int], roles: tuple[str, ...] = ("dev", "test")) -> dict:
+    """Per role: documents, tokens, predict seconds, tokens/s and :func:`metric_scores` from a
+    :func:`imner.training.train_from_config` summary (``n_tokens``: tokens per role)."""
+    out = {}
+    for role in roles:
+        m = summary[f"{role}_metrics"]
+        out[role] = {"documents": m["documents"], "tokens": n_tokens[role], "predict_seconds": m["predict_seconds"],
+                     "tokens_per_second": round(n_tokens[role] / m["predict_seconds"]), "scores": metric_scores(m)}
+    return out
+
+
 def run_info(command: str) -> dict:
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}",

@@ -31,7 +31,7 @@ from imner.text import tokenize  # noqa: E402
 from imner.training import Source, load_train_config, train_from_config  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import git_head, machine, uncommitted_files  # noqa: E402
+from _meta import git_head, machine, split_results, uncommitted_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
@@ -42,15 +42,6 @@ def git_commit() -> tuple[str, list[str]]:
     return git_head(), uncommitted_files("src/imner/taggers/bilstm.py", "src/imner/taggers/_neural.py",
                                          "src/imner/taggers/torch_crf.py", "src/imner/embeddings.py",
                                          "configs/bilstm-ncbi.toml", "benchmarks/bilstm_ncbi.py")
-
-
-def scores(metrics: dict) -> dict:
-    out = {}
-    for crit in ("strict", "exact", "partial", "type"):
-        m = metrics[crit]["micro"]
-        out[crit] = {"precision": round(m["precision"], 4), "recall": round(m["recall"], 4),
-                     "f1": round(m["f1"], 4), "ci95": metrics[crit].get("ci95")}
-    return out
 
 
 def main() -> None:
@@ -110,10 +101,7 @@ def main() -> None:
         "total_wall_seconds": round(wall, 1), "total_cpu_seconds": round(cpu, 1),
         "model_bytes": model_bytes,
     }
-    for role in ("dev", "test"):
-        m = summary[f"{role}_metrics"]
-        res[role] = {"documents": m["documents"], "tokens": n_tokens[role], "predict_seconds": m["predict_seconds"],
-                     "tokens_per_second": round(n_tokens[role] / m["predict_seconds"]), "scores": scores(m)}
+    res.update(split_results(summary, n_tokens))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{args.name}.json").write_text(json.dumps(res, indent=2, default=str) + "\n", encoding="utf-8")
 
