@@ -71,6 +71,21 @@ def split_results(summary: dict, n_tokens: dict[str, int], roles: tuple[str, ...
     return out
 
 
+def split_table(res: dict, roles: tuple[str, ...] = ("dev", "test")) -> list[str]:
+    """Markdown rows (header first) of the :func:`split_results` entries of ``res``."""
+    md = ["| split | docs | strict P | strict R | strict F1 (95% CI) | exact F1 | partial F1 | predict tokens/s |",
+          "|---|---|---|---|---|---|---|---|"]
+    for role in roles:
+        r = res[role]
+        s = r["scores"]
+        ci = s["strict"]["ci95"]
+        ci_text = f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
+        md.append(f"| {role} | {r['documents']} | {s['strict']['precision']:.4f} | {s['strict']['recall']:.4f} | "
+                  f"{s['strict']['f1']:.4f}{ci_text} | {s['exact']['f1']:.4f} | {s['partial']['f1']:.4f} | "
+                  f"{r['tokens_per_second']:,} |")
+    return md
+
+
 def run_info(command: str) -> dict:
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}",

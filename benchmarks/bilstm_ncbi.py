@@ -31,7 +31,7 @@ from imner.text import tokenize  # noqa: E402
 from imner.training import Source, load_train_config, train_from_config  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import git_head, machine, split_results, uncommitted_files  # noqa: E402
+from _meta import git_head, machine, split_results, split_table, uncommitted_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
@@ -130,16 +130,7 @@ def main() -> None:
     for e in history:
         md.append(f"| {e['epoch']}{' (chosen)' if e.get('best') else ''} | {e['loss']:.3f} | "
                   f"{e['dev']['f1']:.4f} | {e['train_tokens_per_second']:,} | {e['train_seconds']:.0f} |")
-    md += ["", "| split | docs | strict P | strict R | strict F1 (95% CI) | exact F1 | partial F1 | predict tokens/s |",
-           "|---|---|---|---|---|---|---|---|"]
-    for role in ("dev", "test"):
-        r = res[role]
-        s = r["scores"]
-        ci = s["strict"]["ci95"]
-        ci_text = f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
-        md.append(f"| {role} | {r['documents']} | {s['strict']['precision']:.4f} | {s['strict']['recall']:.4f} | "
-                  f"{s['strict']['f1']:.4f}{ci_text} | {s['exact']['f1']:.4f} | {s['partial']['f1']:.4f} | "
-                  f"{r['tokens_per_second']:,} |")
+    md += ["", *split_table(res)]
     md += ["", "Strict = same boundaries and label (imner.evaluate, one-to-one matching on character spans). "
            "Dev is used to choose the epoch, so its score is optimistic; test is scored once. Tokens/s count "
            "imner.text tokens (predict: sentence split, encoding, BiLSTM, Viterbi and marginals, batch 64, one "

@@ -26,7 +26,7 @@ from imner.text import tokenize
 from imner.training import Source, load_train_config, train_from_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import git_head, machine, split_results, uncommitted_files  # noqa: E402
+from _meta import git_head, machine, split_results, split_table, uncommitted_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
@@ -110,17 +110,7 @@ def main() -> None:
           f"- times are wall clock on a shared machine (1-min load average {load_before:.1f} before the run); the "
           f"whole run (data loading, training, dev and test prediction and scoring) took {wall:.1f} s wall, "
           f"{cpu:.1f} s CPU",
-          "",
-          "| split | docs | strict P | strict R | strict F1 (95% CI) | exact F1 | partial F1 | predict tokens/s |",
-          "|---|---|---|---|---|---|---|---|"]
-    for role in ("dev", "test"):
-        r = res[role]
-        s = r["scores"]
-        ci = s["strict"]["ci95"]
-        ci_text = f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
-        md.append(f"| {role} | {r['documents']} | {s['strict']['precision']:.4f} | {s['strict']['recall']:.4f} | "
-                  f"{s['strict']['f1']:.4f}{ci_text} | {s['exact']['f1']:.4f} | {s['partial']['f1']:.4f} | "
-                  f"{r['tokens_per_second']:,} |")
+          "", *split_table(res)]
     md += ["", "Strict = same boundaries and label (imner.evaluate, one-to-one matching on character spans). "
            "Predict tokens/s counts imner.text tokens over featurize + CRF tagging + decoding, one process."]
     (OUT / f"{args.name}.md").write_text("\n".join(md) + "\n", encoding="utf-8")
