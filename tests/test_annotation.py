@@ -93,6 +93,7 @@ def test_classify_rules(mention: str, label: str, rule: str) -> None:
     assert (p.label, p.confidence) == (label, "high") and p.evidence.startswith(rule)
 
 
+@pytest.mark.data  # the disease classifier reads the Disease Ontology
 def test_classify_pathogen_in_mention_and_negated_cue() -> None:
     m = _matcher()
     assert dc.classify("Klebsiella abscess", find_pathogens=m.triples).evidence.startswith("rule 1: pathogen")
