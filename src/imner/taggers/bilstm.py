@@ -53,7 +53,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from imner.errors import ConfigError, InputError, ModelNotFoundError
-from imner.tags import OUTSIDE, label_set, spans_to_tags, tags_to_spans
+from imner.tags import OUTSIDE, label_set, tags_to_spans
+from imner.taggers._bilstm_features import CASES, PAD, UNK, casing, encode_tokens, pad_batch
 from imner.taggers._neural import (NeuralTagger, allowed_tag_matrix, check_float, check_int, dev_scores,
                                    read_history, require_torch, write_history)
 from imner.taggers._neural import annotated_labels, is_silver  # noqa: F401  (kept importable from here)
@@ -67,31 +68,7 @@ MODEL_FILE = "model.pt"
 VOCAB_FILE = "vocab.json"
 HISTORY_FILE = "bilstm_history.json"
 LEXICON_DIR = "lexicon"
-PAD, UNK = 0, 1
 OPTIMIZERS = ("adam", "sgd")
-
-# casing classes (0 is padding)
-CASES = ("<pad>", "numeric", "mainly_numeric", "lower", "upper", "initial_upper", "mixed", "has_digit", "other")
-
-
-def casing(word: str) -> int:
-    """The casing class of a token (index into :data:`CASES`)."""
-    digits = sum(c.isdigit() for c in word)
-    if word.isdigit():
-        return 1
-    if digits / len(word) > 0.5:
-        return 2
-    if digits and any(c.isalpha() for c in word):
-        return 7
-    if word.islower():
-        return 3
-    if word.isupper():
-        return 4
-    if word[0].isupper() and (len(word) == 1 or word[1:].islower()):
-        return 5
-    if any(c.isalpha() for c in word):
-        return 6
-    return 8
 
 
 def _torch() -> Any:
@@ -309,26 +286,15 @@ class BiLSTMTagger(NeuralTagger):
 
     def _sentences(self, docs: Sequence[Document], stats: Counter | None = None) -> list[list[_Sentence]]:
         """Per document, its encoded sentences (with allowed tags when ``stats`` is given: training)."""
-        from imner.embeddings import normalize_word
-
         lex_spans = self._lexicon_tagger().predict(docs) if self.lexicon_features else None
         tags = self.tags
-        half = self.max_word_chars // 2
         out: list[list[_Sentence]] = []
         for k, doc in enumerate(docs):
             sents = [toks for _, toks in sentences_with_tokens(doc.text) if toks]
             tokens = [t for toks in sents for t in toks]
             allowed = allowed_tags(doc, tokens, tags, stats) if stats is not None else None
-            lex = np.zeros(len(tokens), np.int64)
-            if lex_spans is not None:
-                lex_tags, _ = spans_to_tags(tokens, lex_spans[k], "BIO", align="expand")
-                lex = np.array([self._lex_tags.get(t, UNK) for t in lex_tags], np.int64)
-            words = np.array([self._words.get(normalize_word(t.text), UNK) for t in tokens], np.int64)
-            case = np.array([casing(t.text) for t in tokens], np.int64)
-            chars = []
-            for t in tokens:
-                text = t.text if len(t.text) <= self.max_word_chars else t.text[:half] + t.text[-half:]
-                chars.append(np.array([self._chars.get(c, UNK) for c in text], np.int64))
+            words, chars, case, lex = encode_tokens(tokens, self._words, self._chars, self.max_word_chars,
+                                                    lex_spans[k] if lex_spans is not None else None, self._lex_tags)
             doc_sents, pos = [], 0
             for toks in sents:
                 n = len(toks)
@@ -348,26 +314,16 @@ class BiLSTMTagger(NeuralTagger):
 
     def _batch(self, sents: Sequence[_Sentence], rng: np.random.Generator | None = None) -> dict[str, Any]:
         torch = _torch()
-        b, n = len(sents), max(len(s.tokens) for s in sents)
-        c = max(len(ch) for s in sents for ch in s.chars)
-        words = np.zeros((b, n), np.int64)
-        chars = np.zeros((b, n, c), np.int64)
-        case = np.zeros((b, n), np.int64)
-        lex = np.zeros((b, n), np.int64)
-        mask = np.zeros((b, n), bool)
+        words = [s.words for s in sents]
+        if rng is not None and self.word_dropout > 0:
+            words = [np.where(rng.random(len(w)) < self.word_dropout, UNK, w) for w in words]
+        arrays = pad_batch(words, [s.chars for s in sents], [s.case for s in sents], [s.lex for s in sents])
+        b, n = arrays["words"].shape
         allowed = np.ones((b, n, len(self.labels) * 2 + 1), bool)
         for r, s in enumerate(sents):
-            m = len(s.tokens)
-            w = s.words
-            if rng is not None and self.word_dropout > 0:
-                w = np.where(rng.random(m) < self.word_dropout, UNK, w)
-            words[r, :m], case[r, :m], lex[r, :m], mask[r, :m] = w, s.case, s.lex, True
-            for i, ch in enumerate(s.chars):
-                chars[r, i, :len(ch)] = ch
             if s.allowed is not None:
-                allowed[r, :m] = s.allowed
-        return {"words": torch.from_numpy(words), "chars": torch.from_numpy(chars), "case": torch.from_numpy(case),
-                "lex": torch.from_numpy(lex), "mask": torch.from_numpy(mask), "allowed": torch.from_numpy(allowed)}
+                allowed[r, :len(s.tokens)] = s.allowed
+        return {**{k: torch.from_numpy(v) for k, v in arrays.items()}, "allowed": torch.from_numpy(allowed)}
 
     # ------------------------------------------------------------------ prediction
 
