@@ -31,6 +31,7 @@ _REGISTRY: dict[str, str] = {
     "bilstm.v1": "imner.taggers.bilstm:BiLSTMTagger",
     "transformer.v1": "imner.taggers.transformer:TransformerTagger",
     "onnx.v1": "imner.taggers.onnx:OnnxTagger",
+    "bilstm-onnx.v1": "imner.taggers.bilstm_onnx:BiLSTMOnnxTagger",
     "zeroshot.v1": "imner.taggers.zeroshot:ZeroShotTagger",
     "gliner.v1": "imner.taggers.gliner:GlinerTagger",
     "llm.v1": "imner.taggers.llm:LLMTagger",
