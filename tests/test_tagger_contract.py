@@ -85,6 +85,23 @@ def onnx_factory(train: list[Document], workdir: Path) -> Tagger:
 FACTORIES += [("transformer.v1", transformer_factory), ("onnx.v1", onnx_factory)]
 
 
+def bilstm_onnx_factory(train: list[Document], workdir: Path) -> Tagger:
+    """bilstm-onnx.v1: a tiny bilstm.v1 (trained with torch) exported to ONNX (float: it predicts torch's spans)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from imner.taggers.bilstm import BiLSTMTagger
+    from imner.taggers.bilstm_export import export_bilstm_onnx
+    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+
+    model = BiLSTMTagger(word_dim=16, char_dim=8, char_filters=8, case_dim=4, hidden_size=16, dropout=0.0,
+                         word_dropout=0.0, lr=0.02, batch_size=4, epochs=20, min_word_count=1, threads=1,
+                         progress=False).fit(train).save(workdir / "torch")
+    return BiLSTMOnnxTagger(export_bilstm_onnx(model, workdir / "onnx"), threads=1)
+
+
+FACTORIES += [("bilstm-onnx.v1", bilstm_onnx_factory)]
+
+
 @pytest.fixture(params=FACTORIES, ids=[name for name, _ in FACTORIES])
 def tagger(request, tmp_path: Path) -> Tagger:
     _, factory = request.param
