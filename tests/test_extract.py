@@ -121,3 +121,12 @@ def test_extract_output_evaluates_against_gold(tmp_path, capsys):
     assert main(["evaluate", "--gold", str(gold), "--pred", str(pred), "--json", "-", "--bootstrap", "0"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["strict"]["micro"]["f1"] == 1.0
+
+
+def test_html_page_highlights_entities(tmp_path, capsys):
+    out = tmp_path / "page.html"
+    rc, _, _ = run([str(EXAMPLE), "--format", "html", "--output", str(out)], capsys)
+    page = out.read_text(encoding="utf-8")
+    assert rc == 0 and page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "systemic lupus erythematosus<span class=\"l\">IMMUNE_DISEASE</span></mark>" in page
+    assert 'class="negated"' in page and "DOID:9074" in page and "patient: age 34.0" in page

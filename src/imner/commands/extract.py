@@ -16,7 +16,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-OUTPUT_FORMATS = ("jsonl", "brat", "conll")
+OUTPUT_FORMATS = ("jsonl", "brat", "conll", "html")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help=".txt file, folder of .txt files, .jsonl file with {id, text}, or - for stdin")
     p.add_argument("-o", "--output", default="-",
                    help="output file (jsonl, conll) or folder (brat); - for stdout (default)")
-    p.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default="jsonl", help="output format (default jsonl)")
+    p.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default="jsonl",
+                   help="output format (default jsonl; html: a page with the entities highlighted)")
     p.add_argument("-m", "--model", default=None, help="model directory (default: the shipped default model)")
     p.add_argument("--no-assertion", action="store_true", help="skip negation/uncertainty/history/family")
     p.add_argument("--no-normalize", action="store_true", help="skip ontology codes")
@@ -91,7 +92,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             out = sys.stdout if args.output == "-" else stack.enter_context(
                 open(args.output, "w", encoding="utf-8", newline="\n"))
-            for doc in pipe.stream(docs, args.batch_size):
+            if args.format == "html":
+                from imner.io.html import write_html
+
+                def counted(stream):
+                    nonlocal n_docs, n_ents
+                    for doc in stream:
+                        n_docs, n_ents = n_docs + 1, n_ents + len(doc.spans)
+                        progress.update(1)
+                        yield doc
+
+                write_html(counted(pipe.stream(docs, args.batch_size)), out, title=f"imner: {args.input}")
+            for doc in ([] if args.format == "html" else pipe.stream(docs, args.batch_size)):
                 if args.format == "jsonl":
                     out.write(json.dumps(document_record(doc, args.include_text), ensure_ascii=False) + "\n")
                 else:
