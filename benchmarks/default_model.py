@@ -148,7 +148,7 @@ def main() -> None:
     if args.fp32:
         res["accuracy"]["fp32 ONNX"] = accuracy(args.fp32)
     if args.torch:
-        res["accuracy"]["torch (transformer.v1)"] = accuracy(args.torch)
+        res["accuracy"][f"torch ({json.loads((args.torch / "config.json").read_text())["tagger"]})"] = accuracy(args.torch)
     if not args.skip_speed:
         res["speed"] = speed()
     RESULTS.mkdir(parents=True, exist_ok=True)

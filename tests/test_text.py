@@ -71,3 +71,12 @@ def test_sentences_are_ordered_trimmed_and_cover_tokens(text):
         prev = b
     n_tok = sum(len(tokenize(text[a:b])) for a, b in sents)
     assert n_tok == len(tokenize(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab. \n?!A1(Dr-/'’é)"), max_size=150))
+def test_sentence_tokens_equal_tokenizing_each_sentence(text):
+    from imner.text import sentences_with_tokens
+
+    for (a, b), toks in sentences_with_tokens(text):
+        assert toks == tokenize(text[a:b], a)

@@ -79,15 +79,21 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     quotes/brackets) when the next token starts with an upper-case letter, a digit or an opening bracket.
     Abbreviations are single tokens, so their periods never end a sentence.
     """
+    return [bounds for bounds, _ in _sentences(text)]
+
+
+def _sentences(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
+    """Sentence bounds with their tokens, from one tokenization of the whole text."""
     tokens = tokenize(text)
-    sents: list[tuple[int, int]] = []
+    sents: list[tuple[tuple[int, int], list[Token]]] = []
     if not tokens:
         return sents
+    first = 0
     start = tokens[0].start
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None:
-            sents.append((start, tok.end))
+            sents.append(((start, tok.end), tokens[first:i + 1]))
             break
         gap = text[tok.end:nxt.start]
         boundary = "\n" in gap or "\r" in gap
@@ -99,14 +105,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             c = nxt.text[0]
             boundary = c.isupper() or c.isdigit()
         if boundary:
-            sents.append((start, tok.end))
-            start = nxt.start
+            sents.append(((start, tok.end), tokens[first:i + 1]))
+            start, first = nxt.start, i + 1
     return sents
 
 
 def sentences_with_tokens(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
-    """Each sentence span with its tokens (document offsets)."""
-    out = []
-    for s, e in split_sentences(text):
-        out.append(((s, e), tokenize(text[s:e], s)))
-    return out
+    """Each sentence span with its tokens (document offsets); the text is tokenized once."""
+    return _sentences(text)
