@@ -56,6 +56,12 @@ requires_env = "IMNER_TEST_ENDPOINT"
 name = "untrained elsewhere"
 [system.models]
 other-corpus = {{dir = "nowhere"}}
+
+[[target]]
+system = "CRF"
+evaluation = "tiny test"
+strict_f1 = 1.01
+closing = "more data"
 ''', encoding="utf-8")
     out = tmp_path / "results"
     assert main(["compare", "--config", str(cfg), "--out", str(out), "--bootstrap", "50"]) == 0
@@ -69,6 +75,7 @@ other-corpus = {{dir = "nowhere"}}
     assert "IMNER_TEST_ENDPOINT" in reasons["LLM"] and "no model" in reasons["untrained elsewhere"]
     md = (out / "comparison.md").read_text()
     assert "| CRF |" in md and "## Not run" in md and res["commit"]
+    assert "## Targets" in md and "| more data |" in md  # a missed target says by how much and what would close it
     assert (out / "comparison.png").is_file() or "matplotlib" not in md
 
 

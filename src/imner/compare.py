@@ -83,7 +83,7 @@ def load_compare_config(path: str | Path) -> tuple[list[Evaluation], list[System
         raise ConfigError(f"{path}: no such comparison config") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
-    _check(data, {"evaluation", "system"}, "top level", path)
+    _check(data, {"evaluation", "system", "target"}, "top level", path)
     evals, systems = [], []
     for i, e in enumerate(data.get("evaluation", [])):
         _check(e, _EVAL_KEYS, f"evaluation {i + 1}", path)
@@ -102,7 +102,14 @@ def load_compare_config(path: str | Path) -> tuple[list[Evaluation], list[System
                               tuple(s.get("prepare", ()))))
     if not evals or not systems:
         raise ConfigError(f"{path}: needs at least one [[evaluation]] and one [[system]]")
+    for i, t in enumerate(data.get("target", [])):
+        _check(t, {"system", "evaluation", "strict_f1", "closing"}, f"target {i + 1}", path)
     return evals, systems
+
+
+def load_targets(path: str | Path) -> list[dict[str, Any]]:
+    """``[[target]]`` tables: a system's strict micro-F1 goal on one evaluation, and what would close a gap."""
+    return list(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("target", []))
 
 
 def _git_commit() -> str:
@@ -167,7 +174,8 @@ def run_comparison(config: str | Path, *, train: bool = True, bootstrap: int = 1
     evals, systems = load_compare_config(config)
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-        "commit": _git_commit(), "config": str(config), "evaluations": [], "skipped": []}
+        "commit": _git_commit(), "config": str(config), "evaluations": [], "skipped": [],
+        "targets": load_targets(config)}
     for ev in evals:
         gold = corpora.load(ev.corpus, ev.split)
         blank = [d.with_spans(()) for d in gold]
@@ -238,6 +246,17 @@ def format_markdown(results: Mapping[str, Any], plot_names: list[str]) -> str:
                 out.append(f"| {lab} | " + " | ".join(
                     f"{r['per_label_strict_f1'][lab]:.3f}" if lab in r["per_label_strict_f1"] else "–"
                     for r in ev["rows"]) + " |")
+        out.append("")
+    if results.get("targets"):
+        out += ["## Targets", "", "| system | evaluation | target strict F1 | measured | gap | what would close it |",
+                "|---|---|---|---|---|---|"]
+        for t in results["targets"]:
+            ev = next((e for e in results["evaluations"] if e["name"] == t["evaluation"]), None)
+            row = next((r for r in (ev or {}).get("rows", []) if r["system"] == t["system"]), None)
+            got = row["strict"]["f1"] if row else None
+            gap = "not run" if got is None else ("met" if got >= t["strict_f1"] else f"{got - t['strict_f1']:+.3f}")
+            out.append(f"| {t['system']} | {t['evaluation']} | {t['strict_f1']:.2f} | "
+                       f"{'–' if got is None else f'{got:.3f}'} | {gap} | {t.get('closing', '')} |")
         out.append("")
     if results["skipped"]:
         out += ["## Not run", "", "| system | evaluation | why |", "|---|---|---|"]
