@@ -89,6 +89,8 @@ def fmt_ci(ci) -> str:
 
 def render(res: dict) -> tuple[str, str]:
     lines = header("Default model (shipped int8 ONNX)", res["info"])
+    if "model" in res:
+        lines += [f"Shipped model: `{res['model']['dir']}` ({res['model']['tagger']}), {res['model']['size_mb']} MB on disk.", ""]
     lines += ["Strict: same boundaries and class; partial: overlapping spans. 95% intervals: bootstrap over "
               "documents (imner.evaluate).", "",
               "| model | evaluation | docs | strict P | strict R | strict F1 (95% CI) | partial F1 (95% CI) |",
@@ -144,11 +146,16 @@ def main() -> None:
     from imner.pipeline import DEFAULT_MODEL_DIR
 
     res = {"info": run_info("python benchmarks/default_model.py " + " ".join(sys.argv[1:])), "accuracy": {}}
+    files = [p for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file()]
+    res["model"] = {"dir": str(DEFAULT_MODEL_DIR.relative_to(ROOT)),
+                    "tagger": json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["tagger"],
+                    "size_mb": round(sum(p.stat().st_size for p in files) / 1e6, 2)}
     res["accuracy"]["int8 ONNX (shipped)"] = accuracy(DEFAULT_MODEL_DIR)
     if args.fp32:
         res["accuracy"]["fp32 ONNX"] = accuracy(args.fp32)
     if args.torch:
-        res["accuracy"][f"torch ({json.loads((args.torch / "config.json").read_text())["tagger"]})"] = accuracy(args.torch)
+        torch_name = json.loads((args.torch / "config.json").read_text())["tagger"]
+        res["accuracy"][f"torch ({torch_name})"] = accuracy(args.torch)
     if not args.skip_speed:
         res["speed"] = speed()
     RESULTS.mkdir(parents=True, exist_ok=True)
