@@ -33,9 +33,8 @@ import numpy as np
 
 from imner.errors import ConfigError
 from imner.taggers._bilstm_features import CASING, PAD, SENTENCES, WORD_NORMALIZATION
+from imner.taggers.export import FP32_FILE, INT8_FILE, quantize_model
 
-FP32_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
 CRF_FILE = "crf.npz"
 VOCAB_FILE = "vocab.json"
 LEXICON_DIR = "lexicon"
@@ -142,14 +141,7 @@ def export_bilstm_onnx(model_dir: str | Path, out_dir: str | Path, quantize: boo
         np.savez(out / CRF_FILE, transitions=trans.float().numpy(), start=start.float().numpy(),
                  end=net.crf.end.float().numpy(), trans_penalty=net.crf.trans_penalty.float().numpy(),
                  start_penalty=net.crf.start_penalty.float().numpy())
-    model_file = FP32_FILE
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(fp32), str(out / INT8_FILE), per_channel=True, weight_type=QuantType.QInt8)
-        model_file = INT8_FILE
-        if not keep_fp32:
-            fp32.unlink()
+    model_file = quantize_model(fp32, out, quantize, keep_fp32)
     shutil.copyfile(src / SRC_VOCAB_FILE, out / VOCAB_FILE)
     lexicon = None
     if tagger.lexicon_features:

@@ -21,6 +21,19 @@ INT8_FILE = "model.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 
 
+def quantize_model(fp32: Path, out: Path, quantize: bool, keep_fp32: bool | None) -> str:
+    """int8 dynamic quantization (per channel) of ``fp32`` into ``out``; returns the file name the config should
+    point to. The float model is removed unless ``keep_fp32``."""
+    if not quantize:
+        return FP32_FILE
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(out / INT8_FILE), per_channel=True, weight_type=QuantType.QInt8)
+    if not keep_fp32:
+        fp32.unlink()
+    return INT8_FILE
+
+
 def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: bool = True, keep_fp32: bool | None = None,
                 opset: int = 17) -> Path:
     """Write ``out_dir`` with ``model.onnx`` and/or ``model.int8.onnx``, ``tokenizer.json`` and ``config.json``.
@@ -71,14 +84,7 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: bool = Tru
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                                         "attention_mask": {0: "batch", 1: "sequence"},
                                         "logits": {0: "batch", 1: "sequence"}})
-    model_file = FP32_FILE
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(fp32), str(out / INT8_FILE), per_channel=True, weight_type=QuantType.QInt8)
-        model_file = INT8_FILE
-        if not keep_fp32:
-            fp32.unlink()
+    model_file = quantize_model(fp32, out, quantize, keep_fp32)
     tagger._tokenizer.save(str(out / TOKENIZER_FILE))  # truncation and padding switched off
     cfg = {"tagger": "onnx.v1", "labels": list(tagger.labels), "window": tagger.window, "stride": tagger.stride,
            "model_file": model_file, "specials": specials.to_dict(), "opset": opset,
