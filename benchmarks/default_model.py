@@ -66,7 +66,7 @@ def extract_run(input_dir: Path, flags: list[str]) -> dict:
             "peak_rss_mb": round(after.ru_maxrss / 1024, 1)}
 
 
-def speed() -> dict:
+def speed(repeats: int = 3) -> dict:
     from imner.config import data_path
     from imner.text import tokenize
 
@@ -74,9 +74,15 @@ def speed() -> dict:
     tokens = sum(len(tokenize(p.read_text(encoding="utf-8"))) for p in sorted(folder.glob("*.txt")))
     runs = {}
     # a fresh process per run; peak RSS from getrusage is the max over children so far, so the lighter run goes first
-    runs["tagger only"] = extract_run(folder, ["--no-assertion", "--no-normalize", "--no-patient"])
-    runs["tagger + assertion + codes"] = extract_run(folder, ["--no-patient"])
-    runs["full pipeline"] = extract_run(folder, [])
+    configs = {"tagger only": ["--no-assertion", "--no-normalize", "--no-patient"],
+               "tagger + assertion + codes": ["--no-patient"], "full pipeline": []}
+    trials: dict[str, list[dict]] = {name: [] for name in configs}
+    for _ in range(repeats):  # interleaved, so a burst of load on the machine hits every configuration alike
+        for name, flags in configs.items():
+            trials[name].append(extract_run(folder, flags))
+    for name, rs in trials.items():
+        rs.sort(key=lambda r: r["seconds"])
+        runs[name] = {**rs[len(rs) // 2], "all_seconds": [r["seconds"] for r in rs]}
     for r in runs.values():
         r["tokens_per_s"] = round(tokens / r["seconds"])
     base = runs["tagger only"]["seconds"]
@@ -114,7 +120,7 @@ def render(res: dict) -> tuple[str, str]:
     sp = res.get("speed")
     if sp:
         lines += ["", f"`imner extract` on {sp['corpus']} ({sp['tokens']:,} tokens), fresh process each, start-up "
-                  "and model loading included:", "",
+                  "and model loading included; median of 3 interleaved runs (all runs in the JSON):", "",
                   "| run | seconds | tokens/s | CPU seconds | peak RSS (MB) |", "|---|---|---|---|---|"]
         for name, r in sp["runs"].items():
             lines.append(f"| {name} | {r['seconds']} | {r['tokens_per_s']:,} | {r['cpu_seconds']} | "
