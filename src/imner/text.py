@@ -13,6 +13,7 @@ character. Rules, in order of priority:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -110,6 +111,19 @@ def _sentences(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
     return sents
 
 
+#: texts up to this length have their sentences cached, so the steps of one pipeline (tagger, assertion) that
+#: ask for the same document's sentences split it once; longer texts are split every time (memory stays bounded)
+_CACHE_MAX_CHARS = 200_000
+
+
+@lru_cache(maxsize=128)
+def _cached_sentences(text: str) -> tuple[tuple[tuple[int, int], tuple[Token, ...]], ...]:
+    return tuple((bounds, tuple(toks)) for bounds, toks in _sentences(text))
+
+
 def sentences_with_tokens(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
-    """Each sentence span with its tokens (document offsets); the text is tokenized once."""
-    return _sentences(text)
+    """Each sentence span with its tokens (document offsets); the text is tokenized once (and documents of
+    ordinary length are remembered for the next caller). The lists returned are the caller's own."""
+    if len(text) > _CACHE_MAX_CHARS:
+        return _sentences(text)
+    return [(bounds, list(toks)) for bounds, toks in _cached_sentences(text)]
