@@ -17,7 +17,6 @@ agree to within about 1e-3: 5e-4 at most on imd-cases, benchmarks/results/bilstm
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,6 +25,7 @@ import numpy as np
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.tags import label_set, tags_to_spans
 from imner.taggers._bilstm_features import CASING, SENTENCES, WORD_NORMALIZATION, encode_tokens, pad_batch
+from imner.taggers._exported import ExportedTagger, check_positive
 from imner.taggers.base import Tagger, load_tagger, read_config
 from imner.taggers.numpy_crf import marginals, viterbi
 from imner.text import sentences_with_tokens
@@ -34,13 +34,7 @@ from imner.types import Document, Span
 _FILES = ("model_file", "crf_file", "vocab_file")
 
 
-def _check_positive(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"bilstm-onnx {key} must be an integer >= 1, got {value!r}")
-    return value
-
-
-class BiLSTMOnnxTagger(Tagger):
+class BiLSTMOnnxTagger(ExportedTagger):
     """A ``bilstm.v1`` model exported to ONNX.
 
     ``model_dir``: an exported model directory; ``threads``: onnxruntime intra-op threads (default 2);
@@ -49,11 +43,12 @@ class BiLSTMOnnxTagger(Tagger):
     quantized export)."""
 
     name = "bilstm-onnx.v1"
+    made_by = "train bilstm.v1 and export it with imner.taggers.bilstm_export.export_bilstm_onnx"
 
     def __init__(self, model_dir: str | Path, threads: int = 2, batch_size: int = 64,
                  model_file: str | None = None) -> None:
-        self.threads = _check_positive("threads", threads)
-        self.batch_size = _check_positive("batch_size", batch_size)
+        self.threads = check_positive("bilstm-onnx", "threads", threads)
+        self.batch_size = check_positive("bilstm-onnx", "batch_size", batch_size)
         self.model_dir = Path(model_dir)
         cfg_path, cfg = read_config(self.model_dir, f"{self.model_dir} is not a bilstm-onnx.v1 model directory (no "
                                     "config.json); export a trained bilstm.v1 model with "
@@ -126,28 +121,13 @@ class BiLSTMOnnxTagger(Tagger):
     def config(self) -> dict[str, Any]:
         return dict(self._cfg)
 
-    def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        if directory.resolve() != self.model_dir.resolve():
-            for key in _FILES:
-                shutil.copyfile(self.model_dir / self._cfg[key], directory / self._cfg[key])
-            lexicon_dir = self._cfg.get("lexicon_dir")
-            if lexicon_dir:
-                if (directory / lexicon_dir).exists():
-                    shutil.rmtree(directory / lexicon_dir)
-                shutil.copytree(self.model_dir / lexicon_dir, directory / lexicon_dir)
-        return super().save(directory)
+    def model_files(self) -> list[str]:
+        return [self._cfg[key] for key in _FILES]
 
-    @classmethod
-    def load(cls, directory: str | Path, **overrides: Any) -> "BiLSTMOnnxTagger":
-        return cls(directory, **overrides)
+    def model_dirs(self) -> list[str]:
+        return [self._cfg["lexicon_dir"]] if self._cfg.get("lexicon_dir") else []
 
     # ------------------------------------------------------------------ inference
-
-    def fit(self, train: Any, dev: Any = None) -> "BiLSTMOnnxTagger":
-        raise ConfigError("bilstm-onnx.v1 runs exported models and cannot be trained: train bilstm.v1 and export it "
-                          "with imner.taggers.bilstm_export.export_bilstm_onnx")
 
     def emissions(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Emission scores ``(B, L, T)`` (float32) of a batch from :func:`pad_batch`."""

@@ -10,7 +10,6 @@ fp32 export predicts the same spans as the torch model.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,13 +17,14 @@ import numpy as np
 
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.taggers import _windows as W
-from imner.taggers.base import Tagger, read_config
+from imner.taggers._exported import ExportedTagger, check_positive
+from imner.taggers.base import read_config
 from imner.types import Document, Span
 
 TOKENIZER_FILE = "tokenizer.json"
 
 
-class OnnxTagger(Tagger):
+class OnnxTagger(ExportedTagger):
     """Token classification with an ONNX model.
 
     ``model_dir``: an exported model directory; ``threads``: onnxruntime intra-op threads (default 2);
@@ -34,12 +34,12 @@ class OnnxTagger(Tagger):
     quantized export)."""
 
     name = "onnx.v1"
+    made_by = "train transformer.v1 and export it with imner.taggers.export.export_onnx"
 
     def __init__(self, model_dir: str | Path, threads: int = 2, batch_size: int = 16,
                  model_file: str | None = None) -> None:
         for key, value in (("threads", threads), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"onnx {key} must be an integer >= 1, got {value!r}")
+            check_positive("onnx", key, value)
         self.model_dir = Path(model_dir)
         cfg_path, cfg = read_config(self.model_dir, f"{self.model_dir} is not an onnx.v1 model directory (no "
                                     "config.json); export a trained transformer.v1 model with "
@@ -91,23 +91,10 @@ class OnnxTagger(Tagger):
         return {"window": self.window, "stride": self.stride, "model_file": self.model_file,
                 "specials": self.specials.to_dict(), **self._extra}
 
-    def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        if directory.resolve() != self.model_dir.resolve():
-            shutil.copyfile(self.model_dir / self.model_file, directory / self.model_file)
-            shutil.copyfile(self.model_dir / TOKENIZER_FILE, directory / TOKENIZER_FILE)
-        return super().save(directory)
-
-    @classmethod
-    def load(cls, directory: str | Path, **overrides: Any) -> "OnnxTagger":
-        return cls(directory, **overrides)
+    def model_files(self) -> list[str]:
+        return [self.model_file, TOKENIZER_FILE]
 
     # ------------------------------------------------------------------ inference
-
-    def fit(self, train: Any, dev: Any = None) -> "OnnxTagger":
-        raise ConfigError("onnx.v1 runs exported models and cannot be trained: train transformer.v1 and export it "
-                          "with imner.taggers.export.export_onnx")
 
     def _run_batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask}

@@ -1,0 +1,52 @@
+"""What the taggers that run exported (ONNX) models share: saving copies the model's files, loading is the
+constructor, and there is nothing to train."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+from imner.errors import ConfigError
+from imner.taggers.base import Tagger
+
+
+def check_positive(tagger: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{tagger} {key} must be an integer >= 1, got {value!r}")
+    return value
+
+
+class ExportedTagger(Tagger):
+    """Base of ``onnx.v1`` and ``bilstm-onnx.v1``. Subclasses set ``model_dir`` and list what a copy needs."""
+
+    model_dir: Path
+    #: how to make such a model, for the error :meth:`fit` raises
+    made_by: ClassVar[str] = ""
+
+    def model_files(self) -> list[str]:
+        """Files (relative to ``model_dir``) that :meth:`save` copies besides config.json."""
+        return []
+
+    def model_dirs(self) -> list[str]:
+        """Folders (relative to ``model_dir``) that :meth:`save` copies."""
+        return []
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if directory.resolve() != self.model_dir.resolve():
+            for name in self.model_files():
+                shutil.copyfile(self.model_dir / name, directory / name)
+            for name in self.model_dirs():
+                if (directory / name).exists():
+                    shutil.rmtree(directory / name)
+                shutil.copytree(self.model_dir / name, directory / name)
+        return super().save(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, **overrides: Any) -> "ExportedTagger":
+        return cls(directory, **overrides)
+
+    def fit(self, train: Any, dev: Any = None) -> "ExportedTagger":
+        raise ConfigError(f"{self.name} runs exported models and cannot be trained: {self.made_by}")
