@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
-from imner.errors import ConfigError
+from imner.errors import ConfigError, ModelNotFoundError
 from imner.taggers.base import Tagger
 
 
@@ -21,8 +21,27 @@ class ExportedTagger(Tagger):
     """Base of ``onnx.v1`` and ``bilstm-onnx.v1``. Subclasses set ``model_dir`` and list what a copy needs."""
 
     model_dir: Path
+    model_file: str
+    threads: int
     #: how to make such a model, for the error :meth:`fit` raises
     made_by: ClassVar[str] = ""
+    #: onnxruntime's CPU memory arena (faster reuse, but keeps the largest batch's buffers)
+    mem_arena: ClassVar[bool] = True
+
+    def _load_session(self) -> Any:
+        """The onnxruntime session for ``model_dir / model_file`` on ``threads`` intra-op threads."""
+        import onnxruntime as ort
+
+        path = self.model_dir / self.model_file
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path} is missing; files here: "
+                                     f"{', '.join(sorted(p.name for p in self.model_dir.glob('*.onnx'))) or 'none'}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.enable_cpu_mem_arena = self.mem_arena
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
     def model_files(self) -> list[str]:
         """Files (relative to ``model_dir``) that :meth:`save` copies besides config.json."""

@@ -103,19 +103,6 @@ class BiLSTMOnnxTagger(ExportedTagger):
         if isinstance(mwc, bool) or not isinstance(mwc, int) or mwc < 2:
             raise ConfigError(f"{cfg_path}: preprocessing max_word_chars must be an integer >= 2, got {mwc!r}")
 
-    def _load_session(self) -> Any:
-        import onnxruntime as ort
-
-        path = self.model_dir / self.model_file
-        if not path.is_file():
-            raise ModelNotFoundError(f"{path} is missing; files here: "
-                                     f"{', '.join(sorted(p.name for p in self.model_dir.glob('*.onnx'))) or 'none'}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
     # ------------------------------------------------------------------ persistence
 
     def config(self) -> dict[str, Any]:
