@@ -301,11 +301,6 @@ class Decoder:
         return tags_to_spans(tokens, tags, probs.tolist())
 
 
-def tag_index(tags: Sequence[str]) -> dict[str, int]:
-    return {t: i for i, t in enumerate(tags)}
-
-
-
 
 # ---------------------------------------------------------------------------------------------- prediction
 
@@ -336,5 +331,5 @@ def predict_spans(texts: Sequence[str], tokenizer: Any, specials: SpecialTokens,
 __all__ = [
     "DEFAULT_WINDOW", "DEFAULT_STRIDE", "OUTSIDE", "SpecialTokens", "Encoded", "WindowItem", "Decoder",
     "check_window", "prepare_tokenizer", "encode_documents", "plan_windows", "assign_words", "make_windows",
-    "batches", "gather_word_scores", "log_softmax", "allowed_transitions", "viterbi", "tag_index", "predict_spans",
+    "batches", "gather_word_scores", "log_softmax", "allowed_transitions", "viterbi", "predict_spans",
 ]
