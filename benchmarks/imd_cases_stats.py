@@ -40,6 +40,16 @@ def _kind(evidence: str) -> str:
     return kind + (" (lexicon disagrees)" if "imner lexicon says" in evidence else "")
 
 
+def _decision_changes(cdir: Path) -> dict:
+    """How many disease decisions differ from the frozen automatic pre-labels, and how many came from adjudication."""
+    pre = {(r["doc_id"], r["tid"]): r["pre_label"] for r in _tsv(cdir / "prelabels.tsv")}
+    dec = _tsv(cdir / "decisions" / "diseases.tsv")
+    changed = [d for d in dec if pre.get((d["doc_id"], d["tid"])) != d["label"]]
+    return {"disease_decisions": len(dec), "changed_from_prelabel": len(changed),
+            "changed_in_adjudication": sum(1 for d in changed
+                                           if d["reason"].startswith(("adjudication", "consistency")))}
+
+
 def main() -> int:
     t0 = time.perf_counter()
     cdir = corpus_dir()
@@ -86,6 +96,7 @@ def main() -> int:
             "pathogen_flagged_rule6": sum(1 for r in pathogens if "rule6" in r["flag"]),
             "projection_resolutions": dict(Counter(r["kind"] for r in projection)),
             "reviewed_decisions": sum(1 for r in diseases if r["decision"]),
+            **_decision_changes(cdir),
         },
         "concerns": {"documents": len(yes), "per_split": dict(Counter(split[d] for d in yes))},
         "silver": silver,
@@ -133,6 +144,8 @@ def to_md(res: dict) -> str:
         "",
         f"- review/diseases.tsv: {rv['disease_rows']} rows (one per Disease_disorder), "
         f"{rv['disease_terms']} distinct terms in review/disease_terms.tsv; decided so far: {rv['reviewed_decisions']}",
+        f"- decisions/diseases.tsv: {rv['disease_decisions']} rows; {rv['changed_from_prelabel']} differ from the "
+        f"pre-label ({rv['changed_in_adjudication']} of them in the agreement adjudication)",
         f"- pre-labels: {rv['pre_labels']}; confidence: {rv['confidence']}",
         f"- pre-label / confidence: {rv['pre_label_by_confidence']}",
         f"- evidence kind: {rv['evidence_kind']}",
