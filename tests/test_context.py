@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from imner.context import DIRECTIONS, FLAGS, ContextAnnotator, ContextRule, load_rules, rule_from_dict
+from imner.context import (DIRECTIONS, FLAGS, ContextAnnotator, ContextRule, _lead_words, _Matcher, load_rules,
+                           rule_from_dict)
 from imner.errors import ConfigError
 from imner.types import Document, Span
 
@@ -401,6 +402,56 @@ def test_bad_files(tmp_path):
         load_rules(bad)
     with pytest.raises(ConfigError, match="context_rules"):
         load_rules(write(tmp_path, {"rules": []}))
+
+
+@pytest.mark.parametrize("pattern, words", [
+    (r"\bwas\b", {"was"}),
+    (r"(?<!\w)(?:(?:which|that)\s+)?(?:was|were)\s+not", {"which", "that", "was", "were"}),
+    (r"(?<!\w)an?(?!\w)", {"a", "an"}),
+    (r"\b(?:is|are)\s*\(", {"is", "are"}),
+    (r"\bnon-", {"non"}),
+    (r"\bfoo\s+x|\bbar\s+y", {"foo", "bar"}),
+    (r"\bwas", None),            # may continue inside the word ("wash")
+    (r"was\b", None),            # no word boundary before: may start inside a word
+    (r"\bwas\w+", None),
+    (r"\b(?:a|b)+\s", None),     # not a finite choice
+    (r"\bx[yz]\s", None),
+    (r"\bfoo(?:bar)*\s", None),
+    (r"\b\d+\s+weeks", None),
+    (r",\s+with\b", None),
+    (r"\bfoo\s|bar\s", None),    # one alternative without a leading boundary
+])
+def test_lead_words(pattern, words):
+    found = _lead_words(pattern)
+    assert (None if found is None else set(found)) == words
+
+
+def test_indexed_pattern_rules_match_where_a_scan_does():
+    """Pattern rules tried only at their lead words find every match a whole-text scan finds."""
+    import re
+
+    rules = [r for r in load_rules() if r.pattern is not None and _lead_words(r.pattern)]
+    assert len(rules) >= 15  # the packaged rules are mostly indexable
+    text = ("The lesions were not seen on CT, which was also negative for abscess. Non-tender, "
+            "his mother had lupus and was diagnosed with RA; the fever has been resolved partially. "
+            "Biopsy was suggested but declined. Pneumonia was ruled out. Anti-TNF therapy was removed. "
+            "Symptoms are not associated with fever and nearly complete resolution of the rash was noted.")
+    matcher = _Matcher(rules)
+    from imner.text import sentences_with_tokens
+    found = {(c.start, c.end, c.rule.literal) for (_, _), toks in sentences_with_tokens(text)
+             for c in matcher.cues(text, toks)}
+    scanned = 0
+    for rule in rules:
+        for m in re.finditer(rule.pattern, text, re.IGNORECASE):
+            scanned += 1
+            # a scanned match is found, or lost only to a longer or earlier overlapping cue
+            assert (m.start(), m.end(), rule.literal) in found or any(
+                s <= m.start() < e and (s, e) != (m.start(), m.end()) for s, e, _ in found), (rule.literal, m.group())
+    assert scanned >= 10
+
+
+def test_pattern_rule_inside_a_token(ann):
+    assert negated(ann, "Abdomen soft, non-tender.", "tender") == {"tender": True}
 
 
 @pytest.mark.data

@@ -224,50 +224,170 @@ class Cue:
     rule: ContextRule
 
 
+_MAX_LEAD_STATES = 5_000
+_WORD_PART = re.compile(r"[^\W_]+")
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def _is_word_class(sub: Any) -> bool:
+    """Whether a parsed sub-pattern is exactly ``\\w``."""
+    return str(list(sub)) == "[(IN, [(CATEGORY, CATEGORY_WORD)])]"
+
+
+def _starts_non_word(item: tuple[Any, Any]) -> bool:
+    """Whether a parsed regex item can only match starting at a non-word character (or a word end)."""
+    op, av = item
+    name = str(op)
+    if name == "LITERAL":
+        return not _is_word_char(chr(av))
+    if name == "AT":
+        return str(av) == "AT_BOUNDARY"
+    if name == "ASSERT_NOT":  # (?!\w)
+        return av[0] == 1 and _is_word_class(av[1])
+    if name == "IN":
+        return all((str(o) == "CATEGORY" and str(a) == "CATEGORY_SPACE")
+                   or (str(o) == "LITERAL" and not _is_word_char(chr(a))) for o, a in av)
+    if name in ("MAX_REPEAT", "MIN_REPEAT"):
+        lo, _, sub = av
+        return lo >= 1 and len(sub) > 0 and _starts_non_word(list(sub)[0])
+    return False
+
+
+def _lead_words(pattern: str) -> frozenset[str] | None:
+    r"""The words (lower case) that every match of a rule ``pattern`` starts with, when the regex says so:
+    a leading ``\b`` or ``(?<!\w)``, then a finite choice of literal words, each followed by a non-word
+    character. ``None`` when the pattern does not have that shape (the matcher then scans the whole text)."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+        parsed = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # noqa: BLE001 - a parser change only costs speed, never matches
+        return None
+    if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH":  # a|b at the top: every alternative must qualify
+        words: set[str] = set()
+        for alt in parsed[0][1][1]:
+            found = _lead_words_of(list(alt))
+            if found is None:
+                return None
+            words |= found
+        return frozenset(words)
+    return _lead_words_of(parsed)
+
+
+def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
+    if not parsed:
+        return None
+    op, av = parsed[0]
+    word_lookbehind = str(op) == "ASSERT_NOT" and av[0] == -1 and _is_word_class(av[1])
+    if not ((str(op) == "AT" and str(av) == "AT_BOUNDARY") or word_lookbehind):
+        return None
+    words: set[str] = set()
+    states: list[tuple[str, list[Any]]] = [("", parsed[1:])]
+    seen = 0
+    while states:
+        seen += 1
+        if seen > _MAX_LEAD_STATES:
+            return None
+        acc, rest = states.pop()
+        if not rest:  # the pattern may end inside a word: no whole-word guarantee
+            return None
+        item, tail = rest[0], rest[1:]
+        op, av = item
+        name = str(op)
+        if name == "LITERAL" and _is_word_char(chr(av)):
+            states.append((acc + chr(av).lower(), tail))
+        elif name == "SUBPATTERN":
+            states.append((acc, list(av[3]) + tail))
+        elif name == "BRANCH":
+            states.extend((acc, list(alt) + tail) for alt in av[1])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] == 0 and av[1] == 1:
+            states.append((acc, tail))
+            states.append((acc, list(av[2]) + tail))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] == 0 and acc and list(av[2]) \
+                and _starts_non_word(list(av[2])[0]):
+            words.add(acc)  # "\s*" after a word: either a non-word character or what follows
+            states.append((acc, tail))
+        elif acc and _starts_non_word(item):
+            words.add(acc)
+        else:
+            return None
+    return frozenset(words) or None
+
+
 class _Matcher:
-    """Leftmost-longest, non-overlapping matching of all rule phrases.
+    r"""Leftmost-longest, non-overlapping matching of all rule phrases.
 
     Literal rules are indexed by their first token (lower-cased), so a sentence costs one dict look-up per
-    token plus a regex match per candidate; regex-pattern rules are searched once per text.
+    token plus a regex match per candidate. Pattern rules whose regex starts with a finite choice of words
+    (``\b(?:was|were)\s+...``; see :func:`_lead_words`) are indexed the same way by those words and tried at
+    every word that starts with one (also inside a longer match of the same rule, like literal rules); the
+    others are searched once per text.
     """
 
     def __init__(self, rules: Sequence[ContextRule]) -> None:
         self.by_first: dict[str, list[tuple[re.Pattern[str], ContextRule]]] = {}
-        pattern_rules = []
+        self.by_lead: dict[str, list[tuple[re.Pattern[str], ContextRule]]] = {}
+        scanned = []
         for rule in rules:
             if rule.pattern is not None:
-                pattern_rules.append(rule)
+                rx = re.compile(rule.pattern, re.IGNORECASE)
+                lead = _lead_words(rule.pattern)
+                if lead is None:
+                    scanned.append((rx, rule))
+                else:
+                    for w in lead:
+                        self.by_lead.setdefault(w, []).append((rx, rule))
                 continue
             first = tokenize(rule.literal)[0].text.lower()
             self.by_first.setdefault(first, []).append((re.compile(rule.regex(), re.IGNORECASE), rule))
         for cands in self.by_first.values():
             cands.sort(key=lambda c: -len(c[1].literal))
-        # one regex per pattern rule: each keeps its own first-character optimisation (a joint one loses it)
-        self.pattern_rules = [(re.compile(r.pattern or "", re.IGNORECASE), r) for r in pattern_rules]
+        # one regex per scanned rule: each keeps its own first-character optimisation (a joint one loses it)
+        self.pattern_rules = scanned
 
     def pattern_cues(self, text: str) -> list[Cue]:
+        """Matches of the pattern rules that are searched over the whole text (not indexed by lead words)."""
         out = [Cue(m.start(), m.end(), rule) for rx, rule in self.pattern_rules
                for m in rx.finditer(text) if m.end() > m.start()]
         out.sort(key=lambda c: c.start)
         return out
 
     def cues(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = ()) -> list[Cue]:
-        """Non-overlapping cues among ``tokens`` (leftmost, then longest, wins); ``extra`` are pattern cues
-        inside the same stretch of text."""
+        """Non-overlapping cues among ``tokens`` (leftmost, then longest, wins); ``extra`` are the
+        :meth:`pattern_cues` inside the same stretch of text."""
         cands: list[Cue] = list(extra)
         by_first = self.by_first
+        by_lead = self.by_lead
         for tok in tokens:
-            rules = by_first.get(tok.text.lower())
-            if rules is None:
-                continue
-            best = -1
-            for rx, rule in rules:  # longest literal first; keep every rule matching the longest phrase
-                m = rx.match(text, tok.start)
-                if m is not None and m.end() >= best:
-                    cands.append(Cue(tok.start, m.end(), rule))
-                    best = m.end()
-                elif best >= 0 and len(rule.literal) < best - tok.start:
-                    break
+            low = tok.text.lower()
+            rules = by_first.get(low)
+            if rules is not None:
+                best = -1
+                for rx, rule in rules:  # longest literal first; keep every rule matching the longest phrase
+                    m = rx.match(text, tok.start)
+                    if m is not None and m.end() >= best:
+                        cands.append(Cue(tok.start, m.end(), rule))
+                        best = m.end()
+                    elif best >= 0 and len(rule.literal) < best - tok.start:
+                        break
+            if low.isalnum():
+                lead = by_lead.get(low)
+                if lead is not None:
+                    for rx, rule in lead:
+                        m = rx.match(text, tok.start)
+                        if m is not None and m.end() > m.start():
+                            cands.append(Cue(m.start(), m.end(), rule))
+            else:  # a word may also start inside a token ("non-tender", "step-mother")
+                for part in _WORD_PART.finditer(low):
+                    lead = by_lead.get(part.group())
+                    if lead is not None:
+                        pos = tok.start + part.start()
+                        for rx, rule in lead:
+                            m = rx.match(text, pos)
+                            if m is not None and m.end() > m.start():
+                                cands.append(Cue(m.start(), m.end(), rule))
         if not cands:
             return cands
         pseudo = [c for c in cands if c.rule.direction == "pseudo"]
