@@ -36,7 +36,8 @@ def test_parse_age(text, years, approx):
     assert approximate is approx
 
 
-@pytest.mark.parametrize("text", ["young", "a child", "20 years", "fever for 3 days", "the 1960s", ""])
+@pytest.mark.parametrize("text", ["young", "a child", "20 years", "fever for 3 days", "the 1960s", "",
+                                  "young and old", "the band old-timers"])
 def test_parse_age_none(text):
     assert parse_age(text) is None
 

@@ -58,8 +58,9 @@ for _t, _w in enumerate(_TENS):
 _DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
                  "eighties": 80, "nineties": 90}
 
-# any word here; _number() keeps only number words ("twenty-eight", "a"); a generic word keeps the regex fast
-_NUM = r"(?P<num>\d+(?:\.\d+)?|[A-Za-z]+(?:-[A-Za-z]+)?)"
+# any whole word here; _number() keeps only number words ("twenty-eight", "a"); a generic word keeps the regex
+# fast. Possessive: the word is never cut short, so "and old" is not read as "an" + "d" (day) + "old"
+_NUM = r"(?P<num>\d++(?:\.\d+)?|[A-Za-z]++(?:-[A-Za-z]++)?)"
 _UNIT = r"(?P<unit>years?|yrs?|y|months?|mos?|weeks?|wks?|days?|d)"
 _HALF = r"(?P<half>\s+and\s+a\s+half)?"
 _DASH = r"\s*-?\s*"
