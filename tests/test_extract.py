@@ -66,6 +66,18 @@ def test_switching_steps_off(capsys):
     assert all("negated" not in e and "doid" not in e for e in rec["entities"])
 
 
+def test_timings_report_each_step(tmp_path, capsys):
+    report = tmp_path / "timings.json"
+    rc, _, _ = run([str(EXAMPLE), "--no-patient", "--timings", str(report)], capsys)
+    t = json.loads(report.read_text(encoding="utf-8"))
+    assert rc == 0 and t["documents"] == 1
+    assert set(t["parts"]) == {"tagger", "assertion", "normalize"}
+    assert all(v >= 0 for v in t["parts"].values()) and t["load_seconds"] > 0
+    assert t["run_seconds"] >= sum(t["parts"].values())
+    rc, _, err = run([str(EXAMPLE), "--no-assertion", "--no-normalize", "--no-patient", "--timings", "-"], capsys)
+    assert rc == 0 and set(json.loads(err)["parts"]) == {"tagger"}
+
+
 def test_brat_and_conll_outputs(tmp_path, capsys):
     rc, _, _ = run([str(EXAMPLE), "--format", "brat", "--output", str(tmp_path / "ann")], capsys)
     assert rc == 0

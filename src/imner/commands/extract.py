@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-text", action="store_true", help="also write each document's text (jsonl)")
     p.add_argument("--batch-size", type=int, default=16, help="documents per batch (default 16)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--timings", metavar="FILE", default=None,
+                   help="write the seconds spent in each part (start-up, tagger, each step, reading and writing) "
+                        "as JSON to FILE (- for stderr)")
     p.set_defaults(func=run)
 
 
@@ -63,16 +66,34 @@ def patient_spans(doc) -> list:
     return out
 
 
+def write_timings(dest: str, pipe, load_seconds: float, run_seconds: float, n_docs: int) -> None:
+    """The ``--timings`` report: start-up (model and steps loaded), each part of the pipeline, and the rest of the
+    run (reading input, writing output), in wall-clock seconds."""
+    import json
+
+    parts = {name: round(sec, 4) for name, sec in pipe.timings.items()}
+    report = {"documents": n_docs, "load_seconds": round(load_seconds, 4), "run_seconds": round(run_seconds, 4),
+              "parts": parts, "io_seconds": round(max(0.0, run_seconds - sum(pipe.timings.values())), 4)}
+    text = json.dumps(report, indent=1) + "\n"
+    if dest == "-":
+        sys.stderr.write(text)
+    else:
+        Path(dest).write_text(text, encoding="utf-8")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
+    import time
 
     from tqdm import tqdm
 
     from imner.io.inputs import iter_inputs
     from imner.pipeline import load_pipeline
 
+    t_start = time.perf_counter()
     pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
                          patient=not args.no_patient)
+    t_loaded = time.perf_counter()
     docs = iter_inputs(args.input)
     progress = tqdm(desc="extract", unit="doc", file=sys.stderr, disable=args.quiet or None,
                     dynamic_ncols=True)
@@ -114,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
                 n_docs, n_ents = n_docs + 1, n_ents + len(doc.spans)
                 progress.update(1)
     progress.close()
+    if args.timings:
+        write_timings(args.timings, pipe, t_loaded - t_start, time.perf_counter() - t_loaded, n_docs)
     if not args.quiet:
         where = "stdout" if args.output == "-" else args.output
         print(f"imner extract: {n_docs} documents, {n_ents} entities -> {where}", file=sys.stderr)
