@@ -172,21 +172,43 @@ def _sorted_key(words: Iterable[str]) -> str:
 
 
 class _SecondaryIndex:
-    """Compact (spaces removed) and token-sorted forms of every lexicon key -> the keys."""
+    """Compact (spaces removed) and token-sorted forms of every multi-word lexicon key -> the keys.
+
+    Built once per lexicon on first use (about 0.1 s for the packaged one). Values are the keys joined by tabs (keys
+    hold no tabs): one string per form instead of a list keeps the build and the process's exit fast."""
 
     def __init__(self, keys: Iterable[str]) -> None:
-        compact: dict[str, list[str]] = {}
-        sorted_: dict[str, list[str]] = {}
+        compact: dict[str, str] = {}
+        sorted_: dict[str, str] = {}
+        disjoint = STOPWORDS.isdisjoint
         for k in keys:
-            c = k.replace(" ", "")
-            if c != k:
-                compact.setdefault(c, []).append(k)
-            if " " in k:
-                s = _sorted_key(k.split())
-                if s:
-                    sorted_.setdefault(s, []).append(k)
-        self.compact = compact
-        self.sorted = sorted_
+            if " " not in k:
+                continue
+            words = k.split()
+            c = "".join(words)
+            prev = compact.get(c)
+            compact[c] = k if prev is None else prev + "\t" + k
+            if disjoint(words):
+                words.sort()
+            else:
+                words = sorted([w for w in words if w not in STOPWORDS])
+                if not words:
+                    continue
+            form = " ".join(words)
+            prev = sorted_.get(form)
+            sorted_[form] = k if prev is None else prev + "\t" + k
+        self._compact = compact
+        self._sorted = sorted_
+
+    def compact(self, form: str) -> list[str]:
+        """Keys whose spaces removed give ``form``."""
+        keys = self._compact.get(form)
+        return keys.split("\t") if keys else []
+
+    def sorted(self, form: str) -> list[str]:
+        """Keys whose content words, sorted, give ``form`` (see :func:`_sorted_key`)."""
+        keys = self._sorted.get(form)
+        return keys.split("\t") if keys else []
 
 
 _SECONDARY: "weakref.WeakKeyDictionary[Lexicon, _SecondaryIndex]" = weakref.WeakKeyDictionary()
@@ -368,7 +390,7 @@ class TermMatcher:
             compact_groups = []
             for k in [key, *variants]:
                 c = k.replace(" ", "")
-                group = list(sec.compact.get(c, ()))
+                group = sec.compact(c)
                 if c != k and self.lexicon.rows_for_key(c):
                     group.append(c)
                 compact_groups.append([g for g in group if self.lexicon.case_ok(g, surface)])
@@ -378,7 +400,7 @@ class TermMatcher:
             for k in [key, *variants[:3]]:
                 words = k.split()
                 if len(words) > 1:
-                    group = [g for g in sec.sorted.get(_sorted_key(words), ()) if self.lexicon.case_ok(g, surface)]
+                    group = [g for g in sec.sorted(_sorted_key(words)) if self.lexicon.case_ok(g, surface)]
                     if group:
                         sorted_groups.append(group)
             return self._try_merged(sorted_groups, "token_sorted")
