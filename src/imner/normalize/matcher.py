@@ -167,8 +167,11 @@ def is_codeless(concept: Concept) -> bool:
     return concept.id.startswith("IMNER:")
 
 
-def _sorted_key(words: Iterable[str]) -> str:
-    return " ".join(sorted(w for w in words if w not in STOPWORDS))
+def _sorted_key(words: list[str]) -> str:
+    """The content words of a key, sorted (``"" `` when all are stop words)."""
+    if STOPWORDS.isdisjoint(words):
+        return " ".join(sorted(words))
+    return " ".join(sorted([w for w in words if w not in STOPWORDS]))
 
 
 class _SecondaryIndex:
@@ -180,7 +183,6 @@ class _SecondaryIndex:
     def __init__(self, keys: Iterable[str]) -> None:
         compact: dict[str, str] = {}
         sorted_: dict[str, str] = {}
-        disjoint = STOPWORDS.isdisjoint
         for k in keys:
             if " " not in k:
                 continue
@@ -188,13 +190,9 @@ class _SecondaryIndex:
             c = "".join(words)
             prev = compact.get(c)
             compact[c] = k if prev is None else prev + "\t" + k
-            if disjoint(words):
-                words.sort()
-            else:
-                words = sorted([w for w in words if w not in STOPWORDS])
-                if not words:
-                    continue
-            form = " ".join(words)
+            form = _sorted_key(words)
+            if not form:
+                continue
             prev = sorted_.get(form)
             sorted_[form] = k if prev is None else prev + "\t" + k
         self._compact = compact
