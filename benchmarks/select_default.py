@@ -34,6 +34,7 @@ CANDIDATES = {
         "models/bilstm-default-bc5cdr",
     "BiLSTM-CNN-Char-CRF, 200 units, 25 epochs, imd-cases + silver (configs/bilstm-default-h200.toml)":
         "models/bilstm-default-h200",
+    "BiLSTM-CNN-Char-CRF, imd-cases twice + silver (configs/bilstm-default-gold2.toml)": "models/bilstm-default-gold2",
 }
 
 
