@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import RESULTS, ROOT, header, run_info  # noqa: E402
@@ -73,12 +74,6 @@ def extract_run(input_dir: Path, flags: list[str]) -> dict:
             "peak_rss_mb": round(after.ru_maxrss / 1024, 1), "parts": parts}
 
 
-def _median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def in_run_overhead(run: dict) -> tuple[float, float]:
     """(assertion + normalization, all three steps) as a share of the same run's time without the steps."""
     parts = run["parts"]
@@ -113,19 +108,19 @@ def speed(repeats: int = 9) -> dict:
     best = {name: min(r["seconds"] for r in rs) for name, rs in trials.items()}
     full = trials["full pipeline"]
     in_run = [in_run_overhead(r) for r in full]
-    step_seconds = {k: round(_median([r["parts"].get(k, 0.0) for r in full]), 3)
+    step_seconds = {k: round(median([r["parts"].get(k, 0.0) for r in full]), 3)
                     for k in ("tagger", "assertion", "normalize", "patient")}
     return {"corpus": "MACCROBAT2020, all 200 texts", "tokens": tokens, "repeats": repeats, "runs": runs,
-            "paired_context_normalization_overhead": round(_median(paired["tagger + assertion + codes"]), 4),
-            "paired_all_steps_overhead": round(_median(paired["full pipeline"]), 4),
+            "paired_context_normalization_overhead": round(median(paired["tagger + assertion + codes"]), 4),
+            "paired_all_steps_overhead": round(median(paired["full pipeline"]), 4),
             "paired_context_normalization_overhead_all": [round(x, 4) for x in paired["tagger + assertion + codes"]],
             "context_normalization_overhead": round(runs["tagger + assertion + codes"]["seconds"] / base - 1, 4),
             "all_steps_overhead": round(runs["full pipeline"]["seconds"] / base - 1, 4),
             "best_of_runs_context_normalization_overhead": round(
                 best["tagger + assertion + codes"] / best["tagger only"] - 1, 4),
             "step_seconds_full_pipeline": step_seconds,
-            "in_run_context_normalization_overhead": round(_median([a for a, _ in in_run]), 4),
-            "in_run_all_steps_overhead": round(_median([b for _, b in in_run]), 4),
+            "in_run_context_normalization_overhead": round(median([a for a, _ in in_run]), 4),
+            "in_run_all_steps_overhead": round(median([b for _, b in in_run]), 4),
             "in_run_context_normalization_overhead_all": [round(a, 4) for a, _ in in_run],
             "load_average_end": list(os.getloadavg())}
 
