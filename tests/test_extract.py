@@ -78,6 +78,16 @@ def test_timings_report_each_step(tmp_path, capsys):
     assert rc == 0 and set(json.loads(err)["parts"]) == {"tagger"}
 
 
+def test_unwritable_output_or_timings_file_names_the_file(tmp_path, capsys):
+    missing = tmp_path / "no" / "such" / "dir"
+    rc, _, err = run([str(EXAMPLE), "--output", str(missing / "out.jsonl")], capsys)
+    assert rc == 1 and str(missing / "out.jsonl") in err and "Traceback" not in err
+    out = tmp_path / "out.jsonl"
+    rc, _, err = run([str(EXAMPLE), "--output", str(out), "--timings", str(missing / "t.json")], capsys)
+    assert rc == 1 and str(missing / "t.json") in err
+    assert len(lines(out.read_text(encoding="utf-8"))) == 1  # the extraction itself is kept
+
+
 def test_brat_and_conll_outputs(tmp_path, capsys):
     rc, _, _ = run([str(EXAMPLE), "--format", "brat", "--output", str(tmp_path / "ann")], capsys)
     assert rc == 0

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # e.g. `imner extract ... | head`
         return 0
+    except OSError as e:  # a file that cannot be opened or written (missing folder, no permission, disk full)
+        if e.filename is None:
+            raise
+        print(f"imner {args.command}: error: {e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
     return int(rc or 0)
 
 
