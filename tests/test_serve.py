@@ -225,3 +225,38 @@ def test_overload_answers_503_at_once_and_recovers():
             t.join(5)
         assert results == [200, 200]
         assert c.post("/v1/extract", json={"documents": [{"text": "fever"}]}).status_code == 200
+
+
+def test_imner_serve_command_binds_localhost_and_loads_once_per_worker(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    assert cli_main(["serve", "--db", str(tmp_path / "x.duckdb")]) == 1  # no cohort index in this version
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    proc = subprocess.Popen([sys.executable, "-m", "imner.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env={**__import__("os").environ, "PYTHONPATH": src}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        pids, deadline = set(), time.monotonic() + 90
+        while len(pids) < 2:  # two workers, each answering /health once its own model is loaded
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-2000:]
+            try:
+                with httpx.Client() as http:  # a fresh connection each time, so either worker may answer
+                    r = http.get(f"http://127.0.0.1:{port}/health")
+                if r.status_code == 200:
+                    pids.add(r.json()["worker_pid"])
+            except httpx.TransportError:
+                time.sleep(0.2)
+        conns = [line for line in open("/proc/net/tcp").read().splitlines()[1:]
+                 if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"]  # LISTEN
+        assert conns and all(line.split()[1].startswith("0100007F") for line in conns)  # 127.0.0.1 only
+    finally:
+        proc.terminate()
+        proc.wait(20)

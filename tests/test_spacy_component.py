@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 spacy = pytest.importorskip("spacy")
 
 from imner.cli import main as cli_main  # noqa: E402
+from imner.io.inputs import EmptyInputWarning  # noqa: E402
 from imner.spacy_component import _split_at  # noqa: E402  (registers the factory)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,9 @@ def cli_records(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
     (tmp / "in.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(TEXTS)),
                                   encoding="utf-8")
-    assert cli_main(["extract", str(tmp / "in.jsonl"), "-o", str(tmp / "out.jsonl"), "-q"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyInputWarning)  # the blank text, on purpose
+        assert cli_main(["extract", str(tmp / "in.jsonl"), "-o", str(tmp / "out.jsonl"), "-q"]) == 0
     return [json.loads(line) for line in (tmp / "out.jsonl").read_text(encoding="utf-8").splitlines()]
 
 

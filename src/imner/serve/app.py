@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 import traceback
@@ -321,6 +322,7 @@ def create_app(settings: ServeSettings | None = None, *, loader: Any = None) -> 
         """200 once the model is loaded (and warmed up), 503 before or when loading failed."""
         if worker.ready.is_set():
             return JSONResponse({"status": "ok", "model": worker.summary(), "load_seconds": worker.load_seconds,
+                                 "worker_pid": os.getpid(),
                                  "queue": {"in_use": worker.slots.in_use, "size": settings.queue_size}})
         status = "failed" if worker.load_error else "loading"
         return JSONResponse({"status": status}, status_code=503)
