@@ -88,14 +88,19 @@ function stem(name) { return name.replace(/\.[^.]*$/, ""); }
 async function readFiles(files) {
   const docs = [];
   for (const f of files) {
-    const text = await f.text();
+    let text;
+    try {  // UTF-8 only, as imner extract reads files: a bad byte is an error, never a replacement character
+      text = new TextDecoder("utf-8", { fatal: true }).decode(await f.arrayBuffer());
+    } catch (_) {
+      throw new Error(`${f.name}: not valid UTF-8; convert it (e.g. iconv -f LATIN1 -t UTF-8)`);
+    }
     if (/\.(jsonl|ndjson)$/i.test(f.name)) {
       text.split("\n").forEach((line, i) => {
         if (!line.trim()) return;
         let obj;
         try { obj = JSON.parse(line); } catch (e) { throw new Error(`${f.name}, line ${i + 1}: invalid JSON (${e.message})`); }
         if (typeof obj.text !== "string") throw new Error(`${f.name}, line ${i + 1}: each line needs "text" (a string)`);
-        docs.push({ id: String(obj.id ?? `${stem(f.name)}:${i + 1}`), text: obj.text.replace(/\r$/, "") });
+        docs.push({ id: String(obj.id ?? `${stem(f.name)}:${i + 1}`), text: obj.text });
       });
     } else {
       docs.push({ id: stem(f.name), text: text.replace(/^\ufeff/, "") });
