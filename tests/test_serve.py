@@ -260,3 +260,15 @@ def test_imner_serve_command_binds_localhost_and_loads_once_per_worker(tmp_path)
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_import_and_cli_stay_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, imner, imner.cli, imner.serve, imner.serve.settings; imner.cli.build_parser(); "
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'pydantic', 'spacy', 'httpx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
