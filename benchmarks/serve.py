@@ -240,7 +240,8 @@ def main() -> None:
     md = header("imner serve under load", info)
     md += [f"- server: `imner serve --workers {args.workers}`, default limits {settings.limits()}",
            f"- requests: one document each ({corpus}), JSON, full pipeline; closed-loop clients, at most "
-           f"{args.seconds:g} s and {args.max_requests} requests per level",
+           f"{args.seconds:g} s and {args.max_requests} requests per level (three times that for the overload); a client "
+           "answered 503 waits 0.1 s before its next request; the load generator runs on the same machine",
            f"- ready (model loaded and warmed up) {res['ready_seconds']} s after start; RSS idle "
            f"{res['rss_idle_mb']} MB; after a warm-up pass over every text (16 to a request, "
            f"{res['warm_up_seconds']} s) {res['rss_after_warm_up_mb']} MB", "",
