@@ -1,6 +1,7 @@
 """imner.context: ConText-style assertion on hand-made sentences, and rule-file validation."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -474,3 +475,163 @@ def test_maccrobat_negation_sample():
             fn += gold and not pred
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert tp > 30 and f1 > 0.8
+
+
+# ------------------------------------------------------------------ issue 16: attrs, sections, error kinds
+
+def attrs_of(ann, text, mentions: dict[str, str]) -> dict[str, dict]:
+    out = ann(make_doc(text, mentions))
+    return {s.text_in(text): dict(s.attrs) for s in out.spans}
+
+
+def test_every_asserted_span_carries_every_key(ann):
+    a = attrs_of(ann, "She has a cough.", {"cough": "SIGN_SYMPTOM"})["cough"]
+    assert a == {"negated": False, "uncertain": False, "hypothetical": False, "historical": False,
+                 "experiencer": "patient", "family": False, "section": None}
+
+
+def test_hedges_are_uncertain_and_conditions_hypothetical(ann):
+    a = attrs_of(ann, "The picture is probably early appendicitis.", {"appendicitis": "OTHER_DISEASE"})
+    assert (a["appendicitis"]["uncertain"], a["appendicitis"]["hypothetical"]) == (True, False)
+    a = attrs_of(ann, "We talked about the possibility of her getting shingles again.",
+                 {"shingles": "INFECTIOUS_DISEASE"})
+    assert (a["shingles"]["uncertain"], a["shingles"]["hypothetical"]) == (False, True)
+    a = attrs_of(ann, "If the swelling worsens, she will take naproxen.",
+                 {"swelling": "SIGN_SYMPTOM", "naproxen": "MEDICATION"})
+    assert a["swelling"]["hypothetical"] and a["naproxen"]["hypothetical"]
+    assert not a["swelling"]["uncertain"]
+    a = attrs_of(ann, "Should the cough get worse, use the inhaler.", {"cough": "SIGN_SYMPTOM"})
+    assert a["cough"]["hypothetical"] and not a["cough"]["uncertain"]
+    a = attrs_of(ann, "Please phone the ward for any vomiting or dizziness.",
+                 {"vomiting": "SIGN_SYMPTOM", "dizziness": "SIGN_SYMPTOM"})
+    assert a["vomiting"]["hypothetical"] and a["dizziness"]["hypothetical"]
+    a = attrs_of(ann, "He is scheduled for a knee arthroscopy.", {"knee arthroscopy": "THERAPEUTIC_PROCEDURE"})
+    assert a["knee arthroscopy"]["hypothetical"]
+
+
+def test_experiencer_values(ann):
+    a = attrs_of(ann, "Her grandfather had psoriasis; she has eczema.",
+                 {"psoriasis": "IMMUNE_DISEASE", "eczema": "IMMUNE_DISEASE"})
+    assert (a["psoriasis"]["experiencer"], a["psoriasis"]["family"]) == ("family", True)
+    assert (a["eczema"]["experiencer"], a["eczema"]["family"]) == ("patient", False)
+    a = attrs_of(ann, "The liver donor was hepatitis B surface antigen negative.",
+                 {"hepatitis B surface antigen": "DIAGNOSTIC_PROCEDURE"})
+    assert a["hepatitis B surface antigen"]["experiencer"] == "donor"
+    a = attrs_of(ann, "She received a donor kidney in 2019 and now has BK viremia.",
+                 {"BK viremia": "INFECTIOUS_DISEASE"})
+    assert a["BK viremia"]["experiencer"] == "patient"
+    a = attrs_of(ann, "His partner was treated for gonorrhea last month.", {"gonorrhea": "INFECTIOUS_DISEASE"})
+    assert (a["gonorrhea"]["experiencer"], a["gonorrhea"]["family"]) == ("other", False)
+    a = attrs_of(ann, "Her aunt had lupus and the patient has a malar rash.",
+                 {"lupus": "IMMUNE_DISEASE", "malar rash": "SIGN_SYMPTOM"})
+    assert (a["lupus"]["experiencer"], a["malar rash"]["experiencer"]) == ("family", "patient")
+
+
+def test_sections_feed_assertion(ann):
+    text = ("CHIEF COMPLAINT: Joint pain.\n"
+            "PAST MEDICAL HISTORY:\n- Gout\n- Hypertension, currently uncontrolled with headaches\n"
+            "SOCIAL HISTORY: No tobacco use.\n"
+            "FAMILY HISTORY: Psoriasis.\n"
+            "PLAN: Start colchicine. Continue amlodipine.\n"
+            "Discharge instructions: come back if the fever returns.")
+    a = attrs_of(ann, text, {"Joint pain": "SIGN_SYMPTOM", "Gout": "IMMUNE_DISEASE", "Hypertension": "OTHER_DISEASE",
+                             "headaches": "SIGN_SYMPTOM", "tobacco use": "SIGN_SYMPTOM",
+                             "Psoriasis": "IMMUNE_DISEASE", "colchicine": "MEDICATION", "amlodipine": "MEDICATION",
+                             "fever": "SIGN_SYMPTOM"})
+    assert a["Joint pain"]["section"] == "chief_complaint" and not a["Joint pain"]["historical"]
+    assert a["Gout"]["historical"] and a["Gout"]["section"] == "past_medical_history"
+    assert a["Hypertension"]["historical"] and not a["headaches"]["historical"]  # "currently" ends the section's effect
+    assert a["tobacco use"]["negated"] and not a["tobacco use"]["historical"]  # never used: not history
+    assert a["Psoriasis"]["experiencer"] == "family" and a["Psoriasis"]["section"] == "family_history"
+    assert a["colchicine"]["hypothetical"] and not a["amlodipine"]["hypothetical"]  # "continue": ongoing
+    assert a["fever"]["hypothetical"] and a["fever"]["section"] == "patient_instructions"
+    no_sections = ContextAnnotator(sections=False)
+    assert attrs_of(no_sections, text, {"Gout": "IMMUNE_DISEASE"})["Gout"]["historical"] is False
+
+
+def test_a_section_ends_at_a_paragraph_break(ann):
+    text = "Family history: eczema.\n\nOn examination she had a rash."
+    a = attrs_of(ann, text, {"eczema": "IMMUNE_DISEASE", "rash": "SIGN_SYMPTOM"})
+    assert a["eczema"]["family"] and not a["rash"]["family"] and a["rash"]["section"] is None
+
+
+def test_history_cues_do_not_reach_the_current_condition(ann):
+    a = attrs_of(ann, "Status post liver transplant with new jaundice and fever.",
+                 {"liver transplant": "THERAPEUTIC_PROCEDURE", "jaundice": "SIGN_SYMPTOM", "fever": "SIGN_SYMPTOM"})
+    assert a["liver transplant"]["historical"] and not a["jaundice"]["historical"] and not a["fever"]["historical"]
+    a = attrs_of(ann, "History of gastritis, presents with melena.",
+                 {"gastritis": "OTHER_DISEASE", "melena": "SIGN_SYMPTOM"})
+    assert a["gastritis"]["historical"] and not a["melena"]["historical"]
+
+
+def test_missing_history_and_negation_cues(ann):
+    a = attrs_of(ann, "He quit drinking alcohol and is a former cocaine user.",
+                 {"drinking alcohol": "SIGN_SYMPTOM", "cocaine user": "SIGN_SYMPTOM"})
+    assert a["drinking alcohol"]["historical"] and a["cocaine user"]["historical"]
+    a = attrs_of(ann, "Sputum smear -ve for acid-fast bacilli.", {"acid-fast bacilli": "PATHOGEN"})
+    assert a["acid-fast bacilli"]["negated"]
+    a = attrs_of(ann, "Toxoplasma IgM -ve, rubella IgG +ve.", {"Toxoplasma IgM": "DIAGNOSTIC_PROCEDURE",
+                                                                "rubella": "PATHOGEN"})
+    assert not a["rubella"]["negated"]
+
+
+def test_a_cue_inside_a_statement_like_span_does_not_negate_it(ann):
+    text = "Mouth: moist mucosa without ulcers."
+    a = attrs_of(ann, text, {"Mouth: moist mucosa without ulcers": "SIGN_SYMPTOM", "ulcers": "SIGN_SYMPTOM"})
+    assert a["Mouth: moist mucosa without ulcers"]["negated"] is False and a["ulcers"]["negated"] is True
+    # a cue that opens the entity still negates it
+    a = attrs_of(ann, "She took no regular medicines.", {"no regular medicines": "MEDICATION"})
+    assert a["no regular medicines"]["negated"] is True
+
+
+def test_scope_is_not_cut_by_a_stop_word_after_the_cue(ann):
+    a = attrs_of(ann, "She had no nausea, nor was there any diarrhoea.", {"nausea": "SIGN_SYMPTOM",
+                                                                         "diarrhoea": "SIGN_SYMPTOM"})
+    assert a["nausea"]["negated"] and a["diarrhoea"]["negated"]
+    a = attrs_of(ann, "The marrow findings do not support a diagnosis of myelodysplasia.",
+                 {"myelodysplasia": "OTHER_DISEASE"})
+    assert a["myelodysplasia"]["negated"]
+
+
+def test_cues_inside_lab_names_are_ignored(ann):
+    a = attrs_of(ann, "Her international normalized ratio and corrected calcium were checked; the sodium was low.",
+                 {"sodium": "DIAGNOSTIC_PROCEDURE", "calcium": "DIAGNOSTIC_PROCEDURE"})
+    assert not a["sodium"]["negated"] and not a["calcium"]["negated"]
+    a = attrs_of(ann, "Corrected reticulocyte count and anaemia were noted.", {"anaemia": "SIGN_SYMPTOM"})
+    assert not a["anaemia"]["negated"]
+
+
+def test_no_change_in_a_symptom_negates_it(ann):
+    a = attrs_of(ann, "There was no change in hearing.", {"hearing": "SIGN_SYMPTOM"})
+    assert a["hearing"]["negated"]
+    a = attrs_of(ann, "She reports no change in bowel habits.", {"change in bowel habits": "SIGN_SYMPTOM"})
+    assert a["change in bowel habits"]["negated"]
+    assert negated(ann, "There was no change in the size of the cyst.", "cyst") == {"cyst": False}
+
+
+def test_section_rules_file_validation(tmp_path):
+    from imner.context import load_section_rules
+
+    def write_sections(data) -> Path:
+        p = tmp_path / "sections.json"
+        p.write_text(json.dumps(data), encoding="utf-8")
+        return p
+
+    ok = {"section_rules": [{"literal": "plan", "category": "plan"}], "section_assertion": {"plan": {"hypothetical": True}}}
+    assert load_section_rules(write_sections(ok)).headers == {"plan": "plan"}
+    with pytest.raises(ConfigError, match="unknown key.*'name'.*allowed keys: literal, category, metadata"):
+        load_section_rules(write_sections({"section_rules": [{"literal": "plan", "name": "plan"}]}))
+    with pytest.raises(ConfigError, match="'experiencer' must be one of 'family', 'donor', 'other'"):
+        load_section_rules(write_sections({**ok, "section_assertion": {"plan": {"experiencer": "mother"}}}))
+    with pytest.raises(ConfigError, match="unknown key.*'allergies'"):
+        load_section_rules(write_sections({**ok, "section_assertion": {"allergies": {"historical": True}}}))
+    with pytest.raises(ConfigError, match="section rules file not found"):
+        load_section_rules(tmp_path / "missing.json")
+
+
+def test_section_loinc_codes_name_known_sections():
+    from imner.context import SECTION_LOINC, load_section_rules
+
+    names = set(load_section_rules().headers.values())
+    assert set(SECTION_LOINC) <= names
+    assert all(re.fullmatch(r"\d{4,5}-\d", code) for code in SECTION_LOINC.values())

@@ -126,6 +126,7 @@ class ContextAnnotator:
                     effect = rules.assertion.get(sec.name)
                     if effect:
                         effect_of[i] = (sec, effect)
+        section_history: set[int] = set()  # spans made historical by their section alone
         pattern_cues = self._matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
         for (s, e), toks in sentences_with_tokens(text):
@@ -147,7 +148,7 @@ class ContextAnnotator:
             terms = [c for c in cues if c.rule.direction == "terminate" and not any(
                 spans[i].start <= c.start and c.end <= spans[i].end for i in sent_spans)]
             if in_effect:
-                self._section_effects(results, spans, sent_spans, effect_of, terms)
+                self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
             if not triggers:
                 continue
             pseudo = [c for c in triggers if c.rule.direction == "pseudo"]
@@ -177,9 +178,12 @@ class ContextAnnotator:
                         flags, used = results[i]
                         _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
                         used.append(cue)
-        for flags, _ in results:
+        for i, (flags, _) in enumerate(results):
             if self.negation_wins and flags["negated"]:
                 flags["uncertain"] = False
+            if flags["negated"] and i in section_history and not any(
+                    c.rule.category == "HISTORICAL" for c in results[i][1]):
+                flags["historical"] = False  # "SOCIAL HISTORY: no alcohol use": never had it, not history
             flags["family"] = flags["experiencer"] == "family"
         return results
 
@@ -204,7 +208,7 @@ class ContextAnnotator:
 
     def _section_effects(self, results: list[tuple[dict[str, Any], list[Cue]]], spans: Sequence[Span],
                          sent_spans: Sequence[int], effect_of: Mapping[int, tuple[Section, Mapping[str, Any]]],
-                         terms: Sequence[Cue]) -> None:
+                         terms: Sequence[Cue], section_history: set[int]) -> None:
         """Apply the sections' assertion to this sentence's spans, unless a termination phrase of the attr's
         category (or a terminate-all phrase) comes first in the sentence within the section, before the span
         ("PAST MEDICAL HISTORY: lupus, currently with [proteinuria]")."""
@@ -218,6 +222,8 @@ class ContextAnnotator:
                 cat = ATTR_CATEGORY[attr]
                 if any(t.rule.category == cat and sec.header_end <= t.start and t.end <= sp.start for t in terms):
                     continue
+                if attr == "historical":
+                    section_history.add(i)
                 _set(flags, attr, value)
                 if self.evidence:
                     used.append(Cue(sec.start, sec.header_end, ContextRule(literal=sec.name, direction="forward",
