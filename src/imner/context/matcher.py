@@ -26,14 +26,15 @@ class Matcher:
     r"""Leftmost-longest, non-overlapping matching of all rule phrases.
 
     Literal rules are indexed by their first token (lower-cased), so a sentence costs one dict look-up per
-    token plus a regex match per candidate. Pattern rules whose regex starts with a finite choice of words
+    token plus one regex match (all the literals starting with that token, longest first) where one starts. Pattern rules whose regex starts with a finite choice of words
     (``\b(?:was|were)\s+...``; see :func:`imner.context.lead.lead_words`) are indexed the same way by those words and tried at
     every word that starts with one (also inside a longer match of the same rule, like literal rules); the
     others are searched once per text.
     """
 
     def __init__(self, rules: Sequence[ContextRule]) -> None:
-        self.by_first: dict[str, list[tuple[re.Pattern[str], ContextRule]]] = {}
+        self.by_first: dict[str, tuple[re.Pattern[str], list[tuple[ContextRule, ...]]]] = {}
+        literal: dict[str, list[ContextRule]] = {}
         self.by_lead: dict[str, list[tuple[re.Pattern[str], ContextRule]]] = {}
         scanned = []
         for rule in rules:
@@ -47,9 +48,17 @@ class Matcher:
                         self.by_lead.setdefault(w, []).append((rx, rule))
                 continue
             first = tokenize(rule.literal)[0].text.lower()
-            self.by_first.setdefault(first, []).append((re.compile(rule.regex(), re.IGNORECASE), rule))
-        for cands in self.by_first.values():
-            cands.sort(key=lambda c: -len(c[1].literal))
+            literal.setdefault(first, []).append(rule)
+        # the literal rules sharing a first token: one regex, its alternatives longest literal first, so the
+        # first alternative that matches is the longest phrase; each alternative is one capturing group
+        # (literal regexes have no groups of their own) naming the rules with that regex
+        for first, group in literal.items():
+            group.sort(key=lambda r: -len(r.literal))
+            alternatives: dict[str, list[ContextRule]] = {}
+            for rule in group:
+                alternatives.setdefault(rule.regex(), []).append(rule)
+            rx = re.compile("|".join(f"({a})" for a in alternatives), re.IGNORECASE)
+            self.by_first[first] = (rx, [tuple(rs) for rs in alternatives.values()])
         # one regex per scanned rule: each keeps its own first-character optimisation (a joint one loses it)
         self.pattern_rules = scanned
 
@@ -68,16 +77,13 @@ class Matcher:
         by_lead = self.by_lead
         for tok in tokens:
             low = tok.text.lower()
-            rules = by_first.get(low)
-            if rules is not None:
-                best = -1
-                for rx, rule in rules:  # longest literal first; keep every rule matching the longest phrase
-                    m = rx.match(text, tok.start)
-                    if m is not None and m.end() >= best:
-                        cands.append(Cue(tok.start, m.end(), rule))
-                        best = m.end()
-                    elif best >= 0 and len(rule.literal) < best - tok.start:
-                        break
+            first = by_first.get(low)
+            if first is not None:
+                m = first[0].match(text, tok.start)
+                if m is not None:  # the longest literal matching here, with every rule that has it
+                    end = m.end()
+                    for rule in first[1][m.lastindex - 1]:  # type: ignore[operator]
+                        cands.append(Cue(tok.start, end, rule))
             if low.isalnum():
                 lead = by_lead.get(low)
                 if lead is not None:
