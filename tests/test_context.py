@@ -485,7 +485,10 @@ def attrs_of(ann, text, mentions: dict[str, str]) -> dict[str, dict]:
 
 
 def test_every_asserted_span_carries_every_key(ann):
+    from imner.context import ASSERTION_KEYS
+
     a = attrs_of(ann, "She has a cough.", {"cough": "SIGN_SYMPTOM"})["cough"]
+    assert tuple(a) == ASSERTION_KEYS or set(a) == set(ASSERTION_KEYS)
     assert a == {"negated": False, "uncertain": False, "hypothetical": False, "historical": False,
                  "experiencer": "patient", "family": False, "section": None}
 
@@ -617,7 +620,8 @@ def test_section_rules_file_validation(tmp_path):
         p.write_text(json.dumps(data), encoding="utf-8")
         return p
 
-    ok = {"section_rules": [{"literal": "plan", "category": "plan"}], "section_assertion": {"plan": {"hypothetical": True}}}
+    ok = {"section_rules": [{"literal": "plan", "category": "plan"}],
+          "section_assertion": {"plan": {"hypothetical": True}}}
     assert load_section_rules(write_sections(ok)).headers == {"plan": "plan"}
     with pytest.raises(ConfigError, match="unknown key.*'name'.*allowed keys: literal, category, metadata"):
         load_section_rules(write_sections({"section_rules": [{"literal": "plan", "name": "plan"}]}))

@@ -68,14 +68,14 @@ because a second source would have to be kept equal to it by a check, and becaus
 * ``metadata`` (optional): free-form notes, ignored.
 
 Scope policy
-    A trigger's scope stays within its sentence (:func:`imner.text.split_sentences`). It runs from the
-    trigger, in its direction, up to the nearest termination phrase applicable to its category, the
-    sentence boundary, or ``max_scope`` words, whichever comes first (a termination phrase inside an entity, as in "source of
-    bleeding", is ignored; an entity without a trigger in it counts as one word, so a list of long findings
-    stays in scope). Other entities do **not** end a scope, so "no fever, chills or cough" negates all
-    three. Phrases are matched leftmost-longest without overlap, so "no history of" (negation) beats
-    "history of" (historical), "would not support a diagnosis of" hides the termination phrase "diagnosis
-    of" (and "nor were there" the termination "were"), and a pseudo-trigger hides every trigger it overlaps.
+    A trigger's scope stays within its sentence (:func:`imner.text.split_sentences`). It runs from the trigger, in
+    its direction, up to the nearest termination phrase applicable to its category, the sentence boundary, or
+    ``max_scope`` words, whichever comes first (a termination phrase inside an entity, as in "source of bleeding",
+    is ignored; an entity without a trigger in it counts as one word, so a list of long findings stays in scope).
+    Other entities do **not** end a scope, so "no fever, chills or cough" negates all three. Phrases are matched
+    leftmost-longest without overlap, so "no history of" (negation) beats "history of" (historical), "would not
+    support a diagnosis of" hides the termination phrase "diagnosis of" (and "nor were there" the termination
+    "were"), and a pseudo-trigger hides every trigger it overlaps.
 
 Spans whose label is in ``skip_labels`` (by default the modifier classes ANATOMY, LAB_VALUE, SEVERITY and
 TEMPORAL, which carry no assertion of their own) are returned unchanged, without these keys.
@@ -85,8 +85,8 @@ from __future__ import annotations
 
 from imner.context.lead import lead_words
 from imner.context.matcher import Cue, Matcher
-from imner.context.rules import (ALLOWED_KEYS, CATEGORIES, CATEGORY_FLAGS, DEFAULT_RULES_PATH, DIRECTIONS,
-                                 EXPERIENCERS, FLAGS, ContextRule, load_rules, rule_from_dict)
+from imner.context.rules import (ALLOWED_KEYS, ASSERTION_KEYS, CATEGORIES, CATEGORY_FLAGS, DEFAULT_RULES_PATH,
+                                 DIRECTIONS, EXPERIENCERS, FLAGS, ContextRule, load_rules, rule_from_dict)
 from imner.context.scope import MODIFIER_LABELS, ContextAnnotator
 from imner.context.sections import SECTION_LOINC, Section, Sectionizer, load_section_rules
 
@@ -94,6 +94,6 @@ from imner.context.sections import SECTION_LOINC, Section, Sectionizer, load_sec
 _lead_words = lead_words
 _Matcher = Matcher
 
-__all__ = ["ALLOWED_KEYS", "CATEGORIES", "CATEGORY_FLAGS", "DEFAULT_RULES_PATH", "DIRECTIONS", "EXPERIENCERS",
-           "FLAGS", "MODIFIER_LABELS", "SECTION_LOINC", "ContextAnnotator", "ContextRule", "Cue", "Matcher",
-           "Section", "Sectionizer", "lead_words", "load_rules", "load_section_rules", "rule_from_dict"]
+__all__ = ["ALLOWED_KEYS", "ASSERTION_KEYS", "CATEGORIES", "CATEGORY_FLAGS", "DEFAULT_RULES_PATH", "DIRECTIONS",
+           "EXPERIENCERS", "FLAGS", "MODIFIER_LABELS", "SECTION_LOINC", "ContextAnnotator", "ContextRule", "Cue",
+           "Matcher", "Section", "Sectionizer", "lead_words", "load_rules", "load_section_rules", "rule_from_dict"]

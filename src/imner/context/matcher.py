@@ -26,9 +26,10 @@ class Matcher:
     r"""Leftmost-longest, non-overlapping matching of all rule phrases.
 
     Literal rules are indexed by their first token (lower-cased), so a sentence costs one dict look-up per
-    token plus one regex match (all the literals starting with that token, longest first) where one starts. Pattern rules whose regex starts with a finite choice of words
-    (``\b(?:was|were)\s+...``; see :func:`imner.context.lead.lead_words`) are indexed the same way by those words and tried at
-    every word that starts with one (also inside a longer match of the same rule, like literal rules); the
+    token plus one regex match (all the literals starting with that token, longest first) where one starts.
+    Pattern rules whose regex starts with a finite choice of words (``\b(?:was|were)\s+...``; see
+    :func:`imner.context.lead.lead_words`) are indexed the same way by those words and tried at every word
+    that starts with one (also inside a longer match of the same rule, like literal rules); the
     others are searched once per text.
     """
 

@@ -23,6 +23,9 @@ from imner.errors import ConfigError
 FLAGS: tuple[str, ...] = ("negated", "uncertain", "hypothetical", "historical", "family")
 #: the values of the ``experiencer`` attr ("patient" unless a rule or a section says otherwise)
 EXPERIENCERS: tuple[str, ...] = ("patient", "family", "donor", "other")
+#: every key the annotator writes on an asserted span (writers that need all keys on every record use this)
+ASSERTION_KEYS: tuple[str, ...] = ("negated", "uncertain", "hypothetical", "historical", "experiencer", "family",
+                                   "section")
 #: rule category -> (span attr, value it sets)
 CATEGORIES: dict[str, tuple[str, Any]] = {
     "NEGATED_EXISTENCE": ("negated", True),
