@@ -639,3 +639,9 @@ def test_section_loinc_codes_name_known_sections():
     names = set(load_section_rules().headers.values())
     assert set(SECTION_LOINC) <= names
     assert all(re.fullmatch(r"\d{4,5}-\d", code) for code in SECTION_LOINC.values())
+
+
+def test_limits_and_allergies_are_not_absences(ann):
+    assert negated(ann, "She drinks no more than two glasses of wine.", "wine") == {"wine": False}
+    f = flags(ann, "No known allergy to amoxicillin.", {"allergy": "SIGN_SYMPTOM", "amoxicillin": "MEDICATION"})
+    assert (f["allergy"]["negated"], f["amoxicillin"]["negated"]) == (True, False)

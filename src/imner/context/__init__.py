@@ -71,11 +71,12 @@ Scope policy
     A trigger's scope stays within its sentence (:func:`imner.text.split_sentences`). It runs from the trigger, in
     its direction, up to the nearest termination phrase applicable to its category, the sentence boundary, or
     ``max_scope`` words, whichever comes first (a termination phrase inside an entity, as in "source of bleeding",
-    is ignored; an entity without a trigger in it counts as one word, so a list of long findings stays in scope).
-    Other entities do **not** end a scope, so "no fever, chills or cough" negates all three. Phrases are matched
-    leftmost-longest without overlap, so "no history of" (negation) beats "history of" (historical), "would not
-    support a diagnosis of" hides the termination phrase "diagnosis of" (and "nor were there" the termination
-    "were"), and a pseudo-trigger hides every trigger it overlaps.
+    is ignored; one that starts inside an entity ends scopes after it, so "no allergy to penicillin" negates
+    "allergy" and not "penicillin"; an entity without a trigger in it counts as one word, so a list of long findings
+    stays in scope). Other entities do **not** end a scope, so "no fever, chills or cough" negates all three.
+    Phrases are matched leftmost-longest without overlap, so "no history of" (negation) beats "history of"
+    (historical), "would not support a diagnosis of" hides the termination phrase "diagnosis of" (and "nor were
+    there" the termination "were"), and a pseudo-trigger hides every trigger it overlaps.
 
 Spans whose label is in ``skip_labels`` (by default the modifier classes ANATOMY, LAB_VALUE, SEVERITY and
 TEMPORAL, which carry no assertion of their own) are returned unchanged, without these keys.

@@ -144,9 +144,17 @@ class ContextAnnotator:
             in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
             if not triggers and not in_effect:
                 continue
-            # a termination phrase inside an entity ("source of bleeding") ends nothing
-            terms = [c for c in cues if c.rule.direction == "terminate" and not any(
-                spans[i].start <= c.start and c.end <= spans[i].end for i in sent_spans)]
+            # a termination phrase inside an entity ("source of bleeding") ends nothing; one that starts inside
+            # an entity ends scopes after it ("no [allergy] to penicillin": the allergy is absent)
+            terms = []
+            for c in cues:
+                if c.rule.direction != "terminate":
+                    continue
+                holders = [spans[i] for i in sent_spans if spans[i].start <= c.start < spans[i].end]
+                if not holders:
+                    terms.append(c)
+                elif not any(c.end <= sp.end for sp in holders):
+                    terms.append(Cue(max(sp.end for sp in holders), c.end, c.rule))
             if in_effect:
                 self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
             if not triggers:
