@@ -11,6 +11,8 @@ from imner.context.rules import ContextRule
 from imner.text import Token, tokenize
 
 _WORD_PART = re.compile(r"[^\W_]+")
+#: a pattern starting with one of these literal characters is tried where a token is that character
+_PUNCT_LEADS = frozenset(",;:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ class Matcher:
             if rule.pattern is not None:
                 rx = re.compile(rule.pattern, re.IGNORECASE)
                 lead = lead_words(rule.pattern)
+                if lead is None and rule.pattern[0] in _PUNCT_LEADS:  # ",\s+with": tried at each "," token
+                    lead = frozenset(rule.pattern[0])
                 if lead is None:
                     scanned.append((rx, rule))
                 else:
@@ -86,6 +90,13 @@ class Matcher:
                     for rule in first[1][m.lastindex - 1]:  # type: ignore[operator]
                         cands.append(Cue(tok.start, end, rule))
             if low.isalnum():
+                lead = by_lead.get(low)
+                if lead is not None:
+                    for rx, rule in lead:
+                        m = rx.match(text, tok.start)
+                        if m is not None and m.end() > m.start():
+                            cands.append(Cue(m.start(), m.end(), rule))
+            elif len(low) == 1:  # a punctuation token: the patterns that start with it
                 lead = by_lead.get(low)
                 if lead is not None:
                     for rx, rule in lead:
