@@ -367,8 +367,13 @@ class MedspacyContext:
     """medspaCy 1.3.1's ConText with its default rules on given spans (a blank English pipeline)."""
 
     def __init__(self) -> None:
-        import spacy
-        import medspacy  # noqa: F401  (registers the factory)
+        try:
+            import spacy
+            import medspacy  # noqa: F401  (registers the factory)
+        except ImportError as e:
+            raise SystemExit(f"medspaCy is not importable ({e}); install it with `pip install --no-deps "
+                             "medspacy==1.3.1` beside spaCy 3.8 (its metadata pins older versions), or run with "
+                             "--no-medspacy") from None
 
         self.nlp = spacy.blank("en")
         self.nlp.add_pipe("sentencizer")

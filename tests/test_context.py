@@ -645,3 +645,11 @@ def test_limits_and_allergies_are_not_absences(ann):
     assert negated(ann, "She drinks no more than two glasses of wine.", "wine") == {"wine": False}
     f = flags(ann, "No known allergy to amoxicillin.", {"allergy": "SIGN_SYMPTOM", "amoxicillin": "MEDICATION"})
     assert (f["allergy"]["negated"], f["amoxicillin"]["negated"]) == (True, False)
+
+
+def test_bare_list_items_under_history_headers_are_historical(ann):
+    text = "Past Medical History:\n  * Pulmonary embolism\n  * Appendicitis\nSocial History:\n  * Heavy alcohol use\n"
+    a = attrs_of(ann, text, {"Pulmonary embolism": "OTHER_DISEASE", "Appendicitis": "OTHER_DISEASE",
+                             "Heavy alcohol use": "SIGN_SYMPTOM"})
+    assert all(v["historical"] for v in a.values())
+    assert a["Heavy alcohol use"]["section"] == "social_history"
