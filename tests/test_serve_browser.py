@@ -31,7 +31,7 @@ from imner.serve.app import create_app  # noqa: E402
 REPORT = ("A 34-year-old woman with a history of systemic lupus erythematosus (SLE) presented with fever and "
           "pleuritic chest pain. She denied cough. Her mother had rheumatoid arthritis. Blood cultures grew "
           "Staphylococcus aureus, and endocarditis was suspected. She had tuberculosis in 2010. Vancomycin was "
-          "started.")
+          "started. If pneumonia is confirmed, antibiotics will be added.")
 
 
 def free_port() -> int:
@@ -93,15 +93,16 @@ def test_type_submit_highlight_and_panel(server, page, tmp_path):
     assert found[("cough", "SIGN_SYMPTOM")] == ["neg"]
     assert found[("rheumatoid arthritis", "IMMUNE_DISEASE")] == ["fam"]
     assert found[("endocarditis", "INFECTIOUS_DISEASE")] == ["unc"]
+    assert found[("pneumonia", "INFECTIOUS_DISEASE")] == ["hyp"]
     assert found[("Vancomycin", "MEDICATION")] == []
     # each assertion is marked differently: its own badge text and its own border style
     styles = {}
-    for cls, flag in (("neg", "NEG"), ("unc", "?"), ("hist", "HIST"), ("fam", "FAM")):
+    for cls, flag in (("neg", "NEG"), ("unc", "?"), ("hyp", "HYP"), ("hist", "HIST"), ("fam", "FAM")):
         m = page.locator(f"#results mark.ent.{cls}").first
         assert m.locator(f".flag.{cls}").inner_text() == flag
         styles[cls] = m.evaluate("m => [getComputedStyle(m).borderStyle, getComputedStyle(m).textDecorationLine,"
-                                 " getComputedStyle(m).fontStyle].join()")
-    assert len(set(styles.values())) == 4, styles
+                                 " getComputedStyle(m).textDecorationStyle, getComputedStyle(m).fontStyle].join()")
+    assert len(set(styles.values())) == 5, styles
     # the highlighted text is the report, character for character
     assert page.inner_text("#results .text").replace("IMMUNE_DISEASE", "") != ""
     assert page.eval_on_selector("#results .text", "d => [...d.childNodes].map(n => n.nodeType === 3 ? "

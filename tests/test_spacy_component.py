@@ -46,13 +46,14 @@ def cli_records(tmp_path_factory):
 
 
 def as_records(doc):
-    return [(e.start_char, e.end_char, e.label_, e.text, e._.negated, e._.uncertain, e._.historical, e._.family)
-            for e in doc.spans["imner"]]
+    return [(e.start_char, e.end_char, e.label_, e.text, e._.negated, e._.uncertain, e._.hypothetical,
+             e._.historical, e._.family, e._.experiencer) for e in doc.spans["imner"]]
 
 
 def cli_as_records(rec):
     return [(e["start"], e["end"], e["label"], e["text"], *(e.get(k, False) for k in
-             ("negated", "uncertain", "historical", "family"))) for e in rec["entities"]]
+             ("negated", "uncertain", "hypothetical", "historical", "family")), e.get("experiencer"))
+            for e in rec["entities"]]
 
 
 def test_offsets_and_attributes_equal_imner_extract(nlp, cli_records):

@@ -16,7 +16,8 @@ What it sets, from imner's own pipeline run on ``doc.text`` (so the offsets are 
 * ``doc.ents``: the entities too, when ``set_ents`` (default) and none of them overlaps an entity already in
   ``doc.ents`` (e.g. from en_core_web_sm's NER); with overlaps ``doc.ents`` is left alone, unless
   ``overwrite_ents`` replaces the overlapping ones;
-* ``Span._.negated / uncertain / historical / family`` (bool), ``Span._.codes`` (``{"doid": ..., "icd10cm": [...],
+* ``Span._.negated / uncertain / hypothetical / historical / family`` (bool), ``Span._.experiencer`` and
+  ``Span._.section`` (as imner's assertion step gives them), ``Span._.codes`` (``{"doid": ..., "icd10cm": [...],
   "hpo": ..., "ncbitaxon": ..., "drugbank": ...}`` as present), ``Span._.category`` / ``subcategory``,
   ``Span._.imner`` (the whole ``imner extract`` entity record), ``Span.kb_id_`` (the concept id);
 * ``Doc._.patient``: the patient block (age, age group, sex, evidence offsets).
@@ -39,7 +40,7 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 from spacy.util import minibatch
 
-ASSERTIONS = ("negated", "uncertain", "historical", "family")
+ASSERTIONS = ("negated", "uncertain", "hypothetical", "historical", "family")
 CODE_KEYS = ("doid", "icd10cm", "hpo", "ncbitaxon", "drugbank")
 
 
@@ -47,7 +48,7 @@ def _register_extensions() -> None:
     for name in ASSERTIONS:
         if not SpacySpan.has_extension(name):
             SpacySpan.set_extension(name, default=False)
-    for name in ("codes", "category", "subcategory", "imner"):
+    for name in ("experiencer", "section", "codes", "category", "subcategory", "imner"):
         if not SpacySpan.has_extension(name):
             SpacySpan.set_extension(name, default=None)
     if not Doc.has_extension("patient"):
@@ -111,6 +112,8 @@ class ImnerComponent:
                 raise ValueError(f"imner entity [{ent['start']}, {ent['end']}) does not align with the tokens")
             for name in ASSERTIONS:
                 span._.set(name, bool(ent.get(name, False)))
+            span._.experiencer = ent.get("experiencer")
+            span._.section = ent.get("section")
             span._.codes = {k: ent[k] for k in CODE_KEYS if ent.get(k) is not None}
             span._.category = ent.get("category")
             span._.subcategory = ent.get("subcategory")
@@ -148,7 +151,8 @@ def _split_at(doc: Doc, boundaries: set[int]) -> None:
 @Language.factory("imner", default_config={
     "model": None, "assertion": True, "normalize": True, "patient": True, "spans_key": "imner",
     "set_ents": True, "overwrite_ents": False, "batch_size": 16},
-    assigns=["doc.ents", "doc.spans", "span._.negated", "span._.uncertain", "span._.historical", "span._.family",
+    assigns=["doc.ents", "doc.spans", "span._.negated", "span._.uncertain", "span._.hypothetical", "span._.historical",
+             "span._.family", "span._.experiencer", "span._.section",
              "span._.codes", "span._.category", "doc._.patient"])
 def make_imner(nlp: Language, name: str, model: str | None, assertion: bool, normalize: bool, patient: bool,
                spans_key: str, set_ents: bool, overwrite_ents: bool, batch_size: int) -> ImnerComponent:

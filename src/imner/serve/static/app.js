@@ -6,7 +6,8 @@
 const state = { labels: [], byName: {}, hidden: new Set(), docs: [], concepts: {}, pinned: null };
 
 const ASSERTIONS = [
-  ["negated", "neg", "NEG"], ["uncertain", "unc", "?"], ["historical", "hist", "HIST"], ["family", "fam", "FAM"],
+  ["negated", "neg", "NEG"], ["uncertain", "unc", "?"], ["hypothetical", "hyp", "HYP"], ["historical", "hist", "HIST"],
+  ["family", "fam", "FAM"],
 ];
 const CODE_FIELDS = [
   ["doid", "Disease Ontology"], ["hpo", "Human Phenotype Ontology"], ["ncbitaxon", "NCBI Taxonomy"],
@@ -226,7 +227,9 @@ function showPanel(di, ei) {
   row("Offsets", `${e.start}–${e.end}` + (e.score !== null && e.score !== undefined ? `, score ${e.score.toFixed(2)}` : ""));
   const flags = ASSERTIONS.map(([key]) => el("span", { className: `chip ${e[key] ? "yes" : ""}` },
     `${key}: ${e[key] ? "yes" : "no"}`));
-  if (ASSERTIONS.some(([key]) => key in e)) row("Assertion", ...flags);
+  if (ASSERTIONS.some(([key]) => key in e)) row("Assertion", ...flags.filter((_, i) => ASSERTIONS[i][0] in e));
+  if (e.experiencer) row("Experiencer", e.experiencer);
+  if (e.section) row("Section", e.section);
   if (e.category) row("Category", e.category + (e.subcategory ? ` · ${e.subcategory}` : ""));
   if (e.kind) row("Kind", e.kind);
   if (e.drug_class) row("Drug class", e.drug_class);
