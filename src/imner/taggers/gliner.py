@@ -20,11 +20,11 @@ in an environment of its own if the ``train`` extra's transformers is newer.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from imner.configkit import checked_params, read_saved_config
 from imner.errors import ConfigError, ModelNotFoundError, OffsetMismatchError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -165,10 +165,10 @@ class GlinerTagger(Tagger):
 
     @classmethod
     def load(cls, directory: str | Path) -> "GlinerTagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
+        path, cfg = read_saved_config(directory)
         cfg.pop("labels", None)
-        return cls(labels=cfg.pop("prompts"), **cfg)
+        labels = cfg.pop("prompts")
+        return cls(labels=labels, **checked_params(cls, cfg, str(path), exclude=("labels",)))
 
     @property
     def model(self) -> Any:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from imner.config import RESOURCES
+from imner.configkit import checked_params, init_config, read_saved_config
 from imner.errors import ConfigError, ImnerError
 from imner.schema import BY_NAME, LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -136,15 +137,12 @@ class LLMTagger(Tagger):
         self.unaligned: dict[str, list[tuple[str, str]]] = {}
 
     def config(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env,
-                "prompt": self.prompt, "temperature": self.temperature, "max_chars": self.max_chars,
-                "timeout": self.timeout}
+        return init_config(self, exclude=("labels",))
 
     @classmethod
     def load(cls, directory: str | Path) -> "LLMTagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
-        return cls(**cfg)
+        path, cfg = read_saved_config(directory)
+        return cls(**checked_params(cls, cfg, str(path)))
 
     def _template(self) -> str:
         path = Path(self.prompt) if self.prompt else DEFAULT_PROMPT

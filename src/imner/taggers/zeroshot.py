@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from imner.config import RESOURCES
+from imner.configkit import check_int, checked_params, read_saved_config
 from imner.errors import ConfigError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -290,8 +291,7 @@ class ZeroShotTagger(Tagger):
             raise ConfigError(f"aggregate must be 'max' or 'centroid', got {aggregate!r}")
         if not 0.0 <= context_weight <= 1.0:
             raise ConfigError(f"context_weight must be between 0 and 1, got {context_weight}")
-        if not isinstance(max_len, int) or max_len < 1:
-            raise ConfigError(f"max_len (tokens per candidate) must be a positive integer, got {max_len!r}")
+        check_int(max_len, "max_len (tokens per candidate)")
         self.labels = tuple(self.prototypes)
         self.threshold = float(threshold)
         self.margin = float(margin)
@@ -318,10 +318,10 @@ class ZeroShotTagger(Tagger):
 
     @classmethod
     def load(cls, directory: str | Path) -> "ZeroShotTagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
+        path, cfg = read_saved_config(directory)
         cfg.pop("labels", None)
-        return cls(labels=cfg.pop("prototypes"), **cfg)
+        labels = cfg.pop("prototypes")
+        return cls(labels=labels, **checked_params(cls, cfg, str(path), exclude=("labels", "encoder")))
 
     @property
     def encoder(self) -> Encoder:
