@@ -35,28 +35,29 @@ CONFIG_FILE = "config.json"
 
 # ---------------------------------------------------------------------------------------------- files
 
-def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """The parsed TOML file ``path``; ``what`` names the kind of file in the error when it does not exist."""
+def _read(path: str | Path, what: str, parse: Any) -> Any:
+    """``parse(text)`` of the UTF-8 file ``path``; ConfigError naming the file when it is missing or not UTF-8."""
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: {what} file not found") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """The parsed TOML file ``path``; ``what`` names the kind of file in the error when it does not exist."""
+    try:
+        return _read(path, what, tomllib.loads)
     except tomllib.TOMLDecodeError as e:  # its message ends "(at line L, column C)"
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
 
 
 def read_json(path: str | Path, what: str = "JSON") -> Any:
     """The parsed JSON file ``path``; ``what`` names the kind of file in the error when it does not exist."""
-    path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} file not found") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        return _read(path, what, json.loads)
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}: line {e.lineno}: not valid JSON: {e.msg} (column {e.colno})") from None
 

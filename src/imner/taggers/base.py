@@ -104,6 +104,8 @@ class Tagger(ABC):
     name: ClassVar[str] = ""
     #: labels this tagger can emit (set once trained/loaded)
     labels: tuple[str, ...] = ()
+    #: the config.json key whose value :meth:`load` passes as the constructor's ``labels`` (None: not passed)
+    labels_key: ClassVar[str | None] = None
 
     @abstractmethod
     def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
@@ -130,8 +132,12 @@ class Tagger(ABC):
     def load(cls, directory: str | Path) -> "Tagger":
         """The tagger :meth:`save` wrote: its ``config.json`` checked against the constructor's parameters."""
         path, cfg = read_saved_config(directory)
-        cfg.pop("labels", None)
-        return cls(**checked_params(cls, cfg, str(path)))
+        labels = cfg.pop("labels", None)
+        if cls.labels_key is None:
+            return cls(**checked_params(cls, cfg, str(path)))
+        if cls.labels_key != "labels":
+            labels = cfg.pop(cls.labels_key)
+        return cls(labels=labels, **checked_params(cls, cfg, str(path), exclude=("labels",)))
 
     def annotate(self, docs: Sequence[Document]) -> list[Document]:
         """Documents with their spans replaced by this tagger's predictions."""

@@ -24,7 +24,6 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from imner.configkit import checked_params, read_saved_config
 from imner.errors import ConfigError, ModelNotFoundError, OffsetMismatchError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -131,6 +130,7 @@ class GlinerTagger(Tagger):
     """A GLiNER checkpoint directory as an imner tagger (see the module docstring)."""
 
     name = "gliner.v1"
+    labels_key = "prompts"
 
     def __init__(self, model_dir: str | Path, labels: Sequence[str] | Mapping[str, str] = LABEL_NAMES, *,
                  threshold: float = 0.5, max_words: int = 300, overlap: int = 1, overlap_words: int = 32,
@@ -162,13 +162,6 @@ class GlinerTagger(Tagger):
         return {"model_dir": self.model_dir, "prompts": self.prompts, "threshold": self.threshold,
                 "max_words": self.max_words, "overlap": self.overlap, "overlap_words": self.overlap_words,
                 "batch_size": self.batch_size, "flat_ner": self.flat_ner}
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "GlinerTagger":
-        path, cfg = read_saved_config(directory)
-        cfg.pop("labels", None)
-        labels = cfg.pop("prompts")
-        return cls(labels=labels, **checked_params(cls, cfg, str(path), exclude=("labels",)))
 
     @property
     def model(self) -> Any:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from imner.config import RESOURCES
-from imner.configkit import checked_params, init_config, read_saved_config
+from imner.configkit import init_config
 from imner.errors import ConfigError, ImnerError
 from imner.schema import BY_NAME, LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -121,6 +121,7 @@ def parse_answer(content: str, labels: Sequence[str]) -> tuple[list[tuple[str, s
 
 class LLMTagger(Tagger):
     name = "llm.v1"
+    labels_key = "labels"
 
     def __init__(self, base_url: str | None = None, model: str = "default", *, api_key_env: str = "IMNER_LLM_API_KEY",
                  prompt: str | None = None, labels: Sequence[str] = LABEL_NAMES, temperature: float = 0.0,
@@ -138,11 +139,6 @@ class LLMTagger(Tagger):
 
     def config(self) -> dict[str, Any]:
         return init_config(self, exclude=("labels",))
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "LLMTagger":
-        path, cfg = read_saved_config(directory)
-        return cls(**checked_params(cls, cfg, str(path)))
 
     def _template(self) -> str:
         path = Path(self.prompt) if self.prompt else DEFAULT_PROMPT

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from imner.config import RESOURCES
-from imner.configkit import check_int, checked_params, read_saved_config
+from imner.configkit import check_int
 from imner.errors import ConfigError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -272,6 +272,7 @@ class ZeroShotTagger(Tagger):
     """
 
     name = "zeroshot.v1"
+    labels_key = "prototypes"
 
     def __init__(self, labels: Sequence[str] | Mapping[str, Sequence[str]] = LABEL_NAMES, *,
                  threshold: float = 0.5, margin: float = 0.0, context_weight: float = 0.0,
@@ -315,13 +316,6 @@ class ZeroShotTagger(Tagger):
                 "context_weight": self.context_weight, "aggregate": self.aggregate, "max_len": self.max_len,
                 "none_texts": self.none_texts, "candidate_tagger": self.candidate_tagger,
                 "model_path": self.model_path, "batch_size": self.batch_size}
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "ZeroShotTagger":
-        path, cfg = read_saved_config(directory)
-        cfg.pop("labels", None)
-        labels = cfg.pop("prototypes")
-        return cls(labels=labels, **checked_params(cls, cfg, str(path), exclude=("labels", "encoder")))
 
     @property
     def encoder(self) -> Encoder:
