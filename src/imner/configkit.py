@@ -95,11 +95,13 @@ def check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str, *, 
         raise ConfigError(f"{where}: {'[' + section + '] ' if section else ''}needs {', '.join(map(repr, missing))}")
 
 
-def check_int(value: Any, name: str, low: int = 1, high: int | None = None) -> int:
-    """``value`` when it is an integer (not a bool) from ``low`` to ``high`` (None: no upper bound)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        what = ("a positive integer" if low == 1 and high is None else
-                f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
+def check_int(value: Any, name: str, low: int | None = 1, high: int | None = None) -> int:
+    """``value`` when it is an integer (not a bool) from ``low`` to ``high`` (None: no bound)."""
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low) or (
+            high is not None and value > high):
+        what = ("an integer" if low is None and high is None else f"an integer <= {high}" if low is None
+                else "a positive integer" if low == 1 and high is None
+                else f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
         raise ConfigError(f"{name} must be {what}, got {value!r}")
     return value
 

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from imner.configkit import check_int
 from imner.errors import ConfigError, ModelNotFoundError, OffsetMismatchError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -145,8 +146,7 @@ class GlinerTagger(Tagger):
             raise ConfigError(f"two labels share a prompt: {self.prompts}")
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
-        if not isinstance(overlap, int) or overlap < 0:
-            raise ConfigError(f"overlap (sentences shared by consecutive windows) must be >= 0, got {overlap!r}")
+        check_int(overlap, "overlap (sentences shared by consecutive windows)", 0)
         plan_windows("", max_words, overlap, overlap_words)  # validates the window sizes
         self.model_dir = str(model_dir)
         self.labels = tuple(self.prompts)

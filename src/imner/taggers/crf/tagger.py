@@ -92,8 +92,7 @@ class CRFTagger(Tagger):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"CRF {key} must be a number >= 0, got {value!r}")
         check_int(max_iterations, "CRF max_iterations")
-        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 5:
-            raise ConfigError(f"CRF window must be an integer from 0 to 5, got {window!r}")
+        check_int(window, "CRF window", 0, 5)
         if partial_docs not in PARTIAL_POLICIES:
             raise ConfigError(f"CRF partial_docs must be one of {', '.join(PARTIAL_POLICIES)}, got {partial_docs!r}")
         if lexicon_tagger is not None and not isinstance(lexicon_tagger, (Mapping, Tagger)):
