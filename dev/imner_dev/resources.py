@@ -3,7 +3,6 @@
 ========================  ===========================================================  ==========================
 resource                  committed file(s)                                            made from
 ========================  ===========================================================  ==========================
-``context-rules``         ``src/imner/resources/context_rules.json`` (packaged)        ``scripts/build_context_rules.py``
 ``lexicon``               ``src/imner/resources/lexicon/index.json.gz`` (packaged)     ``$IMNER_DATA/lexicons`` + the curated TSVs
 ``pathogen-names``        ``dev/imner_dev/resources/annotation/pathogen_names.tsv``    ``$IMNER_DATA/lexicons`` (NCBITaxon imports)
 ``imd-cases``             ``corpus/imd-cases/ann/*.ann`` and ``split.tsv``             MACCROBAT2020 + prelabels + decisions
@@ -11,25 +10,19 @@ resource                  committed file(s)                                     
 
 ``imner build [RESOURCE ...]`` rewrites them (all, in this order, when none is named); ``imner build --check``
 rebuilds each one in memory or in a temporary folder and exits 1, naming the resource, when a committed file differs
-from a fresh build. The test suite runs ``--check`` on all four (``tests/test_build.py``; about half a minute, most of
+from a fresh build. The test suite runs ``--check`` on all three (``tests/test_build.py``; about 15 s of CPU, most of
 it the lexicon). Not covered: the shipped default model (``src/imner/resources/models/default``), which is trained
-(hours) and exported, as its model card says; hand-edited sources (``drug_classes.json``, ``zeroshot/prototypes.json``,
-the curated lexicon TSVs, the decisions) are inputs, not outputs.
+(hours) and exported, as its model card says; hand-edited sources (``context_rules.json``, ``drug_classes.json``,
+``zeroshot/prototypes.json``, the curated lexicon TSVs, the decisions) are inputs, not outputs.
 """
 
 from __future__ import annotations
 
 import filecmp
-import importlib.util
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-
-from imner_dev import REPO_ROOT
-
-CONTEXT_SCRIPT = REPO_ROOT / "scripts" / "build_context_rules.py"
-
 
 @dataclass(frozen=True)
 class Resource:
@@ -38,13 +31,6 @@ class Resource:
     build: Callable[[], int]
     check: Callable[[], int]  # 0 when the committed file(s) equal a fresh build
     needs_data: bool = True  # reads $IMNER_DATA
-
-
-def _context_module():
-    spec = importlib.util.spec_from_file_location("build_context_rules", CONTEXT_SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _same_file(fresh: Path, committed: Path, name: str) -> int:
@@ -99,8 +85,6 @@ def _imd_check() -> int:
 
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("context-rules", "src/imner/resources/context_rules.json",
-             lambda: _context_module().main([]), lambda: _context_module().main(["--check"]), needs_data=False),
     Resource("lexicon", "src/imner/resources/lexicon/index.json.gz", _lexicon_build, _lexicon_check),
     Resource("pathogen-names", "dev/imner_dev/resources/annotation/pathogen_names.tsv", _pathogens_build,
              _pathogens_check),
