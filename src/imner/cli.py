@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.lexicon",
     "imner.commands.train",
     "imner.commands.imd_cases",
+    "imner.commands.cohort",
 )
 
 
