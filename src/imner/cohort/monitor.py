@@ -89,7 +89,7 @@ class MonitorTable:
 
 
 def monitor(db, queries: list[str], *, by: str = "month", date_field: str = "date") -> MonitorTable:
-    from imner.cohort.query import Vocabulary
+    from imner.cohort.language import Vocabulary
     from imner.cohort.search import run_query
     from imner.cohort.store import connect
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from imner.cohort.query import Resolution, Vocabulary, compile_query
+from imner.cohort.language import Resolution, Vocabulary, compile_query
 
 
 @dataclass

@@ -47,7 +47,7 @@ def summarize(db, doc_id: str) -> dict[str, Any]:
                           "WHERE doc_id = ?", [doc_id]).fetchone()
         if doc is None:
             some = [r[0] for r in con.execute("SELECT doc_id FROM documents ORDER BY doc_id LIMIT 5").fetchall()]
-            from imner.cohort.query import nearest
+            from imner.cohort.language import nearest
 
             near = nearest(doc_id, [r[0] for r in con.execute("SELECT doc_id FROM documents").fetchall()])
             raise InputError(f"no document {doc_id!r} in the index"
