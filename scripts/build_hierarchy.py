@@ -6,7 +6,10 @@ Sources, read with the lexicon's own parsers (:mod:`imner.lexicon.sources`) from
 * Disease Ontology ``is_a`` parents (``DOreports/HumanDO.tsv`` plus the subset OBO files);
 * NCBITaxon parents from DO's and MONDO's ``ncbitaxon_import`` modules (both lineages where a taxon was renamed
   or moved, e.g. Herpesviridae and Orthoherpesviridae);
-* HPO ``is_a`` parents from ``hpo/hp.obo.gz``.
+* HPO ``is_a`` parents from ``hpo/hp.obo.gz``;
+* taxa of the packaged lexicon (its curated list) that the import modules lack, placed under their genus when
+  the first word of their binomial name is a genus the modules have (``Streptococcus agalactiae`` ->
+  ``Streptococcus``).
 
 ICD-10-CM needs no table: its hierarchy is the code prefix (``M32`` covers ``M32.1``, ``M32.14``...).
 DrugBank has none. The output is deterministic (sorted lines, gzip without a timestamp)::
@@ -51,6 +54,24 @@ def collect(lexicons: Path) -> tuple[dict[str, set[str]], dict[str, object]]:
             ps = {p for p in t.is_a if p.startswith("NCBITaxon:") and p != t.id}
             if ps:
                 parents.setdefault(t.id, set()).update(ps)
+    # taxa that the packaged lexicon has from its curated list but the import modules lack (Streptococcus
+    # agalactiae, Candida auris...): a binomial name goes under its genus when the modules name that genus
+    from imner.lexicon import load_lexicon
+
+    genus: dict[str, list[str]] = {}
+    named: dict[str, list[str]] = {}  # any rank, for genera whose rank the modules do not record
+    for tid, name in tx.name.items():
+        named.setdefault(name.lower(), []).append(tid)
+        if tx.rank.get(tid) == "genus":
+            genus.setdefault(name.lower(), []).append(tid)
+    n_genus = 0
+    for c in load_lexicon().concepts():
+        if c.id.startswith("NCBITaxon:") and c.id not in parents and " " in c.name:
+            first = c.name.split()[0].lower()
+            hits = genus.get(first) or [t for t in named.get(first, []) if t in parents]
+            if len(hits) == 1 and hits[0] != c.id:
+                parents[c.id] = {hits[0]}
+                n_genus += 1
     hp = lexicons / "hpo" / "hp.obo.gz"
     n_hp = 0
     for t in read_obo(hp):
@@ -63,7 +84,7 @@ def collect(lexicons: Path) -> tuple[dict[str, set[str]], dict[str, object]]:
     info = {"disease_ontology": do.version, "hpo": obo_data_version(hp),
             "counts": {prefix: sum(1 for c in parents if c.startswith(prefix + ":"))
                        for prefix in ("DOID", "NCBITaxon", "HP")},
-            "icd10cm": "prefix-based (no table)"}
+            "taxa_placed_under_their_genus_by_name": n_genus, "icd10cm": "prefix-based (no table)"}
     return parents, info
 
 

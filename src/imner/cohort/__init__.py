@@ -50,7 +50,7 @@ def index(inputs: Iterable[str], db: str | Path = DEFAULT_DB, *, model: str | Pa
             rep = store.index_records(con, store.iter_records(path), annotate, mid, mver, batch_size=batch_size,
                                       reindex=reindex, on_duplicate=on_duplicate, progress=progress)
             for k, v in rep.__dict__.items():
-                if isinstance(v, int):
+                if isinstance(v, (int, float)):
                     setattr(total, k, getattr(total, k) + v)
                 elif isinstance(v, list):
                     total.notes.extend(v)

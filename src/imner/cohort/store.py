@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,6 +120,9 @@ class IndexReport:
     duplicates_skipped: int = 0
     repeated_same_text: int = 0
     batches: int = 0
+    #: wall-clock seconds in extraction (the pipeline) and in storing (sentences, rows, the transaction)
+    annotate_seconds: float = 0.0
+    store_seconds: float = 0.0
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -226,9 +230,13 @@ def index_records(con, records: Iterable[Record], annotate: Callable[[list[Docum
         if not batch:
             return
         docs = [r.doc for r in batch]
+        t0 = time.perf_counter()
         done = annotate(docs) if annotate is not None else docs
+        t1 = time.perf_counter()
         out = [Record(d, r.input, r.line) for d, r in zip(done, batch)]
         report.entities += write_batch(con, out, model_id, model_version)
+        report.annotate_seconds += t1 - t0
+        report.store_seconds += time.perf_counter() - t1
         report.indexed += len(out)
         report.batches += 1
         if progress:

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "first / the indexed one) or replace (keep the last)")
     p.add_argument("--batch-size", type=int, default=16, help="documents per batch and transaction (default 16)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--timings", metavar="FILE", default=None,
+                   help="write the run's counts and seconds (extraction, storing, total) as JSON to FILE (- for stderr)")
     p.set_defaults(func=run_index)
 
     p = sub.add_parser("cohort", help="documents matching a cohort query (codes, names, classes, assertion, "
@@ -101,6 +103,9 @@ def _write(text: str, dest: str) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    import json
+    import time
+
     from tqdm import tqdm
 
     from imner.cohort import index
@@ -108,11 +113,20 @@ def run_index(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise SystemExit("imner index: --batch-size must be at least 1")
     progress = tqdm(desc="index", unit="doc", file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True)
+    t0 = time.perf_counter()
     try:
         rep = index(args.input, args.db, model=args.model, batch_size=args.batch_size, reindex=args.reindex,
                     on_duplicate=args.on_duplicate, progress=progress.update)
     finally:
         progress.close()
+    if args.timings:
+        info = {**rep.to_dict(), "run_seconds": round(time.perf_counter() - t0, 4)}
+        info = {k: round(v, 4) if isinstance(v, float) else v for k, v in info.items()}
+        text = json.dumps(info, indent=1) + "\n"
+        if args.timings == "-":
+            sys.stderr.write(text)
+        else:
+            _write(text, args.timings)
     if not args.quiet:
         parts = [f"{rep.indexed} documents indexed ({rep.entities} entities)", f"{rep.unchanged} unchanged"]
         for key, what in (("other_model", "indexed with another model (kept)"), ("reindexed", "re-indexed"),
