@@ -1,4 +1,4 @@
-"""``imner build lexicon``: regenerate a packaged resource from its sources (dev package)."""
+"""``imner build lexicon`` / ``imner build hierarchy``: regenerate a packaged resource from its sources (dev package)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                      "(default: the packaged ones)")
     pb.add_argument("--json", action="store_true", help="print the build report as JSON")
     pb.set_defaults(func=_lexicon)
+
+    ph = sub.add_parser("hierarchy", help="build ontology/hierarchy.json.gz (DOID, NCBITaxon, HP parents) for "
+                        "cohort queries", description="Reads DO, the DO/MONDO NCBITaxon import modules and hp.obo "
+                        "under $IMNER_DATA/lexicons and writes src/imner/resources/ontology/hierarchy.json.gz.")
+    ph.add_argument("--out", metavar="FILE", help="output file (default: the packaged resource)")
+    ph.add_argument("--lexicons", metavar="DIR", help="source folder (default: $IMNER_DATA/lexicons)")
+    ph.set_defaults(func=_hierarchy)
+
+
+def _hierarchy(args: argparse.Namespace) -> int:
+    from imner_dev.lexicon.hierarchy import main
+
+    return main([*(["--out", args.out] if args.out else []), *(["--lexicons", args.lexicons] if args.lexicons else [])])
 
 
 def _lexicon(args: argparse.Namespace) -> int:

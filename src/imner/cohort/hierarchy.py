@@ -1,7 +1,8 @@
 """Ontology hierarchy for cohort queries: the descendants of a code.
 
-Reads the packaged ``resources/ontology/hierarchy.json.gz`` (child -> parents for DOID, NCBITaxon and HP, built by
-``scripts/build_hierarchy.py`` from the Disease Ontology, the DO/MONDO NCBITaxon import modules and hp.obo).
+Reads the packaged ``resources/ontology/hierarchy.json.gz`` (child -> parents for DOID, NCBITaxon and HP), built by
+``imner build hierarchy`` (the dev package: ``dev/imner_dev/lexicon/hierarchy.py``) from the Disease Ontology, the
+DO/MONDO NCBITaxon import modules and hp.obo.
 ICD-10-CM is prefix-based and needs no table; DrugBank ids have no hierarchy.
 
 >>> h = load_hierarchy()
@@ -37,7 +38,7 @@ class Hierarchy:
         p = Path(path)
         if not p.is_file():
             raise ModelNotFoundError(f"ontology hierarchy {p} not found; build it with "
-                                     "`python scripts/build_hierarchy.py` (needs $IMNER_DATA/lexicons)")
+                                     "`imner build hierarchy` (dev package, needs $IMNER_DATA/lexicons)")
         data = json.loads(gzip.decompress(p.read_bytes()))
         if data.get("format") != "imner-hierarchy":
             raise FormatError("not an imner hierarchy file (format key)", source=str(p))

@@ -1,7 +1,7 @@
 """Build ``src/imner/resources/ontology/hierarchy.json.gz``: the parent links that cohort queries expand a code
 with (a query for an ancestor also finds its descendants).
 
-Sources, read with the lexicon's own parsers (:mod:`imner.lexicon.sources`) from ``$IMNER_DATA/lexicons``:
+Sources, read with the lexicon's own parsers (:mod:`imner_dev.lexicon.sources`) from ``$IMNER_DATA/lexicons``:
 
 * Disease Ontology ``is_a`` parents (``DOreports/HumanDO.tsv`` plus the subset OBO files);
 * NCBITaxon parents from DO's and MONDO's ``ncbitaxon_import`` modules (both lineages where a taxon was renamed
@@ -17,7 +17,7 @@ DrugBank has none. The output is deterministic (sorted lines, gzip without a tim
     {"format": "imner-hierarchy", "version": 1, "info": {...},
      "parents": "DOID:9074<TAB>DOID:417|DOID:0080599\\n..."}    # child -> parents, '|'-joined
 
-Run: ``IMNER_DATA=... python scripts/build_hierarchy.py [--out FILE]``.
+Run: ``imner build hierarchy [--out FILE]`` (or ``python -m imner_dev.lexicon.hierarchy``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import json
 from pathlib import Path
 
 from imner.config import RESOURCES, data_path
-from imner.lexicon.sources import obo_data_version, read_disease_ontology, read_obo, read_taxa
+from imner_dev.lexicon.sources import obo_data_version, read_disease_ontology, read_obo, read_taxa
 
 FORMAT = "imner-hierarchy"
 VERSION = 1
