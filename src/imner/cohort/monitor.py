@@ -136,7 +136,8 @@ def monitor(db, queries: list[str], *, by: str = "month", date_field: str = "dat
     return MonitorTable(by, date_field, periods, series, has_patients)
 
 
-def write_monitor(table: MonitorTable, output: str | Path) -> Path:
+def write_monitor(table: MonitorTable, output: str | Path, *, title: str | None = None) -> Path:
+    """Write the table as CSV, a PNG chart or an HTML page (by the suffix); ``title`` for the charts."""
     out = Path(output)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".png", ".html"):
@@ -149,9 +150,9 @@ def write_monitor(table: MonitorTable, output: str | Path) -> Path:
             w.writeheader()
             w.writerows(table.rows())
     elif suffix == ".png":
-        _png(table, tmp)
+        _png(table, tmp, title or f"documents per {table.by}")
     else:
-        _html(table, tmp)
+        _html(table, tmp, title or f"documents per {table.by}")
     tmp.replace(out)
     return out
 
@@ -161,7 +162,7 @@ def _undated_note(table: MonitorTable) -> str:
                      for q in table.queries)
 
 
-def _png(table: MonitorTable, path: Path) -> None:
+def _png(table: MonitorTable, path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,7 +172,7 @@ def _png(table: MonitorTable, path: Path) -> None:
     for q in table.queries:
         ax.plot(table.periods, [q.documents.get(p, 0) for p in table.periods], marker="o", ms=3, label=q.query)
     ax.set_ylabel("documents")
-    ax.set_title(f"documents per {table.by}")
+    ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
     fig.text(0.01, 0.01, "undated, not plotted: " + _undated_note(table), fontsize=7, wrap=True)
     fig.autofmt_xdate()
@@ -180,7 +181,7 @@ def _png(table: MonitorTable, path: Path) -> None:
     plt.close(fig)
 
 
-def _html(table: MonitorTable, path: Path) -> None:
+def _html(table: MonitorTable, path: Path, title: str) -> None:
     import html
 
     import plotly.graph_objects as go
@@ -193,12 +194,12 @@ def _html(table: MonitorTable, path: Path) -> None:
         if table.has_patients:
             fig.add_trace(go.Scatter(x=x, y=[(q.patients or {}).get(p, 0) for p in table.periods],
                                      mode="lines", line={"dash": "dot"}, name=f"{q.query} (patients)"))
-    fig.update_layout(title=f"documents per {table.by}", yaxis_title="count", template="plotly_white")
+    fig.update_layout(title=title, yaxis_title="count", template="plotly_white")
     body = fig.to_html(full_html=False, include_plotlyjs=True)  # plotly.js inline: the page works offline
     rows = "".join(f"<tr><td>{html.escape(q.query)}</td><td>{q.matched}</td><td>{q.undated}</td></tr>"
                    for q in table.queries)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>imner monitor</title></head><body>"
-            f"<h1>imner monitor, per {table.by}</h1>{body}"
+            f"<h1>imner monitor: {html.escape(title)}</h1>{body}"
             f"<h2>Documents without a usable {html.escape(table.date_field)!s}</h2>"
             f"<p>Counted here and in the CSV, not plotted.</p><table border='1' cellpadding='4'>"
             f"<tr><th>query</th><th>matched</th><th>undated</th></tr>{rows}</table></body></html>")
