@@ -112,7 +112,18 @@ def run_index(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise SystemExit("imner index: --batch-size must be at least 1")
-    progress = tqdm(desc="index", unit="doc", file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True)
+    from imner.errors import ImnerError
+    from imner.io.inputs import count_inputs
+
+    total = None
+    if not args.quiet:
+        try:
+            counts = [count_inputs(p) for p in args.input]
+            total = None if None in counts else sum(counts)
+        except (ImnerError, OSError):  # a bad input is reported by the run itself, with its own message
+            total = None
+    progress = tqdm(desc="index", unit="doc", total=total, file=sys.stderr, disable=args.quiet or None,
+                    dynamic_ncols=True)
     t0 = time.perf_counter()
     try:
         rep = index(args.input, args.db, model=args.model, batch_size=args.batch_size, reindex=args.reindex,
