@@ -17,7 +17,8 @@ DrugBank has none. The output is deterministic (sorted lines, gzip without a tim
     {"format": "imner-hierarchy", "version": 1, "info": {...},
      "parents": "DOID:9074<TAB>DOID:417|DOID:0080599\\n..."}    # child -> parents, '|'-joined
 
-Run: ``imner build hierarchy [--out FILE]`` (or ``python -m imner_dev.lexicon.hierarchy``).
+Run: ``imner build hierarchy`` (``imner build --check hierarchy`` compares with the committed file), or
+``python -m imner_dev.lexicon.hierarchy [--out FILE]``.
 """
 
 from __future__ import annotations
