@@ -8,6 +8,8 @@ One document per line::
 * ``entities`` are :meth:`imner.types.Span.to_dict` dicts (attrs at the top level of each entity, ``fragments``
   for discontinuous spans); ``text`` in an entity is the mention and is checked against the document text.
 * ``text`` is left out of output lines by default (``include_text=False``); reading needs it.
+* ``patient`` (``meta["patient"]``, the patient block) is written at the top level; the rest of ``meta`` under
+  ``meta`` unless ``include_meta=False`` (``imner extract`` output).
 * On reading, ``spans`` is accepted as a synonym of ``entities``; a ``meta`` object and any other top-level keys go
   to ``Document.meta``. A line without ``id`` gets ``<file stem>:<line number>``. Blank lines are skipped.
 """
@@ -18,28 +20,44 @@ import json
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 
-from imner.errors import FormatError, InputError
-from imner.io._common import check_on_mismatch, check_span_in_text, iter_decoded_lines, verify_mention
+from imner.errors import FormatError, InputError, excerpt
+from imner.io._common import (check_no_surrogates, check_on_mismatch, check_span_in_text, iter_decoded_lines,
+                              verify_mention)
 from imner.types import Document, Span, span_from_dict
 
 ALLOWED_KEYS = ("id", "text", "entities", "spans", "meta")
 
 
-def document_to_json(doc: Document, *, include_text: bool = True) -> dict[str, Any]:
-    """The JSON object of one document: ``id``, ``text`` (unless ``include_text=False``), ``entities`` and
-    ``meta`` (only when not empty)."""
+#: meta keys written at the top level of a line (and read back into meta like any other top-level key)
+TOP_LEVEL_META = ("patient",)
+
+
+def document_to_json(doc: Document, *, include_text: bool = True, include_meta: bool = True) -> dict[str, Any]:
+    """The JSON object of one document: ``id``, ``text`` (unless ``include_text=False``), ``entities``, the
+    patient block when there is one and ``meta`` (only when not empty, and unless ``include_meta=False``)."""
     out: dict[str, Any] = {"id": doc.id}
     if include_text:
         out["text"] = doc.text
     out["entities"] = [s.to_dict(doc.text) for s in doc.spans]
-    if doc.meta:
-        out["meta"] = dict(doc.meta)
+    for key in TOP_LEVEL_META:
+        if key in doc.meta:
+            out[key] = doc.meta[key]
+    rest = {k: v for k, v in doc.meta.items() if k not in TOP_LEVEL_META}
+    if include_meta and rest:
+        out["meta"] = rest
     return out
 
 
-def dumps_document(doc: Document, *, include_text: bool = False) -> str:
+def dumps_document(doc: Document, *, include_text: bool = False, include_meta: bool = True) -> str:
     """One JSONL line (no trailing newline). Values JSON cannot hold are written with ``str()``."""
-    return json.dumps(document_to_json(doc, include_text=include_text), ensure_ascii=False, default=str)
+    return json.dumps(document_to_json(doc, include_text=include_text, include_meta=include_meta),
+                      ensure_ascii=False, default=str)
+
+
+def jsonl_record(doc: Document, *, include_text: bool = False, include_meta: bool = False) -> str:
+    """One streamed line of ``imner extract`` output: ``id``, ``entities``, ``patient`` (``text`` and ``meta`` when
+    asked), with its newline."""
+    return dumps_document(doc, include_text=include_text, include_meta=include_meta) + "\n"
 
 
 def write_jsonl(docs: Iterable[Document], path_or_file: str | Path | IO[str], *,
@@ -87,7 +105,7 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object "
+        raise FormatError(f"invalid JSON at column {exc.colno} ({exc.msg}); each line must be one JSON object "
                           f"with keys {', '.join(ALLOWED_KEYS)}", source=source, line=line_no) from None
     if not isinstance(obj, dict):
         raise FormatError(f"expected a JSON object, got {type(obj).__name__}; each line must be "
@@ -101,7 +119,10 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
                          "\"entities\" (or \"spans\") and \"meta\"", source=source, line=line_no)
     ident = obj.get("id", default_id)
     if not isinstance(ident, (str, int)) or isinstance(ident, bool):
-        raise InputError(f"\"id\" must be a string or an integer, got {ident!r}", source=source, line=line_no)
+        raise InputError(f"\"id\" must be a string or an integer, got {excerpt(ident)}", source=source,
+                         line=line_no)
+    check_no_surrogates(text, "\"text\"", source=source, line=line_no)
+    check_no_surrogates(str(ident), "\"id\"", source=source, line=line_no)
     if "entities" in obj and "spans" in obj:
         raise InputError("give \"entities\" or \"spans\", not both", source=source, line=line_no)
     raw_entities = obj.get("entities", obj.get("spans")) or []
@@ -117,7 +138,7 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
     for i, ent in enumerate(raw_entities):
         where = f"entity {i}"
         if not isinstance(ent, dict) or not {"start", "end", "label"} <= ent.keys():
-            raise InputError(f"{where}: each entity needs \"start\", \"end\" and \"label\", got {ent!r}"[:300],
+            raise InputError(f"{where}: each entity needs \"start\", \"end\" and \"label\", got {excerpt(ent)}",
                              source=source, line=line_no)
         try:
             span = span_from_dict(ent)
