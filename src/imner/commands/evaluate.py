@@ -9,7 +9,7 @@ Examples::
 
     imner evaluate --gold gold.jsonl --pred pred.jsonl
     imner evaluate --gold corpus/brat --pred out/brat --format brat --json report.json
-    imner evaluate --corpus ncbi_disease --split test --model models/crf \\
+    imner evaluate --corpus ncbi-disease --split test --model models/crf \\
         --label-map IMMUNE_DISEASE=Disease,INFECTIOUS_DISEASE=Disease,OTHER_DISEASE=Disease --labels Disease
 
 Prints a table (scores in %): per label and micro/macro, strict P/R/F1/support and exact/partial/type F1,

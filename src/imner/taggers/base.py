@@ -80,9 +80,14 @@ def read_config(directory: Path, missing: str) -> tuple[Path, dict[str, Any]]:
     if not cfg_path.is_file():
         raise ModelNotFoundError(missing)
     try:
-        return cfg_path, json.loads(cfg_path.read_text(encoding="utf-8"))
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ConfigError(f"{cfg_path}: line {e.lineno}: invalid JSON: {e.msg}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{cfg_path}: not UTF-8 text (byte offset {e.start}): the file is damaged") from e
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{cfg_path}: expected a JSON object, got {type(cfg).__name__}")
+    return cfg_path, cfg
 
 
 def load_tagger(directory: str | Path) -> "Tagger":
@@ -93,6 +98,9 @@ def load_tagger(directory: str | Path) -> "Tagger":
     name = cfg.get("tagger")
     if not name:
         raise ConfigError(f"{cfg_path}: missing the 'tagger' key (e.g. \"crf.v1\")")
+    from imner.integrity import verify_model_dir
+
+    verify_model_dir(directory, cfg)  # the manifest's sha256 of each file, when it has them
     return resolve(name).load(directory)
 
 
