@@ -20,6 +20,7 @@ written as they are, other values (and ``score``) as JSON text, so they read bac
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -227,12 +228,30 @@ def _to_bioc_document(doc: Document, bioc) -> Any:
     return bdoc
 
 
+#: characters XML 1.0 cannot hold (lxml refuses them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_xml_text(doc: Document) -> None:
+    """An :class:`InputError` naming the offset of the first character of ``doc`` that XML cannot hold."""
+    for what, value in (("text", doc.text), ("id", doc.id)):
+        m = _NOT_XML.search(value)
+        if m:
+            raise InputError(f"{what} holds U+{ord(m.group()):04X} at character offset {m.start()}, which XML 1.0 "
+                             "cannot hold; write BioC JSON (.json) instead, or remove the control characters",
+                             source=doc.id)
+
+
 def write_bioc(docs: Iterable[Document], path: str | Path) -> int:
     """Write ``docs`` as one BioC collection (JSON; BioC XML when ``path`` ends in ``.xml``). Returns the number
-    of documents."""
+    of documents. XML cannot hold control characters: a document with one is an :class:`InputError`."""
     _, biocjson, biocxml = _bioc()
-    collection = to_bioc_collection(docs)
     p = Path(path)
+    docs = list(docs)
+    if p.suffix.lower() == ".xml":
+        for doc in docs:
+            check_xml_text(doc)
+    collection = to_bioc_collection(docs)
     with open(p, "w", encoding="utf-8", newline="") as fh:
         if p.suffix.lower() == ".xml":
             biocxml.dump(collection, fh)
