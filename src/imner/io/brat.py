@@ -131,14 +131,14 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         if not line.strip():
             continue
         if "\t" not in line:
-            raise FormatError(f"malformed brat line {line!r}: expected '<id>\\t<annotation>...'", source=source,
+            raise FormatError(f"malformed brat line {excerpt(line)}: expected '<id>\\t<annotation>...'", source=source,
                               line=n)
         ident = line.split("\t", 1)[0]
         kind = ident[:1]
         if kind == "T":
             parts = line.split("\t", 2)
             if len(parts) != 3 or " " not in parts[1]:
-                raise FormatError(f"malformed text-bound line {line!r}: expected 'T<n>\\tType start end\\tmention'",
+                raise FormatError(f"malformed text-bound line {excerpt(line)}: expected 'T<n>\\tType start end\\tmention'",
                                   source=source, line=n)
             label, offsets = parts[1].split(" ", 1)
             frags = _parse_offsets(offsets, source, n)
@@ -158,7 +158,7 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
             if kind == "E":
                 head = line.split("\t")[1].split(" ", 1)[0]
                 if ":" not in head:
-                    raise FormatError(f"malformed event line {line!r}: expected 'E<n>\\tType:T<n> [Role:Id ...]'",
+                    raise FormatError(f"malformed event line {excerpt(line)}: expected 'E<n>\\tType:T<n> [Role:Id ...]'",
                                       source=source, line=n)
                 triggers[ident] = head.split(":", 1)[1]
             other.append(line)
@@ -177,7 +177,7 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         if kind in "AM":
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) not in (2, 3):
-                raise FormatError(f"malformed attribute line {line!r}: expected 'A<n>\\tName Target [Value]'",
+                raise FormatError(f"malformed attribute line {excerpt(line)}: expected 'A<n>\\tName Target [Value]'",
                                   source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
@@ -194,7 +194,7 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         elif kind == "N":
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) != 3 or len(parts) > 3:
-                raise FormatError(f"malformed normalization line {line!r}: expected "
+                raise FormatError(f"malformed normalization line {excerpt(line)}: expected "
                                   "'N<n>\\tReference Target DB:ID[\\tname]'", source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
@@ -204,7 +204,7 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         else:  # '#'
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) != 2:
-                raise FormatError(f"malformed note line {line!r}: expected '#<n>\\tAnnotatorNotes Target\\ttext'",
+                raise FormatError(f"malformed note line {excerpt(line)}: expected '#<n>\\tAnnotatorNotes Target\\ttext'",
                                   source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
