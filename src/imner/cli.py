@@ -10,6 +10,10 @@ and the exit status of :data:`imner.errors.EXIT_CODES` (1 bad input or options, 
 damaged, 4 data missing, 5 a file that cannot be read or written, 130 interrupted). ``--debug`` (anywhere on
 the command line, or ``IMNER_DEBUG=1``) shows the traceback instead. Warnings are printed as one line
 ``imner COMMAND: warning: ...``.
+
+Other installed packages add subcommands through the ``imner.commands`` entry-point group (each entry a
+``register(subparsers)`` callable): that is how the unshipped dev package (``dev/``) adds ``imner compare``,
+``imner imd-cases`` and ``imner build`` without the runtime ever importing it by name.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import importlib
 import os
 import sys
 import warnings
+from importlib.metadata import entry_points
 
 from imner.errors import EXIT_INTERRUPTED, EXIT_USAGE, ImnerError, exit_code
 
@@ -26,13 +31,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.extract",
     "imner.commands.corpus",
     "imner.commands.evaluate",
-    "imner.commands.compare",
     "imner.commands.lexicon",
     "imner.commands.train",
-    "imner.commands.imd_cases",
 )
 #: the longest error line printed (a message is cut there, never a multi-line dump)
 MAX_MESSAGE = 600
+
+#: entry-point group of subcommands from other installed packages
+ENTRY_POINT_GROUP = "imner.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        ep.load()(sub)
     return parser
 
 
