@@ -289,7 +289,7 @@ def test_extract_path_offsets_index_the_input(pipe, parts, form):
 # ---------------------------------------------------------------------------------------- kept crashers
 
 def _crashers():
-    return sorted(CRASHERS.glob("*")) if CRASHERS.is_dir() else []
+    return sorted(p for p in CRASHERS.glob("*") if p.suffix != ".md") if CRASHERS.is_dir() else []
 
 
 @pytest.mark.parametrize("path", _crashers(), ids=lambda p: p.name)

@@ -506,3 +506,20 @@ def test_progress_bar_on_a_terminal_quiet_when_piped(monkeypatch):
     bar.update(Document("a", "one two"))
     bar.close()
     assert piped.getvalue() == ""
+
+
+@pytest.mark.parametrize("entity, what", [
+    ('{"start": 0.5, "end": 5, "label": "X"}', '"start" must be an integer'),
+    ('{"start": "0", "end": 5, "label": "X"}', '"start" must be an integer'),
+    ('{"start": 0, "end": 5, "label": ["X"]}', '"label" must be a non-empty string'),
+    ('{"start": 0, "end": 5, "label": "X", "score": "high"}', '"score" must be a number'),
+])
+def test_jsonl_entities_with_wrong_types_are_refused_not_coerced(tmp_path, entity, what):
+    """Found probing the readers for issue 10: 0.5 became 0, ["X"] the label "['X']"."""
+    from imner.errors import InputError
+    from imner.io.jsonl import read_jsonl
+
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"id": "a", "text": "Fever", "entities": [' + entity + "]}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=what):
+        list(read_jsonl(p))

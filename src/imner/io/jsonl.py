@@ -99,6 +99,26 @@ def parse_jsonl_lines(lines: Iterable[tuple[int, str]], *, source: str, default_
                                   on_mismatch=on_mismatch, texts=texts)
 
 
+def _entity_types(ent: Mapping[str, Any]) -> str | None:
+    """What is wrong with the types of an entity's span fields (None when nothing): offsets are JSON integers,
+    the label a string, the score a number or null, fragments a list of [start, end] integer pairs."""
+    for key in ("start", "end"):
+        v = ent[key]
+        if isinstance(v, bool) or not isinstance(v, int):
+            return f"\"{key}\" must be an integer character offset, got {excerpt(v)}"
+    if not isinstance(ent["label"], str) or not ent["label"]:
+        return f"\"label\" must be a non-empty string, got {excerpt(ent['label'])}"
+    score = ent.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        return f"\"score\" must be a number or null, got {excerpt(score)}"
+    frags = ent.get("fragments")
+    if frags is not None and (not isinstance(frags, list) or not all(
+            isinstance(f, list) and len(f) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in f)
+            for f in frags)):
+        return f"\"fragments\" must be a list of [start, end] integer pairs, got {excerpt(frags)}"
+    return None
+
+
 def parse_document_json(line: str, *, source: str, line_no: int | None = None, default_id: str = "doc",
                         on_mismatch: str = "raise", texts: Mapping[str, str] | None = None) -> Document:
     """One document from one JSON line."""
@@ -107,6 +127,11 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
     except json.JSONDecodeError as exc:
         raise FormatError(f"invalid JSON at column {exc.colno} ({exc.msg}); each line must be one JSON object "
                           f"with keys {', '.join(ALLOWED_KEYS)}", source=source, line=line_no) from None
+    except RecursionError:
+        raise FormatError("JSON nested too deeply; each line must be one flat {\"id\", \"text\", ...} object",
+                          source=source, line=line_no) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise FormatError(f"invalid JSON value ({str(exc)[:80]})", source=source, line=line_no) from None
     if not isinstance(obj, dict):
         raise FormatError(f"expected a JSON object, got {type(obj).__name__}; each line must be "
                           f"{{\"id\": ..., \"text\": ...}}", source=source, line=line_no)
@@ -140,6 +165,9 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
         if not isinstance(ent, dict) or not {"start", "end", "label"} <= ent.keys():
             raise InputError(f"{where}: each entity needs \"start\", \"end\" and \"label\", got {excerpt(ent)}",
                              source=source, line=line_no)
+        bad = _entity_types(ent)
+        if bad:
+            raise InputError(f"{where}: {bad}", source=source, line=line_no)
         try:
             span = span_from_dict(ent)
         except (InputError, TypeError, ValueError) as exc:
