@@ -34,7 +34,8 @@ CRASHERS = Path(__file__).parent / "fixtures" / "fuzz"
 # text with what breaks formats: tabs, pipes, CR/LF, BOM, combining marks, emoji, RTL, NUL-free
 _ALPHABET = st.one_of(
     st.sampled_from(list("ab Ff.,;:-()/|\t\n\r{}[]\"'\\#=0123456789")),
-    st.sampled_from(["\ufeff", "\u0301", "\u0308", "é", "ü", "ß", "😀", "\u05d0", "\u200b", "\u2028", "\x85", "한"]),
+    st.sampled_from(["\ufeff", "\u0301", "\u0308", "é", "ü", "ß", "😀", "\u05d0", "\u200b", "\u2028", "\x85",
+                     "한"]),
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
 )
 texts = st.text(_ALPHABET, max_size=60)

@@ -523,3 +523,16 @@ def test_jsonl_entities_with_wrong_types_are_refused_not_coerced(tmp_path, entit
     p.write_text('{"id": "a", "text": "Fever", "entities": [' + entity + "]}\n", encoding="utf-8")
     with pytest.raises(InputError, match=what):
         list(read_jsonl(p))
+
+
+def test_a_file_format_into_an_existing_folder_is_refused(tmp_path, capsys, dict_model):
+    (tmp_path / "out").mkdir()
+    rc, _, err = run([str(EXAMPLE), "-m", dict_model, "-o", str(tmp_path / "out")], capsys)
+    assert rc == 5 and "is a folder" in err and not partial_path(tmp_path / "out").exists()
+
+
+def test_reports_are_written_whole(tmp_path, capsys, dict_model):
+    report = tmp_path / "t.json"
+    rc, _, _ = run([str(EXAMPLE), "-m", dict_model, "-q", "--timings", str(report)], capsys)
+    assert rc == 0 and json.loads(report.read_text(encoding="utf-8"))["documents"] == 1
+    assert not partial_path(report).exists()

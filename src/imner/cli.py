@@ -6,8 +6,8 @@ the functions they register, so ``imner --help`` stays fast.
 
 Errors take one path for every command (:func:`main`): an :class:`~imner.errors.ImnerError` or an
 ``OSError`` becomes one line ``imner COMMAND: error: <where>: <what>; <what is allowed>`` on standard error
-and the exit status of :data:`imner.errors.EXIT_CODES` (1 bad input or options, 2 usage, 3 model missing or
-damaged, 4 data missing, 5 a file that cannot be read or written, 130 interrupted). ``--debug`` (anywhere on
+and the exit status of :data:`imner.errors.EXIT_CODES` (1 bad input or options, 2 usage, 3 model or resource
+missing or damaged, 4 data missing, 5 a file that cannot be read or written, 130 interrupted). ``--debug`` (anywhere on
 the command line, or ``IMNER_DEBUG=1``) shows the traceback instead. Warnings are printed as one line
 ``imner COMMAND: warning: ...``.
 
@@ -47,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imner",
         description="Find immune-mediated and infectious disease entities in clinical text.",
-        epilog="exit status: 0 done, 1 bad input or options, 2 usage, 3 model missing or damaged, 4 data missing, "
-               "5 a file that cannot be read or written, 130 interrupted. --debug shows tracebacks.",
+        epilog="exit status: 0 done, 1 bad input or options, 2 usage, 3 model or resource missing or damaged, "
+               "4 data missing, 5 a file that cannot be read or written, 130 interrupted. --debug shows tracebacks.",
     )
     parser.add_argument("--version", action="version", version=f"imner {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from imner.errors import ConfigError
 
@@ -124,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(report.to_json() + "\n")
         table_out = sys.stderr
     elif args.json:
-        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+        from imner.io.safe import write_text_safely
+
+        write_text_safely(args.json, report.to_json() + "\n")
     print(report.format_table(), file=table_out)
     return 0

@@ -8,8 +8,8 @@ output): one line per input document, in input order::
 
 Every entity has the same keys (see imner.records). Output goes to OUT.partial and is renamed onto OUT when the
 run has finished: a failed or interrupted run leaves an earlier OUT untouched and keeps what it finished in
-OUT.partial, which ``--resume`` continues. Exit status: 0 done, 1 bad input or options, 2 usage, 3 model missing
-or damaged, 4 data missing, 5 output cannot be written, 130 interrupted.
+OUT.partial, which ``--resume`` continues. Exit status: 0 done, 1 bad input or options, 2 usage, 3 model or resource
+missing or damaged, 4 data missing, 5 output cannot be written, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def write_timings(dest: str, pipe, load_seconds: float, run_seconds: float, n_do
     """The ``--timings`` report: start-up (model and steps loaded), each part of the pipeline, and the rest of the
     run (reading input, writing output), in wall-clock seconds."""
     import json
-    from pathlib import Path
+
+    from imner.io.safe import write_text_safely
 
     parts = {name: round(sec, 4) for name, sec in pipe.timings.items()}
     report = {"documents": n_docs, "load_seconds": round(load_seconds, 4), "run_seconds": round(run_seconds, 4),
@@ -75,7 +76,7 @@ def write_timings(dest: str, pipe, load_seconds: float, run_seconds: float, n_do
     if dest == "-":
         sys.stderr.write(text)
     else:
-        Path(dest).write_text(text, encoding="utf-8")
+        write_text_safely(dest, text)
 
 
 class Progress:

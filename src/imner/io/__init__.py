@@ -163,8 +163,8 @@ class DocumentWriter:
         if not self.format.streams:
             raise OutputError(f"format {format!r} cannot be streamed; allowed: {', '.join(OUTPUT_FORMATS)}")
         if resume and not self.format.resumable:
-            raise OutputError(f"--resume works for the formats {', '.join(n for n, f in REGISTRY.items() if f.resumable)}"
-                              f", not {format}")
+            resumable = ", ".join(n for n, f in REGISTRY.items() if f.resumable)
+            raise OutputError(f"--resume works for the formats {resumable}, not {format}")
         self._record = self.format.load("record")
         self._options = options
         self._title = title

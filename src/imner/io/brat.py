@@ -131,15 +131,15 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         if not line.strip():
             continue
         if "\t" not in line:
-            raise FormatError(f"malformed brat line {excerpt(line)}: expected '<id>\\t<annotation>...'", source=source,
-                              line=n)
+            raise FormatError(f"malformed brat line {excerpt(line)}: expected '<id>\\t<annotation>...'",
+                              source=source, line=n)
         ident = line.split("\t", 1)[0]
         kind = ident[:1]
         if kind == "T":
             parts = line.split("\t", 2)
             if len(parts) != 3 or " " not in parts[1]:
-                raise FormatError(f"malformed text-bound line {excerpt(line)}: expected 'T<n>\\tType start end\\tmention'",
-                                  source=source, line=n)
+                raise FormatError(f"malformed text-bound line {excerpt(line)}: expected "
+                                  "'T<n>\\tType start end\\tmention'", source=source, line=n)
             label, offsets = parts[1].split(" ", 1)
             frags = _parse_offsets(offsets, source, n)
             for a, b in frags:
@@ -158,8 +158,8 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
             if kind == "E":
                 head = line.split("\t")[1].split(" ", 1)[0]
                 if ":" not in head:
-                    raise FormatError(f"malformed event line {excerpt(line)}: expected 'E<n>\\tType:T<n> [Role:Id ...]'",
-                                      source=source, line=n)
+                    raise FormatError(f"malformed event line {excerpt(line)}: expected "
+                                      "'E<n>\\tType:T<n> [Role:Id ...]'", source=source, line=n)
                 triggers[ident] = head.split(":", 1)[1]
             other.append(line)
 
@@ -204,8 +204,8 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         else:  # '#'
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) != 2:
-                raise FormatError(f"malformed note line {excerpt(line)}: expected '#<n>\\tAnnotatorNotes Target\\ttext'",
-                                  source=source, line=n)
+                raise FormatError(f"malformed note line {excerpt(line)}: expected "
+                                  "'#<n>\\tAnnotatorNotes Target\\ttext'", source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
                 _keep_or_fail(fields[1], line, other, spans, triggers, source, n)

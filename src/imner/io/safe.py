@@ -150,6 +150,8 @@ class SafeOutput:
     # ------------------------------------------------------------------ lifecycle
 
     def open(self) -> "SafeOutput":
+        if not self.direct and self.target.is_dir():
+            raise OutputError(f"{self.target} is a folder; this format writes a file: give a file name")
         if self.direct:
             if self.resume:
                 raise OutputError(f"--resume needs an output file or folder, not {self.target}")
@@ -332,5 +334,11 @@ class SafeFolder(SafeOutput):
         return self.path
 
 
+def write_text_safely(path: str | Path, text: str) -> None:
+    """Write a small file (a report) through ``<path>.partial`` and a rename: never half-written."""
+    with SafeOutput(path) as out:
+        out.write(text)
+
+
 __all__ = ["PARTIAL_SUFFIX", "SafeFolder", "SafeOutput", "jsonl_id", "partial_path", "read_journal",
-           "refuse_same_file", "skip_done"]
+           "refuse_same_file", "skip_done", "write_text_safely"]
