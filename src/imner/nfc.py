@@ -22,7 +22,9 @@ from typing import Any, Mapping
 
 from imner.types import Document, Span
 
-_PIECE = re.compile(r"[\u0000-\u02ff]?[^\u0000-\u02ff]*", re.DOTALL)
+#: a run of characters from U+0300 up, with the character before it (what NFC may change); the text between such
+#: runs is below U+0300, already NFC and left alone
+_PIECE = re.compile(r"[\u0000-\u02ff]?[^\u0000-\u02ff]+", re.DOTALL)
 
 
 class OffsetMap:
@@ -70,11 +72,15 @@ def to_nfc(text: str) -> tuple[str, OffsetMap]:
         return text, OffsetMap([])
     parts: list[str] = []
     blocks: list[tuple[int, int, int, int]] = []
-    npos = opos = 0
+    npos = opos = 0     # where the NFC text and the original have got to
+    last = 0            # end of the last piece in the original
     for m in _PIECE.finditer(text):
+        gap = m.start() - last
+        if gap:
+            parts.append(text[last:m.start()])
+            npos, opos = npos + gap, opos + gap
+        last = m.end()
         piece = m.group(0)
-        if not piece:
-            continue
         norm = unicodedata.normalize("NFC", piece)
         if norm != piece:
             clusters = _clusters(piece)
@@ -96,6 +102,7 @@ def to_nfc(text: str) -> tuple[str, OffsetMap]:
         parts.append(norm)
         npos += len(norm)
         opos += len(piece)
+    parts.append(text[last:])
     return "".join(parts), OffsetMap(blocks)
 
 
