@@ -536,3 +536,40 @@ def test_reports_are_written_whole(tmp_path, capsys, dict_model):
     rc, _, _ = run([str(EXAMPLE), "-m", dict_model, "-q", "--timings", str(report)], capsys)
     assert rc == 0 and json.loads(report.read_text(encoding="utf-8"))["documents"] == 1
     assert not partial_path(report).exists()
+
+
+def test_4_15_real_sigint_and_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path, capsys, dict_model):
+    """The real thing, in subprocesses: Ctrl-C (SIGINT) exits 130 keeping whole lines; kill -9 may leave half a
+    line; --resume after both gives exactly the output of a run that was never interrupted."""
+    import signal
+    import subprocess
+    import time
+
+    src = docs_file(tmp_path / "in.jsonl", 1500)
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "imner.cli", "extract", str(src), "-o", str(out), "-m", dict_model,
+           "--no-normalize", "--batch-size", "1", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+
+    def start_and_stop(sig, extra=()):
+        proc = subprocess.Popen([*cmd, *extra], env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if partial_path(out).exists() and partial_path(out).stat().st_size > 2000:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "finished before it could be stopped"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err
+
+    rc, err = start_and_stop(signal.SIGINT)
+    assert rc == 130 and "interrupted:" in err and "Traceback" not in err
+    assert partial_path(out).read_text(encoding="utf-8").endswith("\n")
+    rc, _ = start_and_stop(signal.SIGKILL, ["--resume"])
+    assert rc == -signal.SIGKILL and not out.exists()
+    rc, _, _ = run([str(src), "-o", str(out), "-m", dict_model, "--no-normalize", "--resume", "-q"], capsys)
+    assert rc == 0
+    ref = tmp_path / "ref.jsonl"
+    assert run([str(src), "-o", str(ref), "-m", dict_model, "--no-normalize", "-q"], capsys)[0] == 0
+    assert out.read_bytes() == ref.read_bytes()
