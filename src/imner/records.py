@@ -4,10 +4,10 @@ Every entity :mod:`imner.pipeline` returns (and so every ``imner extract`` JSONL
 brat attributes) carries every key of :func:`entity_keys`:
 
 * the span: ``start``, ``end``, ``label``, ``text``, ``score`` (and ``fragments`` for discontinuous spans);
-* assertion (:data:`imner.context.FLAGS`: ``negated``, ``uncertain``, ``historical``, ``family``): ``true`` /
-  ``false`` on the classes the assertion step judges; ``null`` on the modifier classes it does not
-  (:data:`imner.context.MODIFIER_LABELS`: ANATOMY, LAB_VALUE, SEVERITY, TEMPORAL) and on every entity when the step
-  is switched off (``--no-assertion``);
+* assertion (:data:`imner.context.ASSERTION_KEYS`: the flags ``negated``, ``uncertain``, ``hypothetical``,
+  ``historical``, ``family``, and ``experiencer``, ``section``): values on the classes the assertion step judges;
+  ``null`` on the modifier classes it does not (:data:`imner.context.MODIFIER_LABELS`: ANATOMY, LAB_VALUE, SEVERITY,
+  TEMPORAL) and on every entity when the step is switched off (``--no-assertion``);
 * codes (:data:`imner.normalize.normalizer.OUTPUT_KEYS`): ``code_status`` is ``"mapped"``, ``"ambiguous"`` or
   ``"unmapped"`` on the classes the normaliser codes (diseases, SIGN_SYMPTOM, PATHOGEN, MEDICATION, SEVERITY) and
   ``null`` on the others (ANATOMY, DIAGNOSTIC_PROCEDURE, LAB_VALUE, TEMPORAL, THERAPEUTIC_PROCEDURE) and when the
@@ -31,9 +31,9 @@ _CODE_ORDER = ("code_status", "concept_id", "concept_name", "doid", "icd10cm", "
 
 @lru_cache(maxsize=1)
 def assertion_keys() -> tuple[str, ...]:
-    from imner.context import FLAGS
+    import imner.context as context
 
-    return tuple(FLAGS)
+    return tuple(getattr(context, "ASSERTION_KEYS", context.FLAGS))
 
 
 @lru_cache(maxsize=1)
