@@ -65,8 +65,8 @@ def test_omop_csv_has_every_v54_column_and_ohdsi_modifiers(db, tmp_path):
         doc = next(c for c in fx.CASES if c[0] == mods["doc_id"])
         assert doc[1][int(r["offset"]):int(mods["end"])] == r["lexical_variant"]
         assert r["lexical_variant"] in r["snippet"]
-        neg, fam, unc = (mods[k] == "true" for k in ("negated", "family", "uncertain"))
-        assert r["term_exists"] == ("N" if neg or fam or unc else "Y")
+        neg, fam, unc, hyp = (mods[k] == "true" for k in ("negated", "family", "uncertain", "hypothetical"))
+        assert r["term_exists"] == ("N" if neg or fam or unc or hyp else "Y")
         assert r["term_temporal"] == ("past" if mods["historical"] == "true" else "present")
     by_text = {r["lexical_variant"]: r for r in rows}
     assert by_text["Cytomegalovirus"]["term_exists"] == "N"

@@ -44,7 +44,8 @@ def _mention_ext(e: dict, doc_ref: str) -> dict:
            {"url": "offset", "valueInteger": e["start_offset"]},
            {"url": "length", "valueInteger": e["end_offset"] - e["start_offset"]},
            {"url": "text", "valueString": e["text"]}]
-    ext += [{"url": f, "valueBoolean": bool(e[f])} for f in ("negated", "uncertain", "historical", "family")]
+    ext += [{"url": f, "valueBoolean": bool(e[f])} for f in ("negated", "uncertain", "hypothetical", "historical",
+                                                              "family")]
     return {"url": MENTION_URL, "extension": ext}
 
 

@@ -14,7 +14,8 @@ A term without a field is a concept: a code (``DOID:9074``, ``NCBITaxon:10359``,
 ``HP:0001945``, ``DrugBank:DB00563``; descendants included unless ``exact:``), a class (``IMMUNE_DISEASE``) or
 a name resolved through the packaged lexicon (``lupus``, ``"Staphylococcus aureus"``). Entity fields:
 ``category:``, ``subcategory:``, ``kind:``, ``drug_class:``, ``label:``, ``text:``. Assertion modifiers (default:
-affirmed, about the patient, current): ``negated:``, ``uncertain:``, ``historical:``, ``family:``, ``any:``,
+affirmed, about the patient, current): ``negated:``, ``uncertain:``, ``hypothetical:``, ``historical:``,
+``family:``, ``any:``,
 ``affirmed:``. Document fields: ``age:``, ``age_group:``, ``sex:``, ``source:``, ``id:`` and any indexed
 metadata field (``date:2020-01..2020-06``, ``patient_id:P7``).
 """
@@ -63,8 +64,8 @@ _EXPECTED_NAMES = {
 
 CODE_PREFIXES = {"doid": "DOID", "ncbitaxon": "NCBITaxon", "hp": "HP", "icd10cm": "ICD10CM",
                  "drugbank": "DRUGBANK", "mondo": "MONDO"}
-MODIFIERS = ("negated", "uncertain", "historical", "family", "affirmed", "any", "exact")
-FLAGS = ("negated", "uncertain", "historical", "family")
+MODIFIERS = ("negated", "uncertain", "hypothetical", "historical", "family", "affirmed", "any", "exact")
+FLAGS = ("negated", "uncertain", "hypothetical", "historical", "family")
 ENTITY_FIELDS = ("category", "subcategory", "kind", "drug_class", "label", "class", "text", "code", "name")
 PATIENT_FIELDS = ("age", "age_group", "sex")
 DOC_FIELDS = ("source", "id", "doc_id", "model_id")

@@ -9,11 +9,11 @@
   Athena vocabularies are not shipped); the source codes (DOID, HP, NCBITaxon, DrugBank, ICD-10-CM) are in
   ``term_modifiers`` as ``source_code=`` and ``icd10cm=``, to map with the OMOP vocabulary tables;
 * ``nlp_system``: ``imner <version> <model id>``; ``nlp_date``/``nlp_datetime``: when the document was indexed;
-* ``term_exists``: ``N`` when the mention is negated, about a family member, or uncertain (imner's ``uncertain``
-  covers hypothetical, conditional and ruled-out hedges), else ``Y``; ``term_temporal``: ``past`` for
+* ``term_exists``: ``N`` when the mention is negated, about a family member, hypothetical or uncertain (hedged,
+  ruled out), else ``Y``; ``term_temporal``: ``past`` for
   historical mentions, else ``present``;
 * ``term_modifiers``: ``key=value`` pairs joined by ``,`` (``negated=false,uncertain=false,historical=false,
-  family=false,label=IMMUNE_DISEASE,source_code=DOID:9074,icd10cm=M32|M32.9,end=73,doc_id=case_report``);
+  hypothetical=false,family=false,label=IMMUNE_DISEASE,source_code=DOID:9074,icd10cm=M32|M32.9,end=73,doc_id=case_report``);
   ``,``, ``=`` and ``%`` inside values are percent-encoded.
 """
 
@@ -73,7 +73,7 @@ def note_nlp_rows(db, query: str | None = None) -> list[dict[str, Any]]:
         docs = con.execute(f"SELECT doc_id, text, model_id, indexed_at FROM documents d {where} ORDER BY doc_id",
                            [] if ids is None else [ids]).fetchall()
         cur = con.execute(
-            "SELECT doc_id, start_offset, end_offset, label, text, negated, uncertain, historical, family, "
+            "SELECT doc_id, start_offset, end_offset, label, text, negated, uncertain, hypothetical, historical, family, "
             "concept_id, icd10cm, sentence_start, sentence_end FROM entities e "
             f"{where.replace('d.doc_id', 'e.doc_id')} ORDER BY doc_id, start_offset, end_offset, idx",
             [] if ids is None else [ids])
@@ -83,7 +83,7 @@ def note_nlp_rows(db, query: str | None = None) -> list[dict[str, Any]]:
     info = {d[0]: d for d in docs}
     used: dict[int, str] = {}
     rows = []
-    for n, (doc_id, s, e, label, mtext, neg, unc, hist, fam, cid, icd, ss, se) in enumerate(ents, 1):
+    for n, (doc_id, s, e, label, mtext, neg, unc, hyp, hist, fam, cid, icd, ss, se) in enumerate(ents, 1):
         _, text, model_id, indexed_at = info[doc_id]
         nid = note_id(doc_id)
         if used.setdefault(nid, doc_id) != doc_id:
@@ -92,8 +92,8 @@ def note_nlp_rows(db, query: str | None = None) -> list[dict[str, Any]]:
         if len(mtext) > SNIPPET_MAX:
             raise InputError(f"mention [{s}:{e}] is longer than NOTE_NLP.lexical_variant's 250 characters",
                              source=doc_id)
-        mods = {"negated": bool(neg), "uncertain": bool(unc), "historical": bool(hist), "family": bool(fam),
-                "label": label}
+        mods = {"negated": bool(neg), "uncertain": bool(unc), "hypothetical": bool(hyp), "historical": bool(hist),
+                "family": bool(fam), "label": label}
         if cid:
             mods["source_code"] = cid
         if icd:
@@ -105,7 +105,7 @@ def note_nlp_rows(db, query: str | None = None) -> list[dict[str, Any]]:
             "note_nlp_id": n, "note_id": nid, "section_concept_id": 0, "snippet": snippet(text, s, e, ss, se),
             "offset": str(s), "lexical_variant": mtext, "note_nlp_concept_id": 0, "note_nlp_source_concept_id": 0,
             "nlp_system": f"imner {__version__} {model_id}", "nlp_date": indexed_at.date(),
-            "nlp_datetime": indexed_at, "term_exists": "N" if (neg or fam or unc) else "Y",
+            "nlp_datetime": indexed_at, "term_exists": "N" if (neg or fam or unc or hyp) else "Y",
             "term_temporal": "past" if hist else "present", "term_modifiers": term_mods[:2000],
         })
         if len(term_mods) > 2000:

@@ -77,16 +77,17 @@ def run_query(con, query: str, *, evidence: bool = False, descendants: bool = Tr
         for term, cond, params in comp.mention_terms:
             rows = con.execute(
                 "SELECT e.doc_id, e.idx, e.start_offset, e.end_offset, e.text, e.label, e.concept_id, "
-                "e.sentence_start, e.sentence_end, e.negated, e.uncertain, e.historical, e.family "
+                "e.sentence_start, e.sentence_end, e.negated, e.uncertain, e.hypothetical, e.historical, e.family "
                 f"FROM entities e WHERE e.doc_id IN (SELECT unnest(?::VARCHAR[])) AND {cond} "
                 "ORDER BY e.doc_id, e.start_offset", [ids, *params]).fetchall()
-            for (doc_id, idx, s, e_, txt, label, cid, ss, se, neg, unc, hist, fam) in rows:
+            for (doc_id, idx, s, e_, txt, label, cid, ss, se, neg, unc, hyp, hist, fam) in rows:
                 if (doc_id, idx) in seen:
                     continue
                 seen.add((doc_id, idx))
                 by_id[doc_id]["evidence"].append(Evidence(
                     term.source, s, e_, txt, label, cid, ss, se, texts[doc_id][ss:se],
-                    {"negated": bool(neg), "uncertain": bool(unc), "historical": bool(hist), "family": bool(fam)}))
+                    {"negated": bool(neg), "uncertain": bool(unc), "hypothetical": bool(hyp), "historical": bool(hist),
+                     "family": bool(fam)}))
         for d in docs:
             d["evidence"].sort(key=lambda ev: ev.start)
     return CohortResult(query, docs, comp.resolution, total)

@@ -7,7 +7,7 @@ Tables (the contract the queries, monitor, summary and exports read):
   ``model_version``, ``indexed_at``, ``meta`` (JSON: every extra field of the input record, e.g. ``date``,
   ``patient_id``), ``patient`` (JSON: the patient block) and its ``age``, ``age_group``, ``sex``;
 * ``entities``: ``(doc_id, idx)`` primary key, ``start_offset``/``end_offset`` (half-open, into ``text``),
-  ``label``, ``text``, ``score``, ``negated``/``uncertain``/``historical``/``family``, ``code_status``,
+  ``label``, ``text``, ``score``, ``negated``/``uncertain``/``hypothetical``/``historical``/``family``, ``code_status``,
   ``concept_id``, ``concept_name``, ``codes`` (every code of the mention: concept, DOID, HP, NCBITaxon,
   DrugBank and ``ICD10CM:`` codes), ``icd10cm``, ``category``, ``subcategory``, ``kind``, ``drug_class``,
   ``sentence_start``/``sentence_end`` (the sentence holding the mention) and ``attrs`` (JSON: all the rest);
@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS documents (
   age DOUBLE, age_group VARCHAR, sex VARCHAR);
 CREATE TABLE IF NOT EXISTS entities (
   doc_id VARCHAR NOT NULL, idx INTEGER NOT NULL, start_offset INTEGER NOT NULL, end_offset INTEGER NOT NULL,
-  label VARCHAR NOT NULL, text VARCHAR, score DOUBLE, negated BOOLEAN, uncertain BOOLEAN, historical BOOLEAN,
-  family BOOLEAN, code_status VARCHAR, concept_id VARCHAR, concept_name VARCHAR, codes VARCHAR[],
+  label VARCHAR NOT NULL, text VARCHAR, score DOUBLE, negated BOOLEAN, uncertain BOOLEAN, hypothetical BOOLEAN,
+  historical BOOLEAN, family BOOLEAN, code_status VARCHAR, concept_id VARCHAR, concept_name VARCHAR, codes VARCHAR[],
   icd10cm VARCHAR[], category VARCHAR, subcategory VARCHAR, kind VARCHAR, drug_class VARCHAR,
   sentence_start INTEGER, sentence_end INTEGER, attrs JSON, PRIMARY KEY (doc_id, idx));
 """
@@ -53,10 +53,10 @@ CREATE TABLE IF NOT EXISTS entities (
 DOC_COLUMNS = ("doc_id", "text", "text_hash", "source", "input", "line", "model_id", "model_version", "indexed_at",
                "meta", "patient", "age", "age_group", "sex")
 ENTITY_COLUMNS = ("doc_id", "idx", "start_offset", "end_offset", "label", "text", "score", "negated", "uncertain",
-                  "historical", "family", "code_status", "concept_id", "concept_name", "codes", "icd10cm",
+                  "hypothetical", "historical", "family", "code_status", "concept_id", "concept_name", "codes", "icd10cm",
                   "category", "subcategory", "kind", "drug_class", "sentence_start", "sentence_end", "attrs")
 #: span attrs stored in their own columns (the rest go to ``attrs``)
-_COLUMN_ATTRS = ("negated", "uncertain", "historical", "family", "code_status", "concept_id", "concept_name",
+_COLUMN_ATTRS = ("negated", "uncertain", "hypothetical", "historical", "family", "code_status", "concept_id", "concept_name",
                  "icd10cm", "category", "subcategory", "kind", "drug_class")
 _CODE_ATTRS = ("concept_id", "doid", "hpo", "ncbitaxon", "drugbank", "mondo")
 
@@ -148,13 +148,15 @@ def entity_rows(doc: Document) -> list[tuple]:
         if s.end > se:  # a mention across a sentence break: the sentences it covers
             se = max(e for b, e in sents if b < s.end)
         codes = [str(a[k_]) for k_ in _CODE_ATTRS if a.get(k_)]
+        rest_null = {k_ for k_, v in a.items() if v is None}  # the uniform record's empty fields: not stored
         icd = [str(c) for c in (a.get("icd10cm") or ())]
         codes += [f"ICD10CM:{c}" for c in icd]
-        rest = {k_: v for k_, v in a.items() if k_ not in _COLUMN_ATTRS}
+        rest = {k_: v for k_, v in a.items() if k_ not in _COLUMN_ATTRS and k_ not in rest_null}
         if s.fragments:
             rest["fragments"] = [list(f) for f in s.fragments]
         rows.append((doc.id, i, s.start, s.end, s.label, s.text_in(doc.text), s.score,
-                     _flag(a.get("negated")), _flag(a.get("uncertain")), _flag(a.get("historical")),
+                     _flag(a.get("negated")), _flag(a.get("uncertain")), _flag(a.get("hypothetical")),
+                     _flag(a.get("historical")),
                      _flag(a.get("family")), a.get("code_status"), a.get("concept_id"), a.get("concept_name"),
                      list(dict.fromkeys(codes)), icd, a.get("category"), a.get("subcategory"), a.get("kind"),
                      a.get("drug_class"), ss, se, json.dumps(rest, ensure_ascii=False, default=str)))

@@ -6,7 +6,7 @@
 * pathogens, each with the diagnoses stated in the same sentence;
 * immunosuppressive and antimicrobial medications (by the DrugBank drug classes of the normalizer), others apart;
 * procedures (diagnostic, therapeutic);
-* negated, uncertain, historical and family findings, listed apart.
+* negated, uncertain (or hypothetical), historical and family findings, listed apart.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def drug_group(drug_class: str | None) -> str:
 
 
 def _assertion(e: dict) -> list[str]:
-    return [f for f in ("negated", "uncertain", "historical", "family") if e.get(f)]
+    return [f for f in ("negated", "uncertain", "hypothetical", "historical", "family") if e.get(f)]
 
 
 def summarize(db, doc_id: str) -> dict[str, Any]:
@@ -102,7 +102,7 @@ def summarize(db, doc_id: str) -> dict[str, Any]:
                         for g in ("immunosuppressive", "antimicrobial", "other")},
         "procedures": group([e for e in active if e["label"] in ("DIAGNOSTIC_PROCEDURE", "THERAPEUTIC_PROCEDURE")]),
         "negated": group([e for e in ents if e["negated"]]),
-        "uncertain": group([e for e in ents if e["uncertain"] and not e["negated"]]),
+        "uncertain": group([e for e in ents if (e["uncertain"] or e["hypothetical"]) and not e["negated"]]),
         "historical": group([e for e in ents if e["historical"] and not e["negated"]]),
         "family": group([e for e in ents if e["family"] and not e["negated"]]),
         "text_length": len(text),

@@ -128,6 +128,10 @@ def run_index(args: argparse.Namespace) -> int:
     try:
         rep = index(args.input, args.db, model=args.model, batch_size=args.batch_size, reindex=args.reindex,
                     on_duplicate=args.on_duplicate, progress=progress.update)
+    except ImnerError:
+        progress.close()
+        _kept_note(args.db)
+        raise
     finally:
         progress.close()
     if args.timings:
@@ -149,6 +153,24 @@ def run_index(args: argparse.Namespace) -> int:
         for note in rep.notes:
             print(f"imner index: {note}", file=sys.stderr)
     return 0
+
+
+def _kept_note(db: str) -> None:
+    """After a failed run: what the index holds (every batch finished before the error is committed)."""
+    from pathlib import Path
+
+    if not Path(db).is_file():
+        return
+    try:
+        from imner.cohort.store import connect
+
+        con = connect(db, read_only=True)
+        n = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+        con.close()
+    except Exception:  # noqa: BLE001 - the note is a courtesy; the real error follows
+        return
+    print(f"imner index: {db} keeps its {n} indexed documents; fix the input and run again (they are skipped)",
+          file=sys.stderr)
 
 
 def run_cohort(args: argparse.Namespace) -> int:
