@@ -51,7 +51,7 @@ def as_records(doc):
 
 
 def cli_as_records(rec):
-    return [(e["start"], e["end"], e["label"], e["text"], *(e.get(k, False) for k in
+    return [(e["start"], e["end"], e["label"], e["text"], *(e.get(k) for k in
              ("negated", "uncertain", "hypothetical", "historical", "family")), e.get("experiencer"))
             for e in rec["entities"]]
 

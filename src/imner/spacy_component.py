@@ -16,7 +16,8 @@ What it sets, from imner's own pipeline run on ``doc.text`` (so the offsets are 
 * ``doc.ents``: the entities too, when ``set_ents`` (default) and none of them overlaps an entity already in
   ``doc.ents`` (e.g. from en_core_web_sm's NER); with overlaps ``doc.ents`` is left alone, unless
   ``overwrite_ents`` replaces the overlapping ones;
-* ``Span._.negated / uncertain / hypothetical / historical / family`` (bool), ``Span._.experiencer`` and
+* ``Span._.negated / uncertain / hypothetical / historical / family`` (bool; None for classes imner does not
+  assert, e.g. LAB_VALUE), ``Span._.experiencer`` and
   ``Span._.section`` (as imner's assertion step gives them), ``Span._.codes`` (``{"doid": ..., "icd10cm": [...],
   "hpo": ..., "ncbitaxon": ..., "drugbank": ...}`` as present), ``Span._.category`` / ``subcategory``,
   ``Span._.imner`` (the whole ``imner extract`` entity record), ``Span.kb_id_`` (the concept id);
@@ -45,10 +46,7 @@ CODE_KEYS = ("doid", "icd10cm", "hpo", "ncbitaxon", "drugbank")
 
 
 def _register_extensions() -> None:
-    for name in ASSERTIONS:
-        if not SpacySpan.has_extension(name):
-            SpacySpan.set_extension(name, default=False)
-    for name in ("experiencer", "section", "codes", "category", "subcategory", "imner"):
+    for name in (*ASSERTIONS, "experiencer", "section", "codes", "category", "subcategory", "imner"):
         if not SpacySpan.has_extension(name):
             SpacySpan.set_extension(name, default=None)
     if not Doc.has_extension("patient"):
@@ -94,12 +92,12 @@ class ImnerComponent:
             yield from self._annotate(list(batch))
 
     def _annotate(self, docs: list[Doc]) -> list[Doc]:
-        from imner.commands.extract import document_record
+        from imner.io.jsonl import document_to_json
         from imner.types import Document
 
         results = self.pipeline([Document(str(i), doc.text) for i, doc in enumerate(docs)])
-        for doc, res in zip(docs, results):
-            self._set(doc, document_record(res))
+        for doc, res in zip(docs, results):  # the record `imner extract` writes as a JSONL line
+            self._set(doc, document_to_json(res, include_text=False, include_meta=False))
         return docs
 
     def _set(self, doc: Doc, record: dict[str, Any]) -> None:
@@ -111,7 +109,7 @@ class ImnerComponent:
             if span is None:  # cannot happen after _split_at; fail loudly rather than drop an entity
                 raise ValueError(f"imner entity [{ent['start']}, {ent['end']}) does not align with the tokens")
             for name in ASSERTIONS:
-                span._.set(name, bool(ent.get(name, False)))
+                span._.set(name, ent.get(name))  # None where imner does not assert the mention's class
             span._.experiencer = ent.get("experiencer")
             span._.section = ent.get("section")
             span._.codes = {k: ent[k] for k in CODE_KEYS if ent.get(k) is not None}

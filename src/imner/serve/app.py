@@ -393,7 +393,9 @@ def create_app(settings: ServeSettings | None = None, *, loader: Any = None) -> 
             worker.slots.release()
             raise
         records = await run_job(start, worker.extract, docs, options)
-        return JSONResponse({"model": worker.summary(), "documents": records})
+        # serialized as `imner extract` serializes its lines (values JSON cannot hold written with str())
+        return Response(json.dumps({"model": worker.summary(), "documents": records}, ensure_ascii=False,
+                                   default=str), media_type="application/json")
 
     @app.post("/v1/export", tags=["extraction"], responses={k: ERROR_RESPONSES[k] for k in (400, 413, 422)},
               response_class=Response)

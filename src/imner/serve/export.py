@@ -24,26 +24,20 @@ def _documents(items: Iterable[Any]) -> list[Document]:
 
 
 def to_jsonl(items: Iterable[Any]) -> bytes:
-    """The JSONL of ``imner extract`` (without text), one line per document."""
-    from imner.commands.extract import document_record
+    """The JSONL of ``imner extract`` (without text), one line per document, by its own record function."""
+    from imner.io.jsonl import jsonl_record
 
-    return "".join(json.dumps(document_record(d), ensure_ascii=False) + "\n" for d in _documents(items)).encode()
+    return "".join(jsonl_record(d) for d in _documents(items)).encode()
 
 
 def to_brat_zip(items: Iterable[Any]) -> bytes:
-    """A zip of ``<id>.txt`` and ``<id>.ann`` per document, as ``imner extract --format brat`` writes them
-    (the patient's age and sex evidence as ``Age`` / ``Sex`` spans)."""
-    import tempfile
-    from pathlib import Path
+    """A zip of the files ``imner extract --format brat`` writes for each document (``<id>.txt``, ``<id>.ann`` and
+    ``<id>.patient.json``), by its own record function."""
+    from imner.io.brat import document_files
 
-    from imner.commands.extract import patient_spans
-    from imner.io.brat import write_brat
-
-    docs = _documents(items)
     buf = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="imner-brat-") as tmp, \
-            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        write_brat([d.with_spans(list(d.spans) + patient_spans(d)) for d in docs], tmp)
-        for path in sorted(Path(tmp).iterdir()):
-            zf.write(path, path.name)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for doc in _documents(items):
+            for name, content in document_files(doc):
+                zf.writestr(name, content)
     return buf.getvalue()

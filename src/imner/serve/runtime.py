@@ -56,10 +56,11 @@ class JobCancelled(Exception):
 
 
 def record(doc: Document) -> dict[str, Any]:
-    """The record of one document: the same function ``imner extract`` writes its JSONL lines with."""
-    from imner.commands.extract import document_record
+    """The record of one document: what ``imner extract`` writes as a JSONL line (``imner.io.jsonl.jsonl_record``
+    serializes this same object)."""
+    from imner.io.jsonl import document_to_json
 
-    return document_record(doc)
+    return document_to_json(doc, include_text=False, include_meta=False)
 
 
 def _sha256(path: Path) -> str:

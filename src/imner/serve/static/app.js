@@ -227,7 +227,8 @@ function showPanel(di, ei) {
   row("Offsets", `${e.start}–${e.end}` + (e.score !== null && e.score !== undefined ? `, score ${e.score.toFixed(2)}` : ""));
   const flags = ASSERTIONS.map(([key]) => el("span", { className: `chip ${e[key] ? "yes" : ""}` },
     `${key}: ${e[key] ? "yes" : "no"}`));
-  if (ASSERTIONS.some(([key]) => key in e)) row("Assertion", ...flags.filter((_, i) => ASSERTIONS[i][0] in e));
+  const asserted = (key) => e[key] !== undefined && e[key] !== null;  // null: a class imner does not assert
+  if (ASSERTIONS.some(([key]) => asserted(key))) row("Assertion", ...flags.filter((_, i) => asserted(ASSERTIONS[i][0])));
   if (e.experiencer) row("Experiencer", e.experiencer);
   if (e.section) row("Section", e.section);
   if (e.category) row("Category", e.category + (e.subcategory ? ` · ${e.subcategory}` : ""));
