@@ -125,6 +125,35 @@ def test_schema_model_concepts_docs_and_export(client):
     assert r.status_code == 422 and "does not match" in r.json()["error"]["message"]
 
 
+def test_cohort_routes_and_fhir_export(client, tmp_path):
+    pytest.importorskip("duckdb")
+    from imner import cohort
+    from imner.pipeline import load_pipeline
+    from imner.types import Document
+
+    db = tmp_path / "cases.duckdb"
+    cohort.index_documents([Document(k, v) for k, v in TEXTS.items()], db=db, model_id="default",
+                           model_version="test", annotate=load_pipeline())
+    with TestClient(create_app(ServeSettings(db=str(db)))) as c:
+        wait_ready(c)
+        r = c.post("/v1/cohort", json={"query": "IMMUNE_DISEASE", "evidence": True})
+        assert r.status_code == 200, r.text
+        res = r.json()
+        assert res["matched"] == 1 and res["documents"][0]["doc_id"] == "r1"
+        ev = res["documents"][0]["evidence"]
+        assert ev and all(TEXTS["r1"][e["start"]:e["end"]] == e["text"] for e in ev)
+        r = c.post("/v1/cohort", json={"query": "IMMUNE_DISEASE AND ("})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_query"
+        summary = c.get("/v1/documents/r1/summary")
+        assert summary.status_code == 200 and summary.json()["patient"]["sex"] == "female"
+        assert c.get("/v1/documents/nope/summary").status_code == 404
+    res = client.post("/v1/extract", json={"documents": [{"id": "r1", "text": TEXTS["r1"]}]}).json()["documents"]
+    r = client.post("/v1/export?format=fhir", json={"documents": [{**res[0], "text": TEXTS["r1"]}]})
+    assert r.status_code == 200, r.text
+    bundle = json.loads(r.text.splitlines()[0])
+    assert bundle["resourceType"] == "Bundle" and len(bundle["entry"]) > 1
+
+
 def test_health_503_until_loaded():
     gate = threading.Event()
     started = threading.Event()
@@ -236,7 +265,7 @@ def test_imner_serve_command_binds_localhost_and_loads_once_per_worker(tmp_path)
 
     import httpx
 
-    assert cli_main(["serve", "--db", str(tmp_path / "x.duckdb")]) == 1  # no cohort index in this version
+    assert cli_main(["serve", "--db", str(tmp_path / "x.duckdb")]) == 1  # no such index: a message, not a server
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -6,6 +6,7 @@ else to the test's temporary folder.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -40,10 +41,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_server(app):
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -56,6 +56,12 @@ def server():
             pass
         assert time.monotonic() < deadline, "server did not become ready"
         time.sleep(0.1)
+    return url, srv, thread
+
+
+@pytest.fixture(scope="module")
+def server():
+    url, srv, thread = start_server(create_app())
     yield url
     srv.should_exit = True
     thread.join(10)
@@ -82,6 +88,7 @@ def shots(tmp_path: Path) -> Path:
 def test_type_submit_highlight_and_panel(server, page, tmp_path):
     page.goto(server + "/")
     page.wait_for_function("document.querySelector('#model-info').textContent.startsWith('model:')")
+    assert not page.is_visible("#downloads") and not page.is_visible("#cohort")  # nothing to download, no --db
     page.fill("#text", REPORT)
     page.click("#run")
     page.wait_for_selector("mark.ent[data-label]")
@@ -155,3 +162,40 @@ def test_legend_toggle_upload_and_download(server, page, tmp_path):
     with page.expect_download() as dl:
         page.click("#downloads button[data-format='brat']")
     assert dl.value.suggested_filename == "imner-brat.zip"
+    if importlib.util.find_spec("duckdb"):  # FHIR through the cohort extra
+        with page.expect_download() as dl:
+            page.click("#downloads button[data-format='fhir']")
+        first = Path(dl.value.path()).read_text(encoding="utf-8").splitlines()[0]
+        assert json.loads(first)["resourceType"] == "Bundle"
+
+
+def test_cohort_search_page(page, tmp_path):
+    pytest.importorskip("duckdb")
+    from imner import cohort
+    from imner.pipeline import load_pipeline
+    from imner.serve.settings import ServeSettings
+    from imner.types import Document
+
+    db = tmp_path / "cases.duckdb"
+    cohort.index_documents([Document("a", REPORT), Document("b", "A 70-year-old man with gout and no fever.")],
+                           db=db, model_id="default", model_version="test", annotate=load_pipeline())
+    url, srv, thread = start_server(create_app(ServeSettings(db=str(db))))
+    try:
+        page.goto(url + "/")
+        page.wait_for_selector("#cohort:not([hidden])")
+        page.fill("#cohort-query", "MEDICATION")  # affirmed mentions only, by default: Vancomycin in "a"
+        page.click("#cohort-run")
+        page.wait_for_selector("#cohort-results article")
+        assert page.locator("#cohort-results article").count() == 1
+        assert page.get_attribute("#cohort-results article", "data-doc") == "a"
+        marks = page.eval_on_selector_all("#cohort-results mark", "ms => ms.map(m => m.firstChild.textContent)")
+        assert "Vancomycin" in marks
+        assert "1 of 2 documents" in page.inner_text("#cohort-status")
+        page.screenshot(path=str(shots(tmp_path) / "serve-cohort.png"), full_page=True)
+        page.fill("#cohort-query", "MEDICATION AND (")
+        page.click("#cohort-run")
+        page.wait_for_selector("#cohort-status.error")
+        assert "column" in page.inner_text("#cohort-status")
+    finally:
+        srv.should_exit = True
+        thread.join(10)

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes, each with its own model (default 1)")
     p.add_argument("-m", "--model", default=None, help="model directory (default: the shipped default model)")
-    p.add_argument("--db", default=None, help="cohort index file for the cohort routes (not available yet)")
+    p.add_argument("--db", default=None, help="cohort index (DuckDB, from `imner index`): serves POST /v1/cohort and "
+                        "GET /v1/documents/{id}/summary")
     g = p.add_argument_group("limits (each answers with a JSON error naming it)")
     g.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes,
                    help=f"request body size, 413 beyond (default {d.max_body_bytes})")
@@ -51,8 +52,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"imner serve needs the `serve` extra ({exc.name} is missing): "
                           "pip install 'imner[serve]'") from None
     if args.db is not None:
-        raise ConfigError("--db: the cohort routes are not available in this version (the cohort index is not "
-                          "part of imner yet); start without --db")
+        from pathlib import Path
+
+        from imner.serve.cohort_routes import available
+
+        if not available():
+            raise ConfigError("--db needs the `cohort` extra (duckdb, lark): pip install 'imner[cohort]'")
+        if not Path(args.db).is_file():
+            raise ConfigError(f"--db {args.db}: no such index; build it with `imner index REPORTS --db {args.db}`")
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     settings = ServeSettings(model=args.model, db=args.db, max_body_bytes=args.max_body_bytes,

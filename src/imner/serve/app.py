@@ -322,7 +322,7 @@ def create_app(settings: ServeSettings | None = None, *, loader: Any = None) -> 
         """200 once the model is loaded (and warmed up), 503 before or when loading failed."""
         if worker.ready.is_set():
             return JSONResponse({"status": "ok", "model": worker.summary(), "load_seconds": worker.load_seconds,
-                                 "worker_pid": os.getpid(),
+                                 "worker_pid": os.getpid(), "cohort": settings.db is not None,
                                  "queue": {"in_use": worker.slots.in_use, "size": settings.queue_size}})
         status = "failed" if worker.load_error else "loading"
         return JSONResponse({"status": status}, status_code=503)
@@ -399,9 +399,10 @@ def create_app(settings: ServeSettings | None = None, *, loader: Any = None) -> 
 
     @app.post("/v1/export", tags=["extraction"], responses={k: ERROR_RESPONSES[k] for k in (400, 413, 422)},
               response_class=Response)
-    async def export(request: Request, format: Literal["jsonl", "brat"] = Query(
-            "jsonl", description="jsonl: the lines of `imner extract`; brat: a zip of .txt + .ann per document, "
-                                 "as `imner extract --format brat` writes them")) -> Response:
+    async def export(request: Request, format: Literal["jsonl", "brat", "fhir"] = Query(
+            "jsonl", description="jsonl: the lines of `imner extract`; brat: a zip of the files `imner extract "
+                                 "--format brat` writes; fhir: FHIR R4 Bundles (NDJSON) as `imner export fhir` "
+                                 "writes them (the `cohort` extra)")) -> Response:
         """Results (documents with their text, entities and patient block, as /v1/extract returned them, plus
         ``text``) converted to a download. Each mention is checked against the text."""
         from imner.serve.export import to_brat_zip, to_jsonl
@@ -414,6 +415,16 @@ def create_app(settings: ServeSettings | None = None, *, loader: Any = None) -> 
         from imner.errors import InputError
 
         try:
+            if format == "fhir":
+                from imner.serve.cohort_routes import available, fhir_bundles
+                from imner.serve.export import documents
+
+                if not available():
+                    raise ApiError(501, "not_installed", "FHIR export needs the `cohort` extra")
+                body = await asyncio.get_running_loop().run_in_executor(
+                    worker.pool, fhir_bundles, documents(req.documents), worker.summary())
+                return Response(body, media_type="application/fhir+ndjson",
+                                headers={"Content-Disposition": 'attachment; filename="imner-fhir.ndjson"'})
             if format == "brat":
                 return Response(to_brat_zip(req.documents), media_type="application/zip",
                                 headers={"Content-Disposition": 'attachment; filename="imner-brat.zip"'})
@@ -421,6 +432,12 @@ def create_app(settings: ServeSettings | None = None, *, loader: Any = None) -> 
                             headers={"Content-Disposition": 'attachment; filename="imner.jsonl"'})
         except InputError as exc:
             raise ApiError(422, "invalid_document", str(exc)) from None
+
+    if settings.db is not None:
+        from imner.serve.cohort_routes import add_routes
+
+        add_routes(app, settings.db, read_body=read_body, parse_json=parse_json, validate=_validate,
+                   api_error=ApiError, max_body_bytes=settings.max_body_bytes, pool=worker.pool)
 
     # ------------------------------------------------------------------ the web app
 

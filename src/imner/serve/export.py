@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from imner.types import Document
 
 
-def _documents(items: Iterable[Any]) -> list[Document]:
+def documents(items: Iterable[Any]) -> list[Document]:
     from imner.io.jsonl import parse_document_json
 
     docs = []
@@ -27,7 +27,7 @@ def to_jsonl(items: Iterable[Any]) -> bytes:
     """The JSONL of ``imner extract`` (without text), one line per document, by its own record function."""
     from imner.io.jsonl import jsonl_record
 
-    return "".join(jsonl_record(d) for d in _documents(items)).encode()
+    return "".join(jsonl_record(d) for d in documents(items)).encode()
 
 
 def to_brat_zip(items: Iterable[Any]) -> bytes:
@@ -37,7 +37,7 @@ def to_brat_zip(items: Iterable[Any]) -> bytes:
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for doc in _documents(items):
+        for doc in documents(items):
             for name, content in document_files(doc):
                 zf.writestr(name, content)
     return buf.getvalue()

@@ -55,6 +55,7 @@ async function init() {
     if (r.ok) {
       const h = await r.json();
       $("#model-info").textContent = `model: ${h.model.name} (${h.model.tagger}), steps: ${h.model.steps.join(", ")}`;
+      $("#cohort").hidden = !h.cohort;
       return;
     }
     await new Promise((res) => setTimeout(res, 500));
@@ -261,7 +262,8 @@ async function download(format) {
     const r = await api(`/v1/export?format=${format}`, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ documents: state.docs }) });
     const blob = await r.blob();
-    const a = el("a", { href: URL.createObjectURL(blob), download: format === "brat" ? "imner-brat.zip" : "imner.jsonl" });
+    const names = { brat: "imner-brat.zip", fhir: "imner-fhir.ndjson", jsonl: "imner.jsonl" };
+    const a = el("a", { href: URL.createObjectURL(blob), download: names[format] });
     document.body.append(a);
     a.click();
     a.remove();
@@ -270,6 +272,39 @@ async function download(format) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------ cohort search
+
+async function cohortSearch() {
+  const box = $("#cohort-results");
+  const status = $("#cohort-status");
+  status.textContent = "searching…";
+  status.classList.remove("error");
+  try {
+    const r = await api("/v1/cohort", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ query: $("#cohort-query").value, evidence: true }) });
+    const res = await r.json();
+    status.textContent = `${res.matched} of ${res.indexed} documents; ` +
+      res.resolution.map((x) => `${x.term} = ${x.meaning}`).join("; ");
+    box.replaceChildren(...res.documents.map((d) => {
+      const art = el("article", { "data-doc": d.doc_id }, el("h3", {}, d.doc_id),
+        el("div", { className: "muted" }, `age ${d.age ?? "?"} (${d.age_group ?? "?"}), sex ${d.sex ?? "?"}`));
+      for (const ev of d.evidence || []) {  // the sentence, with the matched mention highlighted
+        const chars = Array.from(ev.sentence);
+        const a = ev.start - ev.sentence_start, b = ev.end - ev.sentence_start;
+        const lab = state.byName[ev.label];
+        art.append(el("p", { className: "evidence" }, chars.slice(0, a).join(""),
+          el("mark", { className: "ent", style: `--c:${lab ? lab.color : "#999"}` }, chars.slice(a, b).join(""),
+            el("span", { className: "tag" }, ev.label)), chars.slice(b).join("")));
+      }
+      return art;
+    }));
+  } catch (e) {
+    status.textContent = e.message;
+    status.classList.add("error");
+  }
+}
+
+$("#cohort-run").addEventListener("click", cohortSearch);
 $("#run").addEventListener("click", extract);
 $("#text").addEventListener("keydown", (ev) => { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) extract(); });
 document.querySelectorAll("#downloads button").forEach((b) => b.addEventListener("click", () => download(b.dataset.format)));
