@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.evaluate",
     "imner.commands.lexicon",
     "imner.commands.train",
+    "imner.commands.spark",
 )
 
 #: entry-point group of subcommands from other installed packages
