@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-patient", action="store_true", help="skip the patient age/sex block")
     p.add_argument("--include-text", action="store_true", help="also write each document's text (jsonl)")
     p.add_argument("--batch-size", type=int, default=16, help="documents per batch (default 16)")
+    p.add_argument("-j", "--workers", type=int, default=1,
+                   help="processes to run the pipeline in (default 1); output stays in input order")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--timings", metavar="FILE", default=None,
                    help="write the seconds spent in each part (start-up, tagger, each step, reading and writing) "
@@ -91,14 +93,22 @@ def run(args: argparse.Namespace) -> int:
     from imner.pipeline import load_pipeline
 
     t_start = time.perf_counter()
-    pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
-                         patient=not args.no_patient)
+    if args.workers != 1:
+        from imner.parallel import ParallelPipeline
+
+        pipe = ParallelPipeline(args.workers, args.model, assertion=not args.no_assertion,
+                                normalize=not args.no_normalize, patient=not args.no_patient)
+    else:
+        pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
+                             patient=not args.no_patient)
     t_loaded = time.perf_counter()
     docs = iter_inputs(args.input)
     progress = tqdm(desc="extract", unit="doc", file=sys.stderr, disable=args.quiet or None,
                     dynamic_ncols=True)
     n_docs = n_ents = 0
     with ExitStack() as stack:
+        if hasattr(pipe, "close"):
+            stack.callback(pipe.close)
         if args.format == "brat":
             from imner.io.brat import write_brat
 
