@@ -18,7 +18,8 @@ pytest.importorskip("pyarrow", reason="pyarrow not installed (pip install 'imner
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)", allow_module_level=True)
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.filterwarnings("ignore::FutureWarning"),
+              pytest.mark.filterwarnings("ignore:.*empty text:UserWarning")]
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = {
