@@ -53,6 +53,7 @@ def env(cache: str | None = None) -> dict:
     e = dict(os.environ)
     e["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [e.get("PYTHONPATH")])])
     e.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    e.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-code cached, as for an installed package
     e["PYSPARK_PYTHON"] = PY
     if cache is not None:
         e["IMNER_CACHE_DIR"] = cache
