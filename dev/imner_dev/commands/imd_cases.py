@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 
+from imner.commands import command_group
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("imd-cases", help="build and check the imd-cases corpus (corpus/imd-cases)",
-                              description="The imd-cases corpus: MACCROBAT2020 projected onto the twelve classes "
-                                          "plus review decisions (docs/corpus.md).")
-    sub = p.add_subparsers(dest="imd_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    sub = command_group(subparsers, "imd-cases", help="build and check the imd-cases corpus (corpus/imd-cases)",
+                        description="The imd-cases corpus: MACCROBAT2020 projected onto the twelve classes plus "
+                                    "review decisions (docs/corpus.md).")
 
     pb = sub.add_parser("build", help="regenerate ann/ and review/ from MACCROBAT2020 + decisions/")
     pb.add_argument("--no-review", action="store_true", help="do not rewrite the review files")
