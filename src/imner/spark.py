@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import json
 import traceback
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-    from pyspark.sql import DataFrame
+# pyspark and pandas are imported inside the functions that use them (the `spark` extra)
 
 #: typed fields of an entity struct besides start/end/label/text/score/fragments/codes/attrs
 _BOOL_FIELDS = ("negated", "uncertain", "hypothetical", "historical", "family")
@@ -190,7 +188,7 @@ def annotate_records(ids: list[Any], values: list[Any], options: dict[str, Any],
 
 
 def _mapper(text_col: str, id_col: str | None, options: dict[str, Any], batch_size: int):
-    def run(frames: Iterator["pd.DataFrame"]) -> Iterator["pd.DataFrame"]:
+    def run(frames: Iterator[Any]) -> Iterator[Any]:
         for frame in frames:
             values = frame[text_col].tolist()
             ids = frame[id_col].tolist() if id_col else [str(i) for i in range(len(values))]
@@ -213,8 +211,8 @@ def output_schema(schema):
         StructField("error", _parse_datatype_string("string"), True)])
 
 
-def annotate(df: "DataFrame", text_col: str = "text", id_col: str | None = "id", *, batch_size: int = 16,
-             **pipeline_options: Any) -> "DataFrame":
+def annotate(df: Any, text_col: str = "text", id_col: str | None = "id", *, batch_size: int = 16,
+             **pipeline_options: Any) -> Any:
     """``df`` with ``entities``, ``patient`` and ``error`` added (see the module doc).
 
     ``pipeline_options`` go to :func:`imner.pipeline.load_pipeline`: ``model`` (a model directory on every worker;
