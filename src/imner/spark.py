@@ -94,7 +94,7 @@ def entity_struct(span_dict: dict[str, Any]) -> dict[str, Any]:
     codes = {k: d.get(k) for k in CODE_KEYS}
     codes.update({k: (list(d[k]) if d.get(k) is not None else None) for k in LIST_CODE_KEYS})
     out["codes"] = codes if any(v is not None for v in codes.values()) else None
-    rest = {k: v for k, v in d.items() if k not in _TYPED}
+    rest = {k: v for k, v in d.items() if k not in _TYPED and v is not None}
     out["attrs"] = json.dumps(rest, ensure_ascii=False, sort_keys=True, default=str) if rest else None
     return out
 
