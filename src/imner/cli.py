@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.train",
     "imner.commands.cohort",
     "imner.commands.serve",
+    "imner.commands.spark",
 )
 #: the longest error line printed (a message is cut there, never a multi-line dump)
 MAX_MESSAGE = 600
