@@ -7,7 +7,7 @@ import pytest
 
 from imner import corpora
 from imner.cli import main
-from imner.compare import load_compare_config
+from imner_dev.compare import load_compare_config
 from imner.errors import ConfigError
 from imner.io.jsonl import read_jsonl
 

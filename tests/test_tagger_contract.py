@@ -45,7 +45,7 @@ def dictionary_factory(train: list[Document], workdir: Path) -> Tagger:
 def crf_factory(train: list[Document], workdir: Path) -> Tagger:
     """A CRF (crf.v1) trained for a few iterations on the training documents."""
     pytest.importorskip("pycrfsuite")
-    from imner.taggers.crf import CRFTagger
+    from imner.taggers.crf.tagger import CRFTagger
 
     return CRFTagger(max_iterations=50).fit(train)
 
@@ -64,7 +64,7 @@ def transformer_factory(train: list[Document], workdir: Path) -> Tagger:
     from _tiny_bert import make_tiny_bert
 
     from imner.text import tokenize
-    from imner.taggers.transformer import TransformerTagger
+    from imner.taggers.transformer.tagger import TransformerTagger
 
     words = [t.text for d in train for t in tokenize(d.text)]
     ckpt = make_tiny_bert(workdir / "tiny_bert", words)
@@ -75,8 +75,8 @@ def transformer_factory(train: list[Document], workdir: Path) -> Tagger:
 def onnx_factory(train: list[Document], workdir: Path) -> Tagger:
     """onnx.v1: the tiny transformer above exported to ONNX (float, so it predicts what torch predicts)."""
     pytest.importorskip("onnx")
-    from imner.taggers.export import export_onnx
-    from imner.taggers.onnx import OnnxTagger
+    from imner.taggers.transformer.export import export_onnx
+    from imner.taggers.transformer.onnx import OnnxTagger
 
     model = transformer_factory(train, workdir).save(workdir / "torch")
     return OnnxTagger(export_onnx(model, workdir / "onnx", quantize=False), threads=1)
@@ -89,9 +89,9 @@ def bilstm_onnx_factory(train: list[Document], workdir: Path) -> Tagger:
     """bilstm-onnx.v1: a tiny bilstm.v1 (trained with torch) exported to ONNX (float: it predicts torch's spans)."""
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from imner.taggers.bilstm import BiLSTMTagger
-    from imner.taggers.bilstm_export import export_bilstm_onnx
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
+    from imner.taggers.bilstm.export import export_bilstm_onnx
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     model = BiLSTMTagger(word_dim=16, char_dim=8, char_filters=8, case_dim=4, hidden_size=16, dropout=0.0,
                          word_dropout=0.0, lr=0.02, batch_size=4, epochs=20, min_word_count=1, threads=1,

@@ -3,6 +3,10 @@
 Each feature module listed in ``COMMAND_MODULES`` defines ``register(subparsers)``, adding its
 subcommand(s) with ``set_defaults(func=...)``. Modules must import heavy dependencies lazily inside
 the functions they register, so ``imner --help`` stays fast.
+
+Other installed packages add subcommands through the ``imner.commands`` entry-point group (each entry a
+``register(subparsers)`` callable): that is how the unshipped dev package (``dev/``) adds ``imner compare``,
+``imner imd-cases`` and ``imner build`` without the runtime ever importing it by name.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 from imner.errors import ImnerError
 
@@ -17,11 +22,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.extract",
     "imner.commands.corpus",
     "imner.commands.evaluate",
-    "imner.commands.compare",
     "imner.commands.lexicon",
     "imner.commands.train",
-    "imner.commands.imd_cases",
 )
+
+#: entry-point group of subcommands from other installed packages
+ENTRY_POINT_GROUP = "imner.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        ep.load()(sub)
     return parser
 
 

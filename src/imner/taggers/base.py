@@ -27,11 +27,11 @@ from imner.types import Document, Span
 #: registry name -> "module:Class"
 _REGISTRY: dict[str, str] = {
     "dictionary.v1": "imner.taggers.dictionary:DictionaryTagger",
-    "crf.v1": "imner.taggers.crf:CRFTagger",
-    "bilstm.v1": "imner.taggers.bilstm:BiLSTMTagger",
-    "transformer.v1": "imner.taggers.transformer:TransformerTagger",
-    "onnx.v1": "imner.taggers.onnx:OnnxTagger",
-    "bilstm-onnx.v1": "imner.taggers.bilstm_onnx:BiLSTMOnnxTagger",
+    "crf.v1": "imner.taggers.crf.tagger:CRFTagger",
+    "bilstm.v1": "imner.taggers.bilstm.tagger:BiLSTMTagger",
+    "transformer.v1": "imner.taggers.transformer.tagger:TransformerTagger",
+    "onnx.v1": "imner.taggers.transformer.onnx:OnnxTagger",
+    "bilstm-onnx.v1": "imner.taggers.bilstm.onnx:BiLSTMOnnxTagger",
     "zeroshot.v1": "imner.taggers.zeroshot:ZeroShotTagger",
     "gliner.v1": "imner.taggers.gliner:GlinerTagger",
     "llm.v1": "imner.taggers.llm:LLMTagger",
