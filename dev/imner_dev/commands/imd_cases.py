@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="imd_command", metavar="SUBCOMMAND")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
-    pb = sub.add_parser("build", help="regenerate ann/ and review/ from MACCROBAT2020 + decisions/")
+    pb = sub.add_parser("build", help="regenerate ann/, review/ and ann-codiesp/ from the sources and the decisions")
     pb.add_argument("--no-review", action="store_true", help="do not rewrite the review files")
     pb.add_argument("--collect-review", action="store_true",
                     help="first merge reviewers' decision/reason columns of review/diseases.tsv into decisions/")
@@ -32,14 +32,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace) -> int:
     from imner_dev.annotation import build
 
+    from imner_dev.annotation import codiesp
+
     argv = (["--no-review"] if args.no_review else []) + (["--collect-review"] if args.collect_review else [])
-    return build.main(argv)
+    return build.main(argv) or codiesp.build()
 
 
 def _check(args: argparse.Namespace) -> int:
-    from imner_dev.annotation import build, split
+    from imner_dev.annotation import build, codiesp, split
 
-    return build.main(["--check"]) or split.main(["--check"])
+    return build.main(["--check"]) or split.main(["--check"]) or codiesp.build(check=True)
 
 
 def _split(args: argparse.Namespace) -> int:
