@@ -36,6 +36,8 @@ from imner.schema import LABEL_NAMES as LABELS
 SEED = "20261201"
 FOCUS = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN")
 PER_STRATUM = 95
+#: recipe addendum v2: the next documents of the immune-rich ranking
+PER_STRATUM_2 = 30
 MIN_WORDS, MAX_WORDS = 150, 700
 
 
@@ -79,19 +81,22 @@ def select() -> list[dict]:
         for s in spans:
             c[s.label] += 1
         scores[r["codiesp_id"]] = (c["IMMUNE_DISEASE"], c["INFECTIOUS_DISEASE"] + c["PATHOGEN"], r)
-    imm = sorted((k for k, v in scores.items() if v[0] >= 2),
-                 key=lambda k: (-scores[k][0], -scores[k][1], seeded(k)))[:PER_STRATUM]
+    imm_ranked = sorted((k for k, v in scores.items() if v[0] >= 2),
+                        key=lambda k: (-scores[k][0], -scores[k][1], seeded(k)))
+    imm = imm_ranked[:PER_STRATUM]
     chosen = set(imm)
     inf = sorted((k for k, v in scores.items() if v[1] >= 3 and k not in chosen),
                  key=lambda k: (-scores[k][1], -scores[k][0], seeded(k)))[:PER_STRATUM]
+    chosen |= set(inf)
+    imm2 = [k for k in imm_ranked[PER_STRATUM:] if k not in chosen][:PER_STRATUM_2]
     rows = []
-    for stratum, ids in (("immune-rich", imm), ("infectious-rich", inf)):
+    for stratum, ids in (("immune-rich", imm), ("infectious-rich", inf), ("immune-rich-2", imm2)):
         ordered = sorted(ids, key=seeded)
         n_test, n_dev = round(0.2 * len(ordered)), int(0.1 * len(ordered))
         train_seen = 0
         for i, k in enumerate(ordered):
             split = "test" if i < n_test else "dev" if i < n_test + n_dev else "train"
-            second = split == "train" and train_seen < 15
+            second = split == "train" and train_seen < 15 and stratum != "immune-rich-2"
             train_seen += split == "train"
             i_, np_, r = scores[k]
             rows.append({"doc_id": k, "stratum": stratum, "split": split, "second_pass": "yes" if second else "no",
@@ -103,7 +108,7 @@ def select() -> list[dict]:
 def write_selection(rows: list[dict]) -> None:
     corpus_dir().mkdir(parents=True, exist_ok=True)
     with open(corpus_dir() / "selection.tsv", "w", encoding="utf-8", newline="") as fh:
-        fh.write("# CodiEsp documents of imd-cases, chosen by RECIPE.md (recipe v1, seed 20261201). Frozen.\n")
+        fh.write("# CodiEsp documents of imd-cases, chosen by RECIPE.md (recipe v1 + addendum v2, seed 20261201). Frozen.\n")
         w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
@@ -116,12 +121,15 @@ def read_selection() -> list[dict]:
 
 def prelabel() -> None:
     """Frozen pre-annotation: the shipped default model (+ assertion) and, where the model found nothing
-    overlapping, the lexicon's focus-class matches."""
+    overlapping, the lexicon's focus-class matches. Documents that already have pre-labels keep them: only
+    documents added to the selection since (recipe addendum v2) are pre-annotated, and appended."""
     from imner.pipeline import load_pipeline
     from imner.taggers.dictionary import DictionaryTagger
     from imner.types import Document
 
-    sel = read_selection()
+    path = corpus_dir() / "prelabels.tsv"
+    done = set(read_prelabels()) if path.exists() else set()
+    sel = [r for r in read_selection() if r["doc_id"] not in done]
     texts = read_texts({r["doc_id"] for r in sel})
     pipe = load_pipeline(normalize=False, patient=False)
     dic = DictionaryTagger(labels=FOCUS)
@@ -145,11 +153,12 @@ def prelabel() -> None:
                 kept.append(sp)
             for a, b, lab, neg, unc, src in kept:
                 out.append((d.id, a, b, lab, int(neg), int(unc), src, d.text[a:b]))
-    with open(corpus_dir() / "prelabels.tsv", "w", encoding="utf-8", newline="") as fh:
-        fh.write("# Frozen pre-annotation of the CodiEsp part: shipped default model (bilstm-onnx.v1) + assertion, and\n"
-                 "# lexicon focus-class matches where the model found nothing overlapping. Never edited by hand.\n")
+    with open(path, "a" if done else "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["doc_id", "start", "end", "label", "negated", "uncertain", "source", "mention"])
+        if not done:
+            fh.write("# Frozen pre-annotation of the CodiEsp part: shipped default model (bilstm-onnx.v1) + assertion, and\n"
+                     "# lexicon focus-class matches where the model found nothing overlapping. Never edited by hand.\n")
+            w.writerow(["doc_id", "start", "end", "label", "negated", "uncertain", "source", "mention"])
         w.writerows(out)
 
 
@@ -399,8 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("select", help="choose the documents by RECIPE.md (refuses to overwrite selection.tsv)")
     s.add_argument("--force", action="store_true")
-    s = sub.add_parser("prelabel", help="frozen pre-annotation + review markup (refuses to overwrite)")
-    s.add_argument("--force", action="store_true")
+    sub.add_parser("prelabel", help="frozen pre-annotation of the selected documents that have none yet + review markup")
     s = sub.add_parser("check-files", help="validate review-markup files (for annotators)")
     s.add_argument("files", nargs="+")
     sub.add_parser("build", help="decisions -> ann-codiesp/")
@@ -415,10 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         write_selection(select())
         return 0
     if args.cmd == "prelabel":
-        if (cdir / "prelabels.tsv").exists() and not args.force:
-            print(f"{cdir / 'prelabels.tsv'} is frozen; --force remakes it (never after annotation)", file=sys.stderr)
-            return 1
-        prelabel()
+        prelabel()  # only documents without pre-labels; existing rows are never rewritten
         write_review()
         return 0
     if args.cmd == "check-files":
