@@ -38,6 +38,7 @@ FOCUS = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN")
 PER_STRATUM = 95
 #: recipe addendum v2: the next documents of the immune-rich ranking
 PER_STRATUM_2 = 30
+PER_STRATUM_3 = 5
 MIN_WORDS, MAX_WORDS = 150, 700
 
 
@@ -88,15 +89,16 @@ def select() -> list[dict]:
     inf = sorted((k for k, v in scores.items() if v[1] >= 3 and k not in chosen),
                  key=lambda k: (-scores[k][1], -scores[k][0], seeded(k)))[:PER_STRATUM]
     chosen |= set(inf)
-    imm2 = [k for k in imm_ranked[PER_STRATUM:] if k not in chosen][:PER_STRATUM_2]
+    rest = [k for k in imm_ranked[PER_STRATUM:] if k not in chosen]
+    imm2, imm3 = rest[:PER_STRATUM_2], rest[PER_STRATUM_2:PER_STRATUM_2 + PER_STRATUM_3]
     rows = []
-    for stratum, ids in (("immune-rich", imm), ("infectious-rich", inf), ("immune-rich-2", imm2)):
+    for stratum, ids in (("immune-rich", imm), ("infectious-rich", inf), ("immune-rich-2", imm2), ("immune-rich-3", imm3)):
         ordered = sorted(ids, key=seeded)
         n_test, n_dev = round(0.2 * len(ordered)), int(0.1 * len(ordered))
         train_seen = 0
         for i, k in enumerate(ordered):
             split = "test" if i < n_test else "dev" if i < n_test + n_dev else "train"
-            second = split == "train" and train_seen < 15 and stratum != "immune-rich-2"
+            second = split == "train" and train_seen < 15 and stratum in ("immune-rich", "infectious-rich")
             train_seen += split == "train"
             i_, np_, r = scores[k]
             rows.append({"doc_id": k, "stratum": stratum, "split": split, "second_pass": "yes" if second else "no",
@@ -108,7 +110,7 @@ def select() -> list[dict]:
 def write_selection(rows: list[dict]) -> None:
     corpus_dir().mkdir(parents=True, exist_ok=True)
     with open(corpus_dir() / "selection.tsv", "w", encoding="utf-8", newline="") as fh:
-        fh.write("# CodiEsp documents of imd-cases, chosen by RECIPE.md (recipe v1 + addendum v2, seed 20261201). Frozen.\n")
+        fh.write("# CodiEsp documents of imd-cases, chosen by RECIPE.md (recipe v1 + addenda v2, v3, seed 20261201). Frozen.\n")
         w = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
