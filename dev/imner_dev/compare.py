@@ -2,6 +2,8 @@
 
 A comparison config (``configs/compare.toml``) lists the evaluation sets and the systems::
 
+    root = ".."              # optional: the folder relative paths below start from, itself relative to this
+                             # file (default: the config's own folder); commands and training run there
     [[evaluation]]
     name = "imd-cases test"
     corpus = "imd-cases"
@@ -14,12 +16,12 @@ A comparison config (``configs/compare.toml``) lists the evaluation sets and the
     tagger = "crf.v1"                        # for untrained taggers: created with [system.params]
     requires_env = "IMNER_LLM_URL"           # optional: skipped (and said so) unless this variable is set
     needs = "models/embeddings/x"            # optional: a path the system needs, made by `prepare` (a command)
-    prepare = ["python", "benchmarks/train_embeddings.py"]
+    prepare = ["python", "-m", "imner_dev.train_embeddings"]
     params = {model_dir = "$IMNER_GLINER_MODEL"}   # string params may name environment variables
     [system.models]                          # trained models, one per evaluation corpus
     imd-cases = {dir = "models/crf-imd", config = "configs/crf-imd.toml"}
 
-A system runs on an evaluation when it has a model for that corpus (trained first from ``config`` when
+So ``imner compare --config any/where/compare.toml`` works from any folder. A system runs on an evaluation when it has a model for that corpus (trained first from ``config`` when
 the directory is missing and ``--train`` is on) or is an untrained ``tagger``; ``model = "default"``
 means the shipped default model. Every skipped cell is listed with its reason, never dropped silently.
 Scores: strict and partial micro-F1 with bootstrap 95% intervals, strict F1 per class, and tokens per
@@ -28,22 +30,33 @@ second of ``predict`` (imner.text tokens / wall-clock seconds, one process).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import platform
 import subprocess
+import sys
 import time
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from imner.configkit import check_keys, read_toml
 from imner.errors import ConfigError
 from imner.text import tokenize
+from imner_dev import REPO_ROOT
 
-_EVAL_KEYS = {"name", "corpus", "split", "label_map", "labels"}
-_SYSTEM_KEYS = {"name", "tagger", "params", "models", "model", "requires_env", "note", "needs", "prepare"}
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from _meta import git_commit  # noqa: E402  (the one git helper of every benchmark)
+from _meta import machine as _machine  # noqa: E402
+
+_TOP_KEYS = ("root", "evaluation", "system", "target")
+_EVAL_KEYS = ("name", "corpus", "split", "label_map", "labels")
+_SYSTEM_KEYS = ("name", "tagger", "params", "models", "model", "requires_env", "note", "needs", "prepare")
+_TARGET_KEYS = ("system", "evaluation", "strict_f1", "closing")
+#: the comparison of the README, and where its results go
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "compare.toml"
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
 
 
 @dataclass(frozen=True)
@@ -68,67 +81,61 @@ class System:
     prepare: tuple[str, ...] = ()
 
 
-def _check(table: Mapping[str, Any], allowed: set[str], where: str, path: Path) -> None:
-    unknown = set(table) - allowed
-    if unknown:
-        raise ConfigError(f"{path}: {where}: unknown key(s) {', '.join(sorted(unknown))}; "
-                          f"allowed: {', '.join(sorted(allowed))}")
+def config_root(path: str | Path, data: Mapping[str, Any] | None = None) -> Path:
+    """The folder the relative paths of comparison config ``path`` start from (its ``root`` key)."""
+    path = Path(path).resolve()
+    data = read_toml(path, "comparison config") if data is None else data
+    root = data.get("root", ".")
+    if not isinstance(root, str):
+        raise ConfigError(f"{path}: root must be a path string, got {root!r}")
+    return (path.parent / root).resolve()
 
 
 def load_compare_config(path: str | Path) -> tuple[list[Evaluation], list[System]]:
+    """The evaluations and systems of a comparison config, relative paths resolved against its root."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such comparison config") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from None
-    _check(data, {"evaluation", "system", "target"}, "top level", path)
+    data = read_toml(path, "comparison config")
+    where = str(path)
+    check_keys(data, _TOP_KEYS, where)
+    root = config_root(path, data)
+
+    def here(p: str | None) -> str | None:
+        return None if p is None else str(root / os.path.expandvars(p))
+
     evals, systems = [], []
     for i, e in enumerate(data.get("evaluation", [])):
-        _check(e, _EVAL_KEYS, f"evaluation {i + 1}", path)
-        if not {"corpus", "split"} <= e.keys():
-            raise ConfigError(f"{path}: evaluation {i + 1} needs 'corpus' and 'split'")
+        check_keys(e, _EVAL_KEYS, f"{where}: evaluation {i + 1}", required=("corpus", "split"))
         evals.append(Evaluation(e.get("name", f"{e['corpus']} {e['split']}"), e["corpus"], e["split"],
                                 e.get("label_map"), tuple(e["labels"]) if e.get("labels") else None))
     for i, s in enumerate(data.get("system", [])):
-        _check(s, _SYSTEM_KEYS, f"system {i + 1}", path)
-        if "name" not in s:
-            raise ConfigError(f"{path}: system {i + 1} needs a 'name'")
+        check_keys(s, _SYSTEM_KEYS, f"{where}: system {i + 1}", required=("name",))
         if not (s.get("tagger") or s.get("models") or s.get("model")):
-            raise ConfigError(f"{path}: system {s['name']!r} needs 'tagger', 'model' or 'models'")
-        systems.append(System(s["name"], s.get("tagger"), s.get("params", {}), s.get("models", {}),
-                              s.get("model"), s.get("requires_env"), s.get("note", ""), s.get("needs"),
-                              tuple(s.get("prepare", ()))))
+            raise ConfigError(f"{where}: system {s['name']!r} needs 'tagger', 'model' or 'models'")
+        models = {corpus: {k: here(v) if k in ("dir", "config") else v for k, v in spec.items()}
+                  for corpus, spec in s.get("models", {}).items()}
+        model = s.get("model")
+        systems.append(System(s["name"], s.get("tagger"), s.get("params", {}), models,
+                              model if model in (None, "default") else here(model), s.get("requires_env"),
+                              s.get("note", ""), here(s.get("needs")), tuple(s.get("prepare", ()))))
     if not evals or not systems:
-        raise ConfigError(f"{path}: needs at least one [[evaluation]] and one [[system]]")
+        raise ConfigError(f"{where}: needs at least one [[evaluation]] and one [[system]]")
     for i, t in enumerate(data.get("target", [])):
-        _check(t, {"system", "evaluation", "strict_f1", "closing"}, f"target {i + 1}", path)
+        check_keys(t, _TARGET_KEYS, f"{where}: target {i + 1}")
     return evals, systems
 
 
 def load_targets(path: str | Path) -> list[dict[str, Any]]:
     """``[[target]]`` tables: a system's strict micro-F1 goal on one evaluation, and what would close a gap."""
-    return list(tomllib.loads(Path(path).read_text(encoding="utf-8")).get("target", []))
-
-
-def _git_commit() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True).stdout.strip()
-        return rev + ("+uncommitted" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    return list(read_toml(path, "comparison config").get("target", []))
 
 
 def machine() -> str:
-    return f"{platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}"
+    m = _machine()
+    return f"{m['platform']}, {m['cpu_count']} CPUs, python {m['python']}"
 
 
-def _resolve_tagger(system: System, ev: Evaluation, train: bool, log: Callable[[str], None]):
-    """(tagger, None) or (None, reason-for-skipping)."""
+def _resolve_tagger(system: System, ev: Evaluation, train: bool, log: Callable[[str], None], root: Path):
+    """(tagger, None) or (None, reason-for-skipping). Preparing and training run in ``root``."""
     from imner.taggers import create, load_tagger
 
     if system.requires_env and not os.environ.get(system.requires_env):
@@ -139,10 +146,8 @@ def _resolve_tagger(system: System, ev: Evaluation, train: bool, log: Callable[[
         log(f"[compare] preparing {system.name}: {' '.join(system.prepare)}")
         cmd = list(system.prepare)
         if cmd[0] in ("python", "python3"):  # the interpreter imner runs in, whatever is on PATH
-            import sys
-
             cmd[0] = sys.executable
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, cwd=root)
     if system.model == "default":
         from imner.pipeline import default_tagger
 
@@ -158,7 +163,8 @@ def _resolve_tagger(system: System, ev: Evaluation, train: bool, log: Callable[[
             from imner.training import load_train_config, train_from_config
 
             log(f"[compare] training {system.name} for {ev.corpus}: imner train --config {spec['config']}")
-            train_from_config(load_train_config(spec["config"]), output=directory, progress=log)
+            with contextlib.chdir(root):  # a training config's relative paths (embeddings...) start there
+                train_from_config(load_train_config(spec["config"]), output=directory, progress=log)
         return load_tagger(directory), None
     if system.tagger:
         params = {k: os.path.expandvars(v) if isinstance(v, str) else v for k, v in system.params.items()}
@@ -172,9 +178,12 @@ def run_comparison(config: str | Path, *, train: bool = True, bootstrap: int = 1
     from imner.evaluate import evaluate
 
     evals, systems = load_compare_config(config)
+    root = config_root(config)
+    shown = os.path.relpath(Path(config).resolve(), REPO_ROOT) if Path(config).resolve().is_relative_to(REPO_ROOT) \
+        else str(config)
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-        "commit": _git_commit(), "config": str(config), "evaluations": [], "skipped": [],
+        "commit": git_commit(), "config": shown, "evaluations": [], "skipped": [],
         "targets": load_targets(config)}
     for ev in evals:
         gold = corpora.load(ev.corpus, ev.split)
@@ -183,7 +192,7 @@ def run_comparison(config: str | Path, *, train: bool = True, bootstrap: int = 1
         rows = []
         for system in systems:
             try:
-                tagger, reason = _resolve_tagger(system, ev, train, log)
+                tagger, reason = _resolve_tagger(system, ev, train, log, root)
             except Exception as e:  # a broken system is reported, the comparison goes on
                 tagger, reason = None, f"failed to load: {type(e).__name__}: {e}"
             if tagger is None:
@@ -225,7 +234,7 @@ def format_markdown(results: Mapping[str, Any], plot_names: list[str]) -> str:
            f"- date: {results['date']}", f"- machine: {results['machine']}", f"- commit: {results['commit']}",
            f"- command: `imner compare --config {results['config']}`", "",
            "Train on train, choose on dev, report test. Strict: same boundaries and label; partial: overlapping "
-           "spans, any label (imner.evaluate). 95% intervals: bootstrap over documents. Tokens/s: imner.text "
+           "spans, any label, half credit unless the boundaries are the same (nervaluate's partial; imner.evaluate). 95% intervals: bootstrap over documents. Tokens/s: imner.text "
            "tokens over the wall-clock time of `predict` on the whole split, one process, this machine.", ""]
     for name in plot_names:
         out += [f"![{name}]({name})", ""]

@@ -6,7 +6,8 @@ the functions they register, so ``imner --help`` stays fast.
 
 Other installed packages add subcommands through the ``imner.commands`` entry-point group (each entry a
 ``register(subparsers)`` callable): that is how the unshipped dev package (``dev/``) adds ``imner compare``,
-``imner imd-cases`` and ``imner build`` without the runtime ever importing it by name.
+``imner imd-cases`` and ``imner build`` without the runtime ever importing it by name. An entry point is loaded
+only when its command is the one run (or for the full help), so ``imner extract`` imports none of them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 ENTRY_POINT_GROUP = "imner.commands"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``command`` (the subcommand about to run) limits the entry-point subcommands loaded to that one."""
     from imner import __version__
 
     parser = argparse.ArgumentParser(
@@ -41,13 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    plugins = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    if command is not None and command not in sub.choices and any(ep.name == command for ep in plugins):
+        plugins = [ep for ep in plugins if ep.name == command]
+    elif command is not None and command in sub.choices:
+        plugins = []
+    for ep in plugins:
         ep.load()(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

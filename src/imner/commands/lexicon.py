@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from imner.commands import command_group
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("lexicon", help="query the lexicon (DO, HPO, DrugBank, NCBITaxon terms)",
-                              description="The lexicon knowledge base behind the dictionary tagger (imner.lexicon).")
-    sub = p.add_subparsers(dest="lexicon_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    sub = command_group(subparsers, "lexicon", help="query the lexicon (DO, HPO, DrugBank, NCBITaxon terms)",
+                        description="The lexicon knowledge base behind the dictionary tagger (imner.lexicon).")
 
     pl = sub.add_parser("lookup", help="concepts for terms (normalized like the dictionary tagger does)")
     pl.add_argument("terms", nargs="+", metavar="TERM")

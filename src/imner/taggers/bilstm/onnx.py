@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from imner.configkit import check_int
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.tags import label_set, tags_to_spans
 from imner.taggers.bilstm.features import CASING, SENTENCES, WORD_NORMALIZATION, encode_tokens, pad_batch
@@ -100,8 +101,7 @@ class BiLSTMOnnxTagger(ExportedTagger):
                 raise ConfigError(f"{cfg_path}: preprocessing {key} {pre.get(key)!r} is not supported; this version "
                                   f"of imner runs {value!r}")
         mwc = pre.get("max_word_chars")
-        if isinstance(mwc, bool) or not isinstance(mwc, int) or mwc < 2:
-            raise ConfigError(f"{cfg_path}: preprocessing max_word_chars must be an integer >= 2, got {mwc!r}")
+        check_int(mwc, f"{cfg_path}: preprocessing max_word_chars", 2)
 
     # ------------------------------------------------------------------ persistence
 

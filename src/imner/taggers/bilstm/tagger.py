@@ -52,6 +52,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from imner.configkit import checked_params, init_config, read_saved_config
 from imner.errors import ConfigError, InputError, ModelNotFoundError
 from imner.tags import OUTSIDE, label_set, tags_to_spans
 from imner.taggers.bilstm.features import CASES, PAD, UNK, casing, encode_tokens, pad_batch
@@ -222,16 +223,7 @@ class BiLSTMTagger(NeuralTagger):
     # ------------------------------------------------------------------ config and persistence
 
     def config(self) -> dict[str, Any]:
-        return {"embeddings": self.embeddings, "freeze_embeddings": self.freeze_embeddings,
-                "word_dim": self.word_dim, "min_word_count": self.min_word_count,
-                "word_dropout": self.word_dropout, "char_dim": self.char_dim, "char_filters": self.char_filters,
-                "char_width": self.char_width, "max_word_chars": self.max_word_chars, "case_dim": self.case_dim,
-                "lexicon_features": self.lexicon_features, "lexicon_tagger": self.lexicon_tagger_config,
-                "lexicon_dim": self.lexicon_dim, "hidden_size": self.hidden_size, "dropout": self.dropout,
-                "optimizer": self.optimizer, "lr": self.lr, "momentum": self.momentum, "clip": self.clip,
-                "epochs": self.epochs, "batch_size": self.batch_size, "patience": self.patience,
-                "predict_batch_size": self.predict_batch_size, "seed": self.seed, "threads": self.threads,
-                "progress": self.progress}
+        return {**init_config(self, exclude=("labels", "lexicon_tagger")), "lexicon_tagger": self.lexicon_tagger_config}
 
     def save(self, directory: str | Path) -> Path:
         if not self.trained:
@@ -250,16 +242,12 @@ class BiLSTMTagger(NeuralTagger):
     def load(cls, directory: str | Path, **overrides: Any) -> "BiLSTMTagger":
         torch = _torch()
         directory = Path(directory)
-        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
+        path, cfg = read_saved_config(directory)
         labels = cfg.pop("labels", ())
         cfg.pop("lexicon_tagger", None)
         lexicon = load_tagger(directory / LEXICON_DIR) if cfg.get("lexicon_features") else None
         cfg.update(overrides)
-        try:
-            tagger = cls(**cfg, labels=labels, lexicon_tagger=lexicon)
-        except TypeError as e:
-            raise ConfigError(f"{directory / 'config.json'}: {e}") from e
+        tagger = cls(**checked_params(cls, cfg, str(path)), labels=labels, lexicon_tagger=lexicon)
         for name in (MODEL_FILE, VOCAB_FILE):
             if not (directory / name).is_file():
                 raise ModelNotFoundError(f"{directory / name} is missing: a bilstm.v1 model directory holds "

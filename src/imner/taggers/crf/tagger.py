@@ -37,6 +37,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from imner.configkit import check_int, checked_params, init_config, read_saved_config
 from imner.errors import ConfigError, InputError
 from imner.tags import OUTSIDE, spans_to_tags, tags_to_spans
 from imner.taggers.base import Tagger, available, create, load_tagger
@@ -90,10 +91,8 @@ class CRFTagger(Tagger):
         for key, value in (("c1", c1), ("c2", c2), ("feature_minfreq", feature_minfreq)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"CRF {key} must be a number >= 0, got {value!r}")
-        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
-            raise ConfigError(f"CRF max_iterations must be an integer >= 1, got {max_iterations!r}")
-        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 5:
-            raise ConfigError(f"CRF window must be an integer from 0 to 5, got {window!r}")
+        check_int(max_iterations, "CRF max_iterations")
+        check_int(window, "CRF window", 0, 5)
         if partial_docs not in PARTIAL_POLICIES:
             raise ConfigError(f"CRF partial_docs must be one of {', '.join(PARTIAL_POLICIES)}, got {partial_docs!r}")
         if lexicon_tagger is not None and not isinstance(lexicon_tagger, (Mapping, Tagger)):
@@ -120,12 +119,7 @@ class CRFTagger(Tagger):
     # ------------------------------------------------------------------ config and persistence
 
     def config(self) -> dict[str, Any]:
-        return {
-            "c1": self.c1, "c2": self.c2, "max_iterations": self.max_iterations, "window": self.window,
-            "feature_minfreq": self.feature_minfreq, "all_possible_transitions": self.all_possible_transitions,
-            "lexicon_features": self.lexicon_features, "lexicon_tagger": self.lexicon_tagger_config,
-            "partial_docs": self.partial_docs, "split_compounds": self.split_compounds,
-        }
+        return {**init_config(self, exclude=("labels", "lexicon_tagger")), "lexicon_tagger": self.lexicon_tagger_config}
 
     def save(self, directory: str | Path) -> Path:
         if self._model_bytes is None:
@@ -138,20 +132,12 @@ class CRFTagger(Tagger):
 
     @classmethod
     def load(cls, directory: str | Path) -> "CRFTagger":
-        import json
-
         directory = Path(directory)
-        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
+        path, cfg = read_saved_config(directory)
         labels = cfg.pop("labels", ())
-        lexicon = None
-        if cfg.get("lexicon_features"):
-            lexicon = load_tagger(directory / LEXICON_DIR)
         cfg.pop("lexicon_tagger", None)
-        try:
-            tagger = cls(**cfg, labels=labels, lexicon_tagger=lexicon)
-        except TypeError as e:
-            raise ConfigError(f"{directory / 'config.json'}: {e}") from e
+        lexicon = load_tagger(directory / LEXICON_DIR) if cfg.get("lexicon_features") else None
+        tagger = cls(**checked_params(cls, cfg, str(path)), labels=labels, lexicon_tagger=lexicon)
         model = directory / MODEL_FILE
         if not model.is_file():
             raise ConfigError(f"{model} is missing: a crf.v1 model directory holds config.json and {MODEL_FILE}")

@@ -38,7 +38,6 @@ per-epoch history).
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import time
@@ -50,6 +49,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from imner.configkit import checked_params, init_config, read_saved_config
 from imner.errors import ConfigError, InputError, ModelNotFoundError
 from imner.taggers.transformer import windows as W
 from imner.taggers._neural import (NeuralTagger, allowed_tag_matrix, check_float, check_int, dev_scores,
@@ -183,12 +183,7 @@ class TransformerTagger(NeuralTagger):
     # ------------------------------------------------------------------ config and persistence
 
     def config(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "window": self.window, "stride": self.stride, "lr": self.lr,
-                "epochs": self.epochs, "batch_size": self.batch_size,
-                "predict_batch_size": self.predict_batch_size, "warmup_ratio": self.warmup_ratio,
-                "weight_decay": self.weight_decay, "max_grad_norm": self.max_grad_norm, "seed": self.seed,
-                "threads": self.threads, "device": self.device, "max_steps": self.max_steps,
-                "progress": self.progress}
+        return init_config(self, exclude=("labels",))
 
     def save(self, directory: str | Path) -> Path:
         if not self.trained:
@@ -203,14 +198,10 @@ class TransformerTagger(NeuralTagger):
     @classmethod
     def load(cls, directory: str | Path, **overrides: Any) -> "TransformerTagger":
         directory = Path(directory)
-        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
+        path, cfg = read_saved_config(directory)
         labels = cfg.pop("labels", ())
         cfg.update(overrides)
-        try:
-            tagger = cls(**cfg, labels=labels)
-        except TypeError as e:
-            raise ConfigError(f"{directory / 'config.json'}: {e}") from e
+        tagger = cls(**checked_params(cls, cfg, str(path)), labels=labels)
         hf = directory / HF_DIR
         if not (hf / "config.json").is_file():
             raise ModelNotFoundError(f"{hf} is missing: a transformer.v1 model directory holds config.json and "

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from imner.configkit import check_int
 from imner.errors import ConfigError
 from imner.tags import OUTSIDE, label_set, tags_to_spans
 from imner.text import Token, tokenize
@@ -35,8 +36,7 @@ DEFAULT_STRIDE = 64
 def check_window(window: Any, stride: Any, n_special: int = 2) -> tuple[int, int]:
     """Validate a window plan and return it as ints; a :class:`ConfigError` says what is allowed."""
     for key, value in (("window", window), ("stride", stride)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        check_int(value, key, low=None)
     if window - n_special < 2:
         raise ConfigError(f"window must be at least {n_special + 2} subwords (it includes {n_special} special "
                           f"tokens), got {window}")
