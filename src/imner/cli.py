@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.evaluate",
     "imner.commands.lexicon",
     "imner.commands.train",
+    "imner.commands.cohort",
 )
 #: the longest error line printed (a message is cut there, never a multi-line dump)
 MAX_MESSAGE = 600
