@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.lexicon",
     "imner.commands.train",
     "imner.commands.cohort",
+    "imner.commands.spark",
 )
 #: the longest error line printed (a message is cut there, never a multi-line dump)
 MAX_MESSAGE = 600

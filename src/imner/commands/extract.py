@@ -55,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-patient", action="store_true", help="skip the patient age/sex block")
     p.add_argument("--include-text", action="store_true", help="also write each document's text (jsonl)")
     p.add_argument("--batch-size", type=positive_int, default=16, help="documents per batch (default 16)")
+    p.add_argument("-j", "--workers", type=positive_int, default=1,
+                   help="processes to run the pipeline in (default 1); output stays in input order")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
     p.add_argument("--timings", metavar="FILE", default=None,
                    help="write the seconds spent in each part (start-up, tagger, each step, reading and writing) "
@@ -130,8 +132,14 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     refuse_same_file([args.input], args.output)          # before anything is opened
     t_start = time.perf_counter()
-    pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
-                         patient=not args.no_patient)
+    if args.workers != 1:
+        from imner.parallel import ParallelPipeline
+
+        pipe = ParallelPipeline(args.workers, args.model, assertion=not args.no_assertion,
+                                normalize=not args.no_normalize, patient=not args.no_patient)
+    else:
+        pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
+                             patient=not args.no_patient)
     t_loaded = time.perf_counter()
     options = {"include_text": args.include_text} if args.format == "jsonl" else {}
     writer = DocumentWriter(args.format, args.output, resume=args.resume, title=f"imner: {args.input}", **options)
@@ -158,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
         writer.close()
+        if hasattr(pipe, "close"):  # the --workers processes
+            pipe.close()
     if args.timings:
         write_timings(args.timings, pipe, t_loaded - t_start, time.perf_counter() - t_loaded, counts[0])
     if not args.quiet:

@@ -147,10 +147,20 @@ class BiLSTMOnnxTagger(ExportedTagger):
                 n = len(toks)
                 flat.append((k, toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
                 pos += n
-        order = sorted(range(len(flat)), key=lambda i: len(flat[i][1]))
+        # Batches never mix documents: the int8 model quantizes activations per batch (DynamicQuantizeLinear), so
+        # a sentence's scores depend on what shares its batch. Batching each document's sentences on their own
+        # (sorted by length) makes a document's result independent of the others in the call: `imner extract`,
+        # --workers and Spark give the same output whatever the grouping.
+        by_doc: dict[int, list[int]] = {}
+        for i, row in enumerate(flat):
+            by_doc.setdefault(row[0], []).append(i)
+        chunks = []
+        for rows in by_doc.values():
+            rows.sort(key=lambda i: len(flat[i][1]))
+            chunks.extend(rows[b:b + self.batch_size] for b in range(0, len(rows), self.batch_size))
         out: list[list[Span]] = [[] for _ in docs]
-        for b in range(0, len(order), self.batch_size):
-            chunk = [flat[i] for i in order[b:b + self.batch_size]]
+        for idx in chunks:
+            chunk = [flat[i] for i in idx]
             batch = pad_batch(*([row[j] for row in chunk] for j in (2, 3, 4, 5)))
             em = self.emissions(batch)
             paths = viterbi(em, self._transitions, self._start, self._end, batch["mask"])
