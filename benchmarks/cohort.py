@@ -1,7 +1,8 @@
 """Cohort queries over imd-cases: the shipped model's index against a gold index, plus index and query speed.
 
 1. Accuracy. The 37 queries of ``benchmarks/cohort_queries.tsv`` (written and committed before any was run) run on
-   two indexes of the imd-cases test split (40 reports, ``imner.corpora.load("imd-cases", "test")``):
+   two indexes of the MACCROBAT test split of imd-cases (40 reports,
+   ``imner.corpora.load("imd-cases-maccrobat", "test")``, which ``imd-cases`` test was before the corpus grew):
    * *predicted*: the shipped default model with assertion, codes and patient (``imner.pipeline.load_pipeline()``);
    * *gold*: the gold spans of the same documents through the same assertion, code and patient steps.
    Per query, document-level precision, recall and F1 of the predicted index's documents against the gold
@@ -57,7 +58,7 @@ def build_indexes(work: Path) -> tuple[Path, Path, dict]:
     from imner.cohort.store import model_fingerprint
     from imner.pipeline import load_pipeline
 
-    gold = corpora.load("imd-cases", "test")
+    gold = corpora.load("imd-cases-maccrobat", "test")
     pipe = load_pipeline()
     steps = pipe.steps  # assertion, normalize, patient: the same steps for both indexes
 

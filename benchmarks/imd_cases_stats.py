@@ -1,4 +1,4 @@
-"""Counts behind docs/corpus.md: the imd-cases corpus (per class and split), its review files (disease
+"""Counts behind docs/corpus.md: the imd-cases corpus (per class and split, whole and per part), its review files (disease
 pre-labels by class and confidence, pathogen actions, projection resolutions), the "concerns" list, and the silver
 corpora (per label, flags).
 
@@ -25,6 +25,7 @@ from _meta import git_head, machine  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 SILVER = ("ncbi-disease-silver", "bc5cdr-silver", "pathogen-silver")
+FOCUS = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN")
 
 
 def _tsv(path: Path) -> list[dict[str, str]]:
@@ -54,6 +55,11 @@ def main() -> int:
     t0 = time.perf_counter()
     cdir = corpus_dir()
     imd = corpus_stats("imd-cases")
+    parts = {part: corpus_stats(f"imd-cases-{part}", tokens=False) for part in ("maccrobat", "codiesp")}
+    from imner_dev.annotation import codiesp
+
+    codiesp_review = {**codiesp.decision_counts(),
+                      "strata": dict(Counter(r["stratum"] for r in codiesp.read_selection()))}
     diseases = _tsv(cdir / "review" / "diseases.tsv")
     pathogens = _tsv(cdir / "review" / "pathogens.tsv")
     projection = _tsv(cdir / "review" / "projection.tsv")
@@ -83,6 +89,8 @@ def main() -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(), "git_commit": git_head(),
         "imd_cases": {"splits": imd["splits"], "total": imd["total"], "assertions": dict(assertions)},
+        "parts": {k: {"splits": v["splits"], "total": v["total"]} for k, v in parts.items()},
+        "codiesp_review": codiesp_review,
         "review": {
             "disease_rows": len(diseases),
             "disease_terms": len(_tsv(cdir / "review" / "disease_terms.tsv")),
@@ -136,6 +144,16 @@ def to_md(res: dict) -> str:
         _table(["class", "train", "dev", "test", "total"], rows),
         "",
         f"Assertion attributes: {imd['assertions']}.",
+        "",
+        "### Per part (MACCROBAT2020 / CodiEsp), focus classes and documents",
+        "",
+        _table(["part", "split", "documents", "IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN", "all spans"],
+               [[part, split, st["documents"]] + [st["entities_per_label"].get(k, 0) for k in FOCUS]
+                + [sum(st["entities_per_label"].values())]
+                for part, p in res["parts"].items() for split, st in [*p["splits"].items(), ("total", p["total"])]]),
+        "",
+        f"CodiEsp part: strata {res['codiesp_review']['strata']}; spans against the frozen pre-annotation: "
+        + ", ".join(f"{k} {v}" for k, v in res["codiesp_review"].items() if k not in ("strata", "documents")) + ".",
         "",
         f"Documents concerning an immune-mediated or infectious disease: {res['concerns']['documents']} "
         f"({res['concerns']['per_split']}).",

@@ -84,15 +84,17 @@ def main() -> None:
     corpus = args.corpus if args.corpus != "auto" else ("imd-cases" if "imd-cases" in names else "ncbi-disease")
     label_map: dict[str, str] | None = None
     if corpus == "imd-cases":
-        dev = corpora.load(corpus, "dev")
-        tune_pool = corpora.load(corpus, "train")
+        # the MACCROBAT part (what imd-cases was when these figures were first measured)
+        dev = corpora.load("imd-cases-maccrobat", "dev")
+        tune_pool = corpora.load("imd-cases-maccrobat", "train")
         prototype_sets = {"schema12": schema_prototypes(LABEL_NAMES),
                           "schema12-desc": schema_prototypes(LABEL_NAMES, max_examples=0)}
         n_tune = args.tune_docs or 30
     else:
         corpus = "ncbi-disease"
-        dev = corpora.load(corpus, "dev")
-        tune_pool = corpora.load(corpus, "train")
+        # the MACCROBAT part (what imd-cases was when these figures were first measured)
+        dev = corpora.load("imd-cases-maccrobat", "dev")
+        tune_pool = corpora.load("imd-cases-maccrobat", "train")
         ncbi_types = {s.label for d in [*dev, *tune_pool] for s in d.spans}
         label_map = {**{t: "Disease" for t in ncbi_types}, **{lab: "Disease" for lab in DISEASE_LABELS}}
         disease = schema_prototypes(sorted(DISEASE_LABELS))

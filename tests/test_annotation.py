@@ -16,6 +16,8 @@ from imner_dev.annotation.split import concerns, make_split
 from imner.errors import InputError, OffsetMismatchError
 from imner.io.brat import read_brat, parse_ann
 from imner.schema import LABEL_NAMES
+
+FOCUS_LABELS = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN")
 from imner.types import Document, Span
 
 FIX = Path(__file__).parent / "fixtures" / "annotation"
@@ -236,16 +238,22 @@ def _need_data() -> None:
 
 
 @pytest.mark.data
-def test_imd_cases_loads_all_200_with_twelve_labels() -> None:
+def test_imd_cases_loads_all_425_with_twelve_labels() -> None:
     _need_data()
     from imner import corpora
 
     docs = {s: corpora.load("imd-cases", s) for s in ("train", "dev", "test")}
-    assert {s: len(d) for s, d in docs.items()} == {"train": 140, "dev": 20, "test": 40}
+    assert {s: len(d) for s, d in docs.items()} == {"train": 299, "dev": 41, "test": 85}
+    # the parts: the MACCROBAT split is unchanged (earlier numbers stay comparable); CodiEsp has its own dev/test
+    mac = {s: len(corpora.load("imd-cases-maccrobat", s)) for s in ("train", "dev", "test")}
+    cod = {s: len(corpora.load("imd-cases-codiesp", s)) for s in ("train", "dev", "test")}
+    assert mac == {"train": 140, "dev": 20, "test": 40} and cod == {"train": 159, "dev": 21, "test": 45}
     labels = {sp.label for ds in docs.values() for d in ds for sp in d.spans}
     assert labels <= set(LABEL_NAMES) and {"PATHOGEN", "IMMUNE_DISEASE", "INFECTIOUS_DISEASE"} <= labels
     ids = [d.id for ds in docs.values() for d in ds]
-    assert len(set(ids)) == 200
+    assert len(set(ids)) == len(ids) == 425
+    counts = {k: sum(sp.label == k for ds in docs.values() for d in ds for sp in d.spans) for k in FOCUS_LABELS}
+    assert min(counts.values()) >= 500, counts
     for ds in docs.values():
         for d in ds:
             ss = sorted(d.spans, key=lambda s: s.start)

@@ -15,6 +15,7 @@ def test_generated_files_equal_a_fresh_build(capsys):
     for name in ("lexicon", "pathogen-names", "imd-cases", "hierarchy"):
         assert f"{name}: ok" in err
     assert "all 200 .ann files match" in err and "reproducible" in err  # ann/ == fresh build, split.tsv its recipe
+    assert "ann-codiesp: all 225 .ann files match" in err  # the CodiEsp part: ann-codiesp/ == its decisions
 
 
 def test_check_names_what_differs(monkeypatch, capsys):

@@ -5,7 +5,8 @@ resource                  committed file(s)                                     
 ========================  ===========================================================  ==========================
 ``lexicon``               ``src/imner/resources/lexicon/index.json.gz`` (packaged)     ``$IMNER_DATA/lexicons`` + the curated TSVs
 ``pathogen-names``        ``dev/imner_dev/resources/annotation/pathogen_names.tsv``    ``$IMNER_DATA/lexicons`` (NCBITaxon imports)
-``imd-cases``             ``corpus/imd-cases/ann/*.ann`` and ``split.tsv``             MACCROBAT2020 + prelabels + decisions
+``imd-cases``             ``corpus/imd-cases/ann/*.ann``, ``ann-codiesp/*.ann``,       MACCROBAT2020 / CodiEsp +
+                          ``split.tsv``                                                prelabels + decisions
 ``hierarchy``             ``src/imner/resources/ontology/hierarchy.json.gz`` (packaged) ``$IMNER_DATA/lexicons`` + the lexicon's curated taxa
 ========================  ===========================================================  ==========================
 
@@ -74,15 +75,15 @@ def _pathogens_check() -> int:
 
 
 def _imd_build() -> int:
-    from imner_dev.annotation import build
+    from imner_dev.commands.imd_cases import build_all
 
-    return build.main([])
+    return build_all([])
 
 
 def _imd_check() -> int:
-    from imner_dev.annotation import build, split
+    from imner_dev.commands.imd_cases import check_all
 
-    return build.main(["--check"]) or split.main(["--check"])
+    return check_all()
 
 
 def _hierarchy_build() -> int:
@@ -104,7 +105,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("lexicon", "src/imner/resources/lexicon/index.json.gz", _lexicon_build, _lexicon_check),
     Resource("pathogen-names", "dev/imner_dev/resources/annotation/pathogen_names.tsv", _pathogens_build,
              _pathogens_check),
-    Resource("imd-cases", "corpus/imd-cases/ann/, corpus/imd-cases/split.tsv", _imd_build, _imd_check),
+    Resource("imd-cases", "corpus/imd-cases/ann/, corpus/imd-cases/ann-codiesp/, corpus/imd-cases/split.tsv",
+             _imd_build, _imd_check),
     # after the lexicon: the curated taxa it adds are placed under their genus (cohort query descendants)
     Resource("hierarchy", "src/imner/resources/ontology/hierarchy.json.gz", _hierarchy_build, _hierarchy_check),
 )

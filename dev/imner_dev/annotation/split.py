@@ -104,7 +104,9 @@ def read_concerns(path: Path) -> dict[str, bool]:
 def write_split(split: Mapping[str, str], path: Path, *, seed: int = SEED) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(f"# imd-cases document split, made once by `python -m imner_dev.annotation.split` (seed {seed}) from\n"
-                 "# concerns.tsv; fixed: it must not change after review. See imner_dev/annotation/split.py.\n")
+                 "# concerns.tsv; fixed: it must not change after review. See imner_dev/annotation/split.py.\n"
+                 "# CodiEsp rows (ids S...): the split its recipe gave each annotated document "
+                 "(corpus/imd-cases/codiesp/selection.tsv).\n")
         fh.write("doc_id\tsplit\n")
         for d, s in sorted(split.items()):
             fh.write(f"{d}\t{s}\n")
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from imner.corpora.imd_cases import read_split
 
         want = make_split(read_concerns(cpath))
-        have = read_split(spath)
+        have = {k: v for k, v in read_split(spath).items() if k.isdigit()}  # CodiEsp rows: annotation.codiesp
         if want != have:
             print(f"{spath} differs from the split concerns.tsv and seed {SEED} give", file=sys.stderr)
             return 1

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         description="The imd-cases corpus: MACCROBAT2020 projected onto the twelve classes plus "
                                     "review decisions (docs/corpus.md).")
 
-    pb = sub.add_parser("build", help="regenerate ann/ and review/ from MACCROBAT2020 + decisions/")
+    pb = sub.add_parser("build", help="regenerate ann/, review/ and ann-codiesp/ from the sources and the decisions")
     pb.add_argument("--no-review", action="store_true", help="do not rewrite the review files")
     pb.add_argument("--collect-review", action="store_true",
                     help="first merge reviewers' decision/reason columns of review/diseases.tsv into decisions/")
@@ -29,17 +29,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ps.set_defaults(func=_split)
 
 
-def _build(args: argparse.Namespace) -> int:
-    from imner_dev.annotation import build
+def build_all(argv: list[str]) -> int:
+    """Both parts: the MACCROBAT part (ann/, review/) and the CodiEsp part (ann-codiesp/, its rows of split.tsv)."""
+    from imner_dev.annotation import build, codiesp
 
-    argv = (["--no-review"] if args.no_review else []) + (["--collect-review"] if args.collect_review else [])
-    return build.main(argv)
+    return build.main(argv) or codiesp.build()
+
+
+def check_all() -> int:
+    """1 unless ann/, ann-codiesp/ and split.tsv all equal a fresh build from their sources and decisions."""
+    from imner_dev.annotation import build, codiesp, split
+
+    return build.main(["--check"]) or split.main(["--check"]) or codiesp.build(check=True)
+
+
+def _build(args: argparse.Namespace) -> int:
+    return build_all((["--no-review"] if args.no_review else []) + (["--collect-review"] if args.collect_review else []))
 
 
 def _check(args: argparse.Namespace) -> int:
-    from imner_dev.annotation import build, split
-
-    return build.main(["--check"]) or split.main(["--check"])
+    return check_all()
 
 
 def _split(args: argparse.Namespace) -> int:

@@ -1,10 +1,17 @@
-"""The ``imd-cases`` corpus: MACCROBAT2020's 200 case reports in the twelve classes.
+"""The ``imd-cases`` corpus: case reports in the twelve classes, in two parts.
 
-Annotations: ``corpus/imd-cases/ann/<doc_id>.ann`` of the checkout (built by :mod:`imner_dev.annotation.build`);
-texts: ``$IMNER_DATA/maccrobat/MACCROBAT2020/<doc_id>.txt``; split: ``corpus/imd-cases/split.tsv``
-(:mod:`imner_dev.annotation.split`). Spans carry ``source_id`` (the MACCROBAT T id, or a new id above the document's
-largest for added spans), ``negated``/``uncertain`` where set, and the evidence ``note`` where the build wrote one.
-Document ids are PubMed ids (``meta['pmid']``).
+- **MACCROBAT part** (``imd-cases-maccrobat``): MACCROBAT2020's 200 PMC case reports. Annotations:
+  ``corpus/imd-cases/ann/<doc_id>.ann`` of the checkout (built by :mod:`imner_dev.annotation.build`); texts:
+  ``$IMNER_DATA/maccrobat/MACCROBAT2020/<doc_id>.txt``. Spans carry ``source_id`` (the MACCROBAT T id, or a new id
+  above the document's largest for added spans). Document ids are PubMed ids (``meta['pmid']``).
+- **CodiEsp part** (``imd-cases-codiesp``): English machine translations of Spanish case reports (CodiEsp, CC BY
+  4.0). Annotations: ``corpus/imd-cases/ann-codiesp/<id>.ann`` (built by :mod:`imner_dev.annotation.codiesp` from
+  the annotators' decisions); texts: ``$IMNER_DATA/codiesp_en_cases/codiesp_en_cases.jsonl``. Ids are CodiEsp ids.
+
+``imd-cases`` is both parts. Split: ``corpus/imd-cases/split.tsv`` (the MACCROBAT rows by
+:mod:`imner_dev.annotation.split`, unchanged since the first release, so earlier test numbers stay comparable on
+``imd-cases-maccrobat``; the CodiEsp rows by the part's recipe). Spans carry ``negated``/``uncertain`` where set and
+the evidence ``note`` where the build wrote one; ``meta['part']`` names the part.
 """
 
 from __future__ import annotations
@@ -27,6 +34,13 @@ def corpus_dir() -> Path:
     if REPO_ROOT is None:
         raise ConfigError("the imd-cases corpus lives in the imner repository (corpus/imd-cases); run from a checkout")
     return REPO_ROOT / "corpus" / "imd-cases"
+
+
+def codiesp_source() -> Path:
+    """The CodiEsp English texts (JSONL, one case report per line) under ``$IMNER_DATA``."""
+    from imner.config import data_path
+
+    return data_path("codiesp_en_cases") / "codiesp_en_cases.jsonl"
 
 
 def read_split(path: Path) -> dict[str, str]:
@@ -65,34 +79,111 @@ def load_documents(root: Path, ann_dir: Path) -> list[Document]:
             attrs["source_id"] = s.attrs.get("id")
             # a span written as fragments only because it crosses a line break is one continuous span
             spans.append(s.evolve(attrs=attrs, fragments=None))
-        docs.append(Document(d.id, d.text, tuple(spans), {"pmid": d.id, "source": "MACCROBAT2020",
+        docs.append(Document(d.id, d.text, tuple(spans), {"pmid": d.id, "source": "MACCROBAT2020", "part": "maccrobat",
                                                            "annotates": list(LABEL_NAMES)}))
     return docs
 
 
-def _loader(root: Path, split: str) -> Loaded:
+def load_codiesp_documents(ann_dir: Path, source: Path | None = None) -> list[Document]:
+    """The CodiEsp part: ``ann_dir/<id>.ann`` over the texts of the CodiEsp JSONL (read, never copied)."""
+    import json
+
+    from imner.io.brat import parse_ann
+
+    if not ann_dir.is_dir():
+        return []
+    wanted = {p.stem for p in ann_dir.glob("*.ann")}
+    if not wanted:
+        return []
+    source = source or codiesp_source()
+    if not source.is_file():
+        raise InputError(f"the CodiEsp texts of imd-cases are not there ({len(wanted)} annotated documents need "
+                         "them); set IMNER_DATA to the shared data folder", source=str(source))
+    texts: dict[str, str] = {}
+    with open(source, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            rec = json.loads(line)
+            if rec.get("codiesp_id") in wanted:
+                texts[rec["codiesp_id"]] = rec["text"]
+    missing = sorted(wanted - set(texts))
+    if missing:
+        raise InputError(f"{len(missing)} annotated documents have no text in the CodiEsp file "
+                         f"({', '.join(missing[:3])})", source=str(source))
+    docs = []
+    for doc_id in sorted(wanted):
+        path = ann_dir / f"{doc_id}.ann"
+        d = parse_ann(path.read_text(encoding="utf-8"), texts[doc_id], doc_id=doc_id, source=str(path))
+        spans = []
+        for s in d.spans:
+            if s.label not in LABEL_NAMES:
+                raise InputError(f"label {s.label!r} is not one of the twelve classes", source=str(path))
+            attrs = {k: v for k, v in s.attrs.items() if k != "id"}
+            attrs["source_id"] = s.attrs.get("id")
+            spans.append(s.evolve(attrs=attrs, fragments=None))
+        docs.append(Document(doc_id, d.text, tuple(spans), {"source": "CodiEsp", "part": "codiesp",
+                                                            "annotates": list(LABEL_NAMES)}))
+    return docs
+
+
+def _part_of(doc_id: str) -> str:
+    """MACCROBAT documents are named by their PubMed id; CodiEsp ones by their CodiEsp id."""
+    return "maccrobat" if doc_id.isdigit() else "codiesp"
+
+
+def _load_part(part: str | None, root: Path, split: str) -> Loaded:
     cdir = corpus_dir()
     splits = read_split(cdir / "split.tsv")
-    docs = [d for d in load_documents(root, cdir / "ann") if splits.get(d.id) == split]
-    missing = sorted(set(k for k, v in splits.items() if v == split) - {d.id for d in docs})
+    docs: list[Document] = []
+    if part in (None, "maccrobat"):
+        docs += [d for d in load_documents(root, cdir / "ann") if splits.get(d.id) == split]
+    if part in (None, "codiesp"):
+        docs += [d for d in load_codiesp_documents(cdir / "ann-codiesp") if splits.get(d.id) == split]
+    want = {k for k, v in splits.items() if v == split
+            and (part is None or part == _part_of(k))}
+    missing = sorted(want - {d.id for d in docs})
     if missing:
         raise InputError(f"split {split}: {len(missing)} documents of split.tsv have no .ann file "
                          f"({', '.join(missing[:5])}); rebuild with python -m imner_dev.annotation.build",
                          source=str(cdir / "ann"))
-    return Loaded(docs, ("annotation: MACCROBAT2020 projected to the twelve classes + review decisions "
-                         "(corpus/imd-cases)",))
+    return Loaded(docs, ("annotation: MACCROBAT2020 projected to the twelve classes + review decisions, and "
+                         "CodiEsp case reports annotated from a frozen pre-annotation (corpus/imd-cases)",))
 
+
+def _loader(root: Path, split: str) -> Loaded:
+    return _load_part(None, root, split)
+
+
+_COMMON = dict(splits=SPLITS, labels=LABEL_NAMES, annotates=frozenset(LABEL_NAMES))
 
 IMD_CASES = register(Corpus(
     name=NAME,
-    description="MACCROBAT2020 case reports (200 PMC case reports) projected onto the twelve classes, with "
-                "pre-assigned disease classes and pre-annotated pathogens under review (corpus/imd-cases; "
-                "docs/corpus.md). Fixed document split 140/20/40 (corpus/imd-cases/split.tsv).",
+    description="Case reports in the twelve classes (docs/corpus.md): the MACCROBAT part (200 PMC case reports "
+                "projected onto the schema and reviewed; split 140/20/40) and the CodiEsp part (English machine "
+                "translations of Spanish case reports, annotated from a frozen pre-annotation; its own "
+                "train/dev/test). Split: corpus/imd-cases/split.tsv.",
+    licence="CC BY 4.0 (MACCROBAT2020 annotations, PMC open-access texts; CodiEsp, CLEF eHealth 2020)",
+    path="maccrobat/MACCROBAT2020",
+    format="brat standoff (corpus/imd-cases/ann, ann-codiesp) over the MACCROBAT2020 and CodiEsp texts",
+    loader=_loader,
+    **_COMMON,
+))
+
+IMD_CASES_MACCROBAT = register(Corpus(
+    name="imd-cases-maccrobat",
+    description="The MACCROBAT part of imd-cases alone (its test split is the one earlier results were measured on).",
     licence="CC BY 4.0 (MACCROBAT2020 annotations; texts PMC open-access case reports)",
     path="maccrobat/MACCROBAT2020",
-    splits=SPLITS,
-    labels=LABEL_NAMES,
-    annotates=frozenset(LABEL_NAMES),
     format="brat standoff (corpus/imd-cases/ann) over MACCROBAT2020 texts",
-    loader=_loader,
+    loader=lambda root, split: _load_part("maccrobat", root, split),
+    **_COMMON,
+))
+
+IMD_CASES_CODIESP = register(Corpus(
+    name="imd-cases-codiesp",
+    description="The CodiEsp part of imd-cases alone: English machine translations of Spanish case reports.",
+    licence="CC BY 4.0 (CodiEsp, CLEF eHealth 2020; annotation imner)",
+    path="maccrobat/MACCROBAT2020",
+    format="brat standoff (corpus/imd-cases/ann-codiesp) over codiesp_en_cases.jsonl",
+    loader=lambda root, split: _load_part("codiesp", root, split),
+    **_COMMON,
 ))

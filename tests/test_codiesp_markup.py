@@ -1,0 +1,36 @@
+"""The review markup of the CodiEsp part of imd-cases: offsets into the original text, and errors that name the line."""
+
+from __future__ import annotations
+
+import pytest
+
+from imner_dev.annotation.codiesp import parse, render
+
+TEXT = "No fever.\nSerology for HIV was negative; lupus nephritis (LN) confirmed."
+
+
+def test_parse_gives_offsets_into_the_original_text_with_flags_and_notes() -> None:
+    markup = ("No [[fever|SIGN_SYMPTOM|neg]].\n[[Serology|DIAGNOSTIC_PROCEDURE]] for [[HIV|PATHOGEN|neg]] was "
+              "[[negative|LAB_VALUE]]; [[lupus nephritis|IMMUNE_DISEASE|#rule 2]] ([[LN|IMMUNE_DISEASE|unc]]) confirmed.")
+    got = parse(markup, TEXT)
+    assert [TEXT[m.start:m.end] for m in got] == ["fever", "Serology", "HIV", "negative", "lupus nephritis", "LN"]
+    assert [(m.label, m.negated, m.uncertain) for m in got][2] == ("PATHOGEN", True, False)
+    assert got[4].note == "rule 2" and got[5].uncertain
+    spans = [(m.start, m.end, m.label, m.negated, m.uncertain) for m in got]
+    assert render(TEXT, spans).replace("|#rule 2", "") == markup.replace("|#rule 2", "")
+
+
+def test_a_trailing_newline_added_by_an_editor_is_accepted() -> None:
+    assert parse("No [[fever|SIGN_SYMPTOM]].\n", "No fever.")[0].start == 3
+
+
+@pytest.mark.parametrize("markup, message", [
+    ("No fever.\nSerology for [[HIV|VIRUS]] was negative; lupus nephritis (LN) confirmed.", "x.txt:2: unknown label 'VIRUS'"),
+    ("No [[fever|SIGN_SYMPTOM|maybe]].\n" + TEXT.split("\n")[1], "x.txt:1: unknown flag 'maybe'"),
+    ("No fever.\nSerology for HIV was negative; lupus nephritis (LN) confirmd.", "x.txt:2: the text differs from the source"),
+    ("No [[fever |SIGN_SYMPTOM]].\n" + TEXT.split("\n")[1], "starts or ends with white space"),
+    ("No [[fever|SIGN_SYMPTOM].\n" + TEXT.split("\n")[1], "x.txt:1: malformed markup"),
+])
+def test_bad_markup_is_refused_naming_the_file_and_line(markup: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse(markup, TEXT, "x.txt")
