@@ -40,13 +40,22 @@ class BiLSTMOnnxTagger(ExportedTagger):
     ``model_dir``: an exported model directory; ``threads``: onnxruntime intra-op threads (default 2);
     ``batch_size``: sentences per run (sorted by length, so a batch pads little); ``model_file``: which
     ONNX file of the directory to run (default: the one its config names, the int8 model after a
-    quantized export)."""
+    quantized export).
+
+    ``lexicon_backoff`` (labels; default none, the shipped default's config sets it): the Disease Ontology /
+    NCBI Taxonomy knowledge decides at tagging time where the network found nothing. A lexicon match (the
+    model's own dictionary tagger, already run for the lexicon features) of one of these labels that overlaps
+    no predicted span is added (``attrs["source"] = "lexicon"``): "brucellosis" or "tuberculosis" written plainly
+    is an infectious disease whatever the network learned. ``lexicon_retype`` (default false): a predicted
+    OTHER_DISEASE span with exactly the extent of a lexicon IMMUNE_DISEASE / INFECTIOUS_DISEASE match takes the
+    lexicon's class (the DO hierarchy, step 2 of the guideline's order; ``attrs["retyped_by"] = "lexicon"``)."""
 
     name = "bilstm-onnx.v1"
     made_by = "train bilstm.v1 and export it with imner.taggers.bilstm_export.export_bilstm_onnx"
 
     def __init__(self, model_dir: str | Path, threads: int = 2, batch_size: int = 64,
-                 model_file: str | None = None) -> None:
+                 model_file: str | None = None, lexicon_backoff: Sequence[str] | None = None,
+                 lexicon_retype: bool | None = None) -> None:
         self.threads = check_positive("bilstm-onnx", "threads", threads)
         self.batch_size = check_positive("bilstm-onnx", "batch_size", batch_size)
         self.model_dir = Path(model_dir)
@@ -65,6 +74,17 @@ class BiLSTMOnnxTagger(ExportedTagger):
         self.model_file = model_file or cfg["model_file"]
         self._cfg = {k: v for k, v in cfg.items() if k not in ("tagger", "labels")}
         self._cfg["model_file"] = self.model_file
+        backoff = cfg.get("lexicon_backoff", []) if lexicon_backoff is None else lexicon_backoff
+        if not isinstance(backoff, (list, tuple)) or not all(isinstance(x, str) and x in self.labels for x in backoff):
+            raise ConfigError(f"bilstm-onnx lexicon_backoff must be a list of the model's labels "
+                              f"({', '.join(self.labels)}), got {backoff!r}")
+        self.lexicon_backoff = tuple(backoff)
+        retype = cfg.get("lexicon_retype", False) if lexicon_retype is None else lexicon_retype
+        if not isinstance(retype, bool):
+            raise ConfigError(f"bilstm-onnx lexicon_retype must be true or false, got {retype!r}")
+        self.lexicon_retype = retype
+        self._cfg["lexicon_backoff"] = list(self.lexicon_backoff)
+        self._cfg["lexicon_retype"] = self.lexicon_retype
         for key in ("crf_file", "vocab_file"):
             if not (self.model_dir / cfg[key]).is_file():
                 raise ModelNotFoundError(f"{self.model_dir / cfg[key]} is missing: a bilstm-onnx.v1 model directory "
@@ -140,8 +160,28 @@ class BiLSTMOnnxTagger(ExportedTagger):
                 n = len(toks)
                 flat.append((toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
                 pos += n
-            out.append(self._predict_sentences(flat))
+            spans = self._predict_sentences(flat)
+            if lex_spans is not None and (self.lexicon_backoff or self.lexicon_retype):
+                spans = self._with_lexicon(spans, lex_spans[k])
+            out.append(spans)
         return out
+
+    def _with_lexicon(self, spans: list[Span], lexical: Sequence[Span]) -> list[Span]:
+        """``lexicon_backoff`` and ``lexicon_retype`` (see the class doc)."""
+        if self.lexicon_retype:
+            by_extent = {(s.start, s.end): s.label for s in lexical
+                         if s.label in ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE")}
+            spans = [s.evolve(label=by_extent[(s.start, s.end)], attrs={**s.attrs, "retyped_by": "lexicon"})
+                     if s.label == "OTHER_DISEASE" and (s.start, s.end) in by_extent else s for s in spans]
+        if self.lexicon_backoff:
+            added = []
+            for s in lexical:
+                if s.label in self.lexicon_backoff and not any(o.start < s.end and s.start < o.end
+                                                               for o in spans):
+                    added.append(Span(s.start, s.end, s.label, s.score, {"source": "lexicon"}))
+            if added:
+                spans = sorted([*spans, *added], key=lambda x: (x.start, x.end, x.label))
+        return spans
 
     def _predict_sentences(self, flat: list[tuple]) -> list[Span]:
         spans: list[Span] = []
