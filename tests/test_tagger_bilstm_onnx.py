@@ -357,3 +357,21 @@ def test_hard_wrapped_text_gives_the_entities_of_the_unwrapped_text():
         (squash(text[s.start:s.end].split()), s.label) for s in flat]
     mentions = {squash(wrapped[s.start:s.end].split()) for s in folded}
     assert {"systemic lupus erythematosus", "Streptococcus pneumoniae", "lupus nephritis"} <= mentions
+
+
+def test_lexicon_backoff_adds_ontology_matches_where_the_network_found_nothing(exported, docs):
+    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+
+    plain = BiLSTMOnnxTagger(exported)
+    backoff = BiLSTMOnnxTagger(exported, lexicon_backoff=list(plain.labels))
+    lexical = plain._lexicon.predict(docs)
+    for doc, a, b, lex in zip(docs, plain.predict(docs), backoff.predict(docs), lexical):
+        assert set(_keys([a])[0]) <= set(_keys([b])[0])  # nothing the network found is lost
+        added = [s for s in b if s.attrs.get("source") == "lexicon" and (s.start, s.end, s.label) not in
+                 {(x.start, x.end, x.label) for x in a}]
+        for s in added:
+            assert (s.start, s.end, s.label) in {(x.start, x.end, x.label) for x in lex}
+            assert not any(o.start < s.end and s.start < o.end for o in a)
+    assert "lexicon_backoff" in backoff.config() and "lexicon_backoff" not in plain.config()
+    with pytest.raises(ConfigError, match="lexicon_backoff"):
+        BiLSTMOnnxTagger(exported, lexicon_backoff=["NOT_A_LABEL"])

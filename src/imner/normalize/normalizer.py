@@ -308,7 +308,7 @@ class Normalizer:
             out["code_status"] = "unmapped"
         if long_form is not None and concepts:
             out["abbreviation_of"] = long_form
-        if self.icd10cm and (label in DISEASE_LABELS or label in (DISEASE, "PATHOGEN")):
+        if self.icd10cm and (label in DISEASE_LABELS or label in (DISEASE, "PATHOGEN", "SIGN_SYMPTOM")):
             self._icd_codes(out, label, surface, long_form)
         if label == "MEDICATION":
             name = concepts[0].name if len(concepts) == 1 else None
@@ -323,9 +323,21 @@ class Normalizer:
         from imner.normalize.icd10cm import load_icd10cm
 
         if "icd10cm" in out:
-            out["icd10cm_source"] = "do-mondo"
-            return
+            # DO/MONDO sometimes cross-reference a block ("A15-A19"), which is no code
+            codes = [c for c in out["icd10cm"] if "-" not in c]
+            if codes:
+                out["icd10cm"], out["icd10cm_source"] = codes, "do-mondo"
+                return
+            del out["icd10cm"]
         icd = load_icd10cm()
+        if label == "SIGN_SYMPTOM":
+            # a disease the tagger called a sign ("sepsis", "peritonitis"): only the curated disease names
+            for cand in (long_form, surface):
+                hit = icd.term(cand)
+                if hit is not None and hit[1] == "curated":
+                    out["icd10cm"], out["icd10cm_source"] = [hit[0]], "curated"
+                    return
+            return
         name = out.get("concept_name") if out.get("code_status") == "mapped" else None
         if label == "PATHOGEN":
             hit = icd.codes_for_pathogen(long_form or surface, name)

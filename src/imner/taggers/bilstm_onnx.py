@@ -83,8 +83,12 @@ class BiLSTMOnnxTagger(ExportedTagger):
         if not isinstance(retype, bool):
             raise ConfigError(f"bilstm-onnx lexicon_retype must be true or false, got {retype!r}")
         self.lexicon_retype = retype
-        self._cfg["lexicon_backoff"] = list(self.lexicon_backoff)
-        self._cfg["lexicon_retype"] = self.lexicon_retype
+        # written only when set, so a model directory without them reads back unchanged
+        for key, value in (("lexicon_backoff", list(self.lexicon_backoff)), ("lexicon_retype", self.lexicon_retype)):
+            if value:
+                self._cfg[key] = value
+            else:
+                self._cfg.pop(key, None)
         for key in ("crf_file", "vocab_file"):
             if not (self.model_dir / cfg[key]).is_file():
                 raise ModelNotFoundError(f"{self.model_dir / cfg[key]} is missing: a bilstm-onnx.v1 model directory "
