@@ -39,8 +39,8 @@ CONFIG = ROOT / "configs" / "bilstm-ncbi.toml"
 
 
 def git_commit() -> tuple[str, list[str]]:
-    return git_head(), uncommitted_files("src/imner/taggers/bilstm.py", "src/imner/taggers/_neural.py",
-                                         "src/imner/taggers/torch_crf.py", "src/imner/embeddings.py",
+    return git_head(), uncommitted_files("src/imner/taggers/bilstm", "src/imner/taggers/_neural.py",
+                                         "src/imner/embeddings.py",
                                          "configs/bilstm-ncbi.toml", "benchmarks/bilstm_ncbi.py")
 
 

@@ -1,6 +1,6 @@
 """bilstm.v1 (torch) against its ONNX export (bilstm-onnx.v1): span parity, strict F1 and speed on imd-cases.
 
-Exports ``models/bilstm-imd`` (or ``--model``) with :func:`imner.taggers.bilstm_export.export_bilstm_onnx`
+Exports ``models/bilstm-imd`` (or ``--model``) with :func:`imner.taggers.bilstm.export.export_bilstm_onnx`
 (fp32 and int8 dynamic quantization) into a temporary directory, then on imd-cases:
 
 * parity on dev: documents whose spans (start, end, label) are identical to the torch tagger's, and the
@@ -64,9 +64,9 @@ def main() -> None:
 
     import imner.corpora
     from imner.taggers.base import load_tagger
-    from imner.taggers.bilstm import BiLSTMTagger
-    from imner.taggers.bilstm_export import FP32_FILE, INT8_FILE, export_bilstm_onnx
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
+    from imner.taggers.bilstm.export import FP32_FILE, INT8_FILE, export_bilstm_onnx
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
     from imner.text import tokenize
 
     load_at_start = os.getloadavg()

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from imner.annotation.build import corpus_dir
+from imner.corpora.imd_cases import corpus_dir
 from imner.corpora import load
 from imner.corpora.stats import corpus_stats
 

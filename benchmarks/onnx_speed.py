@@ -1,7 +1,7 @@
 """Throughput and peak memory of ``onnx.v1`` (MiniLM-L6 token classifier) on the MACCROBAT2020 texts.
 
 The classifier head is untrained (12 imner labels, 25 BIO tags): speed does not depend on the weights'
-values. The model is exported with :func:`imner.taggers.export.export_onnx` (int8 dynamic quantization,
+values. The model is exported with :func:`imner.taggers.transformer.export.export_onnx` (int8 dynamic quantization,
 the fp32 file kept for comparison); each measurement then runs in a **fresh Python process** that
 imports only the onnx runtime path (the script checks that torch and transformers were not imported),
 so its peak RSS is what a user of the default model pays. Tokens are :func:`imner.text.tokenize`
@@ -55,7 +55,7 @@ def _peak_rss_mb() -> float:
 def worker(model_dir: str, model_file: str, threads: int, batch_size: int, limit: int | None) -> dict:
     """Runs in its own process: load, warm up, time the whole corpus; report speed and peak RSS."""
     t0 = time.perf_counter()
-    from imner.taggers.onnx import OnnxTagger
+    from imner.taggers.transformer.onnx import OnnxTagger
     from imner.text import tokenize
     from imner.types import Document
 
@@ -93,8 +93,8 @@ def main() -> None:
     import onnxruntime
 
     from imner.schema import LABEL_NAMES
-    from imner.taggers.export import export_onnx
-    from imner.taggers.transformer import TransformerTagger
+    from imner.taggers.transformer.export import export_onnx
+    from imner.taggers.transformer.tagger import TransformerTagger
 
     load_at_start = os.getloadavg()
     runs = []

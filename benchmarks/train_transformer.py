@@ -6,7 +6,7 @@ extrapolates one epoch; also times torch prediction on a few dev documents. Writ
 benchmarks/results/train_transformer_estimate.{json,md}.
 
 ``--full`` (hours on 2 CPU threads): ``imner train`` with that config (model to the config's output dir),
-then :func:`imner.taggers.export.export_onnx` (int8) beside it, and strict micro F1 of the torch model and
+then :func:`imner.taggers.transformer.export.export_onnx` (int8) beside it, and strict micro F1 of the torch model and
 of the int8 ONNX model on dev and test (the shipped default must not lose much to quantization). Writes
 benchmarks/results/train_transformer.{json,md}.
 
@@ -91,7 +91,7 @@ def estimate(config: Path, steps: int, dev_docs: int) -> dict:
 def full(config: Path) -> dict:
     from imner.evaluate import evaluate
     from imner.taggers.base import load_tagger
-    from imner.taggers.export import export_onnx
+    from imner.taggers.transformer.export import export_onnx
     from imner.training import load_role, load_train_config, train_from_config
 
     cfg = load_train_config(config)

@@ -1,9 +1,45 @@
 """Shared test settings: tests marked ``data`` need the shared corpora and lexicons under ``$IMNER_DATA``
-(``../shared/data`` beside the checkout, where CI has them); without them they are skipped, and say why."""
+(``../shared/data`` beside the checkout, where CI has them); without them they are skipped, and say why.
+
+The build-time package (``dev/imner_dev``) is installed beside imner by ``make install-test``. Where it is not
+(a virtualenv shared between checkouts, run with ``PYTHONPATH=src``), this checkout's ``dev/`` is put on the path
+and its entry points (``dev/pyproject.toml``: the ``imner compare|imd-cases|build`` subcommands, the silver
+corpora) are made visible by writing its metadata into a temporary folder, so the tests see this checkout's code."""
+
+import importlib.metadata
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from imner.config import data_dir
+DEV = Path(__file__).resolve().parents[1] / "dev"
+
+
+def _dev_package_on_path() -> None:
+    names = {ep.name for ep in importlib.metadata.entry_points(group="imner.commands")}
+    try:
+        import imner_dev
+
+        here = Path(imner_dev.__file__).resolve().parent == DEV / "imner_dev"
+    except ImportError:
+        here = False
+    if here and "imd-cases" in names:
+        return
+    if not here:
+        sys.path.insert(0, str(DEV))
+        sys.modules.pop("imner_dev", None)
+    meta = tempfile.mkdtemp(prefix="imner-dev-meta-")
+    subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "egg_info",
+                    "--egg-base", meta], cwd=DEV, check=True, capture_output=True)
+    sys.path.insert(0, meta)
+    importlib.invalidate_caches()
+
+
+_dev_package_on_path()
+
+from imner.config import data_dir  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imner import cli
 from imner.errors import InputError
@@ -25,8 +27,9 @@ def S(start, end, label="X", fragments=None):
 
 
 def counts(report, criterion, label=None):
+    """(matched, FP, FN): matched is TP plus, under partial, the half-credit partial matches."""
     c = report.micro[criterion] if label is None else report.per_label[criterion][label]
-    return (c.tp, c.fp, c.fn)
+    return (c.tp + c.partial, c.fp, c.fn)
 
 
 # --- the four criteria, hand-computed ------------------------------------------------------------------
@@ -56,6 +59,9 @@ def test_overlap_criteria():
     assert counts(r, "strict") == (0, 2, 2)
     assert counts(r, "exact") == (0, 2, 2)
     assert counts(r, "partial") == (2, 0, 0)
+    # both partial matches only overlap: half credit each, as nervaluate gives (COR + 0.5 PAR) / ACT
+    p = r.micro["partial"]
+    assert (p.tp, p.partial) == (0, 2) and (p.precision, p.recall, p.f1) == (0.5, 0.5, 0.5)
     assert counts(r, "type") == (1, 1, 1)
     assert r.micro["type"].f1 == pytest.approx(0.5)
     assert counts(r, "type", "Y") == (0, 1, 0)
@@ -171,7 +177,8 @@ def test_documents_are_paired_by_id():
 
 def test_span_f1():
     assert span_f1([S(0, 5), S(6, 9)], [S(0, 5)]) == pytest.approx(2 / 3)
-    assert span_f1([S(0, 5)], [S(1, 5)], criterion="partial") == 1.0
+    assert span_f1([S(0, 5)], [S(1, 5)], criterion="partial") == 0.5  # half credit
+    assert span_f1([S(0, 5)], [S(0, 5, "Y")], criterion="partial") == 1.0  # same boundaries: full credit
     assert span_f1([], []) == 0.0
     with pytest.raises(ValueError, match="criterion"):
         span_f1([], [], criterion="lenient")
@@ -263,10 +270,14 @@ def test_micro_counts_are_sums_of_label_counts():
     r = evaluate(gold, pred, bootstrap=0)
     for c in CRITERIA:
         rows = r.per_label[c].values()
-        assert counts(r, c) == (sum(x.tp for x in rows), sum(x.fp for x in rows), sum(x.fn for x in rows))
+        m = r.micro[c]
+        assert (m.tp, m.fp, m.fn, m.partial) == tuple(sum(getattr(x, k) for x in rows)
+                                                       for k in ("tp", "fp", "fn", "partial"))
     # the lenient criteria are at least as high as strict on this fixture
     assert r.micro["strict"].f1 < r.micro["exact"].f1 < r.micro["partial"].f1
-    assert r.micro["strict"].f1 < r.micro["type"].f1 <= r.micro["partial"].f1
+    assert r.micro["strict"].f1 < r.micro["type"].f1
+    # partial matches every pair type does (the label ignored), though an overlap only earns it half credit
+    assert counts(r, "type")[0] <= counts(r, "partial")[0]
 
 
 def test_report_serialisation():
@@ -320,7 +331,8 @@ def test_cli_gold_pred(monkeypatch, capsys, tmp_path):
     assert (report["strict"]["micro"]["tp"], report["strict"]["micro"]["fp"], report["strict"]["micro"]["fn"]) \
         == (3, 2, 3)
     assert report["exact"]["micro"]["f1"] == pytest.approx(8 / 11)
-    assert report["partial"]["micro"]["f1"] == pytest.approx(10 / 11)
+    # partial: 4 matches with the same boundaries + 1 overlap only (half credit) of 5 predicted, 6 gold
+    assert report["partial"]["micro"]["f1"] == pytest.approx(9 / 11)
     assert report["type"]["micro"]["f1"] == pytest.approx(8 / 11)
     assert report["bootstrap"]["resamples"] == 200
 
@@ -386,3 +398,71 @@ def test_cli_with_real_readers(capsys):
     out = capsys.readouterr().out
     micro = next(line for line in out.splitlines() if line.startswith("micro"))
     assert micro.split()[1:5] == ["60.0", "50.0", "54.5", "6"]
+
+
+# --- missed and spurious spans (error analysis) ---------------------------------------------------------
+
+def test_report_keeps_missed_and_spurious_spans():
+    gold = [Document("a", "fever and lupus", (S(0, 5, "SIGN_SYMPTOM"), S(10, 15, "IMMUNE_DISEASE")))]
+    pred = [Document("a", "fever and lupus", (S(0, 5, "INFECTIOUS_DISEASE"), S(10, 15, "IMMUNE_DISEASE")))]
+    r = evaluate(gold, pred, bootstrap=0)
+    assert r.errors("strict") == [
+        {"kind": "missed", "doc_id": "a", "start": 0, "end": 5, "label": "SIGN_SYMPTOM", "text": "fever"},
+        {"kind": "spurious", "doc_id": "a", "start": 0, "end": 5, "label": "INFECTIOUS_DISEASE", "text": "fever"}]
+    assert r.errors("exact") == []
+    assert [e.span for e in r.missed["type"]] == [S(0, 5, "SIGN_SYMPTOM")]
+    # a gold document without predictions: all its spans are missed
+    r = evaluate(gold, [], bootstrap=0)
+    assert [e.text for e in r.missed["partial"]] == ["fever", "lupus"] and r.spurious["partial"] == ()
+
+
+# --- cross-check against nervaluate ------------------------------------------------------------------------
+
+def _nervaluate_scores(gold, pred, labels):
+    """nervaluate's overall P/R/F1 per criterion and strict/ent_type per label (its ends are inclusive)."""
+    from nervaluate import Evaluator
+
+    def dicts(docs):
+        return [[{"label": s.label, "start": s.start, "end": s.end - 1} for s in d.spans] for d in docs]
+
+    res = Evaluator(dicts(gold), dicts(pred), tags=list(labels), loader="dict").evaluate()
+    return res["overall"], res["entities"]
+
+
+@given(st.lists(st.tuples(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4), st.sampled_from("XY")),
+                                   max_size=4),
+                          st.lists(st.tuples(st.integers(-2, 2), st.integers(-2, 2), st.sampled_from("XYZ"),
+                                             st.booleans()), max_size=4)), min_size=1, max_size=4))
+@settings(max_examples=150, deadline=None)
+def test_matches_nervaluate(docs_spec):
+    """Same numbers as nervaluate on every criterion (partial with its half credit), and per label for strict
+    and type, over documents where each gold span overlaps at most one prediction and the other way round --
+    there nervaluate's matching (first overlap, prediction by prediction) and this one's cannot differ."""
+    pytest.importorskip("nervaluate")
+    gold_docs, pred_docs = [], []
+    for n, (gspec, pspec) in enumerate(docs_spec):
+        gold, pred = [], []
+        for k, (off, length, lab) in enumerate(gspec):  # gold spans in slots of 10 characters, never touching
+            start = 10 * k + off
+            gold.append(S(start, start + length, lab))
+        for k, (ds, de, lab, present) in enumerate(pspec):  # at most one prediction per slot, near its gold
+            if not present or k >= len(gold):
+                start = 10 * k + 4
+                pred.append(S(start, start + 2, lab))
+                continue
+            g = gold[k]
+            start, end = max(10 * k, g.start + ds), min(10 * k + 9, g.end + de)
+            if end > start:
+                pred.append(S(start, end, lab))
+        gold_docs.append(Document(f"d{n}", " " * 60, tuple(gold)))
+        pred_docs.append(Document(f"d{n}", " " * 60, tuple(pred)))
+    labels = ("X", "Y", "Z")
+    r = evaluate(gold_docs, pred_docs, bootstrap=0)
+    overall, per_label = _nervaluate_scores(gold_docs, pred_docs, labels)
+    for ours, theirs in (("strict", "strict"), ("exact", "exact"), ("partial", "partial"), ("type", "ent_type")):
+        m, o = r.micro[ours], overall[theirs]
+        assert (m.precision, m.recall, m.f1) == pytest.approx((o.precision, o.recall, o.f1)), ours
+    for lab, res in per_label.items():
+        for ours, theirs in (("strict", "strict"), ("type", "ent_type")):
+            m, o = r.per_label[ours][lab], res[theirs]
+            assert (m.precision, m.recall, m.f1) == pytest.approx((o.precision, o.recall, o.f1)), (ours, lab)

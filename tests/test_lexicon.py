@@ -13,7 +13,7 @@ from imner.errors import FormatError, ModelNotFoundError
 from imner.lexicon import (
     Concept, DiseaseCategory, Lexicon, builder_from_records, default_index_path, load_lexicon, normalize_term,
 )
-from imner.lexicon.build import build
+from imner_dev.lexicon.build import build
 from imner.lexicon.index import read_index
 from imner.lexicon.normalize import fold_text, is_abbreviation, iter_pieces
 
@@ -141,7 +141,7 @@ def test_index_file_round_trip_and_cache(tmp_path: Path) -> None:
 
 
 def test_bad_index_files(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="imner lexicon build"):
+    with pytest.raises(ModelNotFoundError, match="imner build lexicon"):
         load_lexicon(tmp_path / "missing.json.gz")
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}')
@@ -293,7 +293,7 @@ def test_build_rejects_bad_overrides(tmp_path: Path, overrides: str, message: st
 
 
 def test_cli_build_lookup_xref(tmp_path: Path, capsys) -> None:
-    assert main(["lexicon", "build", "--out", str(tmp_path), "--lexicons", str(SOURCES),
+    assert main(["build", "lexicon", "--out", str(tmp_path), "--lexicons", str(SOURCES),
                  "--curated", str(CURATED)]) == 0
     assert "concepts" in capsys.readouterr().out
     index = str(tmp_path / "index.json.gz")
@@ -306,7 +306,7 @@ def test_cli_build_lookup_xref(tmp_path: Path, capsys) -> None:
     assert main(["lexicon", "xref", "MESH:D009205", "--index", index]) == 0
     assert "AMBIGUOUS" in capsys.readouterr().out
     assert main(["lexicon", "lookup", "x", "--index", str(tmp_path / "nope.json.gz")]) == 1
-    assert "imner lexicon build" in capsys.readouterr().err
+    assert "imner build lexicon" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the packaged index

@@ -404,7 +404,7 @@ def test_packaged_lexicon_smoke() -> None:
     from imner.lexicon import default_index_path
 
     if not default_index_path().is_file():
-        pytest.skip("packaged lexicon index not built (imner lexicon build)")
+        pytest.skip("packaged lexicon index not built (imner build lexicon)")
     text = ("A woman with systemic lupus erythematosus (SLE) had fever; Staphylococcus aureus grew. "
             "SLE flared despite prednisone and vancomycin.")
     doc = doc_with(text, ("systemic lupus erythematosus", "IMMUNE_DISEASE"), ("SLE", "IMMUNE_DISEASE"),

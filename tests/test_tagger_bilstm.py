@@ -18,8 +18,8 @@ from imner.errors import ConfigError, InputError, ModelNotFoundError  # noqa: E4
 from imner.tags import label_set  # noqa: E402
 from imner.taggers import base  # noqa: E402
 from imner.taggers.base import Tagger, create, load_tagger, register  # noqa: E402
-from imner.taggers.bilstm import BiLSTMTagger, allowed_tags, casing  # noqa: E402
-from imner.taggers.torch_crf import CRF, FORBIDDEN, bio_penalties  # noqa: E402
+from imner.taggers.bilstm.tagger import BiLSTMTagger, allowed_tags, casing  # noqa: E402
+from imner.taggers.bilstm.torch_crf import CRF, FORBIDDEN, bio_penalties  # noqa: E402
 from imner.text import tokenize  # noqa: E402
 from imner.types import Document, Span, span_from_dict  # noqa: E402
 

@@ -14,7 +14,7 @@ import pytest
 
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.tags import label_set
-from imner.taggers.numpy_crf import log_partition, marginals, viterbi
+from imner.taggers.bilstm.numpy_crf import log_partition, marginals, viterbi
 from imner.types import Document, span_from_dict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bilstm"
@@ -97,7 +97,7 @@ def test_numpy_viterbi_input_checks():
 
 def test_numpy_crf_equals_torch_crf_decode_and_marginals():
     torch = pytest.importorskip("torch")
-    from imner.taggers.torch_crf import CRF
+    from imner.taggers.bilstm.torch_crf import CRF
 
     lengths = (12, 1, 7, 12, 3, 9)
     for seed in range(5):
@@ -120,7 +120,7 @@ _BLOCKED = """
 import json, sys
 sys.modules["torch"] = None  # any `import torch` now raises ImportError
 from imner.taggers.base import load_tagger, resolve
-from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 assert resolve("bilstm-onnx.v1") is BiLSTMOnnxTagger
 out = {}
 if len(sys.argv) > 1:
@@ -175,7 +175,7 @@ def torch_model(docs, tmp_path_factory) -> Path:
     """A tiny bilstm.v1 with lexicon features, trained and saved."""
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from imner.taggers.bilstm import BiLSTMTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
 
     work = tmp_path_factory.mktemp("bilstm")
     tagger = BiLSTMTagger(**SMALL, epochs=25, patience=25, lexicon_features=True, lexicon_tagger=_dictionary(work))
@@ -184,7 +184,7 @@ def torch_model(docs, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(torch_model, tmp_path_factory) -> Path:
-    from imner.taggers.bilstm_export import export_bilstm_onnx
+    from imner.taggers.bilstm.export import export_bilstm_onnx
 
     return export_bilstm_onnx(torch_model, tmp_path_factory.mktemp("onnx") / "m")
 
@@ -199,7 +199,7 @@ EXTRA = [Document("x1", "Tuberculosis and pneumonia were treated; rifampin given
 
 
 def test_export_writes_the_documented_directory(exported, torch_model):
-    from imner.taggers.bilstm import BiLSTMTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
 
     cfg = json.loads((exported / "config.json").read_text(encoding="utf-8"))
     assert cfg["tagger"] == "bilstm-onnx.v1" and cfg["model_file"] == "model.onnx" and cfg["opset"] == 17
@@ -220,8 +220,8 @@ def test_export_writes_the_documented_directory(exported, torch_model):
 def test_onnx_predicts_the_torch_spans(exported, torch_model, docs):
     import torch
 
-    from imner.taggers.bilstm import BiLSTMTagger
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     source = BiLSTMTagger.load(torch_model)
     onnx = BiLSTMOnnxTagger(exported, threads=1, batch_size=3)
@@ -242,7 +242,7 @@ def test_onnx_predicts_the_torch_spans(exported, torch_model, docs):
 
 
 def test_onnx_tagger_runs_with_torch_blocked(exported, torch_model, docs):
-    from imner.taggers.bilstm import BiLSTMTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
 
     inputs = docs + EXTRA
     out = _run_blocked(str(exported), stdin=json.dumps([d.text for d in inputs]))
@@ -252,7 +252,7 @@ def test_onnx_tagger_runs_with_torch_blocked(exported, torch_model, docs):
 
 def test_save_and_load_tagger(exported, docs, tmp_path):
     from imner.taggers.base import load_tagger
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     tagger = load_tagger(exported)
     assert isinstance(tagger, BiLSTMOnnxTagger) and tagger.threads == 2
@@ -269,9 +269,9 @@ def test_save_and_load_tagger(exported, docs, tmp_path):
 def test_quantized_export_without_lexicon_or_casing(docs, tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from imner.taggers.bilstm import BiLSTMTagger
-    from imner.taggers.bilstm_export import export_bilstm_onnx
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
+    from imner.taggers.bilstm.export import export_bilstm_onnx
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     source = BiLSTMTagger(**{**SMALL, "case_dim": 0}, epochs=2).fit(docs)
     out = export_bilstm_onnx(source.save(tmp_path / "torch"), tmp_path / "onnx", quantize=True, keep_fp32=True)
@@ -290,7 +290,7 @@ def test_quantized_export_without_lexicon_or_casing(docs, tmp_path):
 def test_bad_directories_and_parameters(exported, tmp_path):
     import shutil
 
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     with pytest.raises(ModelNotFoundError, match="no config.json"):
         BiLSTMOnnxTagger(tmp_path / "nowhere")

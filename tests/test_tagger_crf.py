@@ -14,8 +14,8 @@ pytest.importorskip("pycrfsuite")
 from imner.errors import ConfigError, InputError  # noqa: E402
 from imner.taggers import base  # noqa: E402
 from imner.taggers.base import Tagger, load_tagger  # noqa: E402
-from imner.taggers.crf import CRFTagger, split_compounds  # noqa: E402
-from imner.taggers.crf_features import sentence_features, short_shape, word_shape  # noqa: E402
+from imner.taggers.crf.tagger import CRFTagger, split_compounds  # noqa: E402
+from imner.taggers.crf.features import sentence_features, short_shape, word_shape  # noqa: E402
 from imner.text import tokenize  # noqa: E402
 from imner.types import Document, Span, span_from_dict  # noqa: E402
 
@@ -131,7 +131,7 @@ def test_misaligned_overlapping_and_cross_sentence_spans_are_counted(docs, caplo
         Document("ovl", "She had lupus nephritis.", (Span(8, 23, "DISEASE"), Span(14, 23, "DRUG"))),
         doc_with("x", "He had Crohn\ndisease today.", [("Crohn\ndisease", "DISEASE")]),
     ]
-    with caplog.at_level(logging.WARNING, logger="imner.taggers.crf"):
+    with caplog.at_level(logging.WARNING, logger="imner.taggers.crf.tagger"):
         t = CRFTagger(max_iterations=5).fit(docs + odd)
     stats = t.training_stats
     assert stats["realigned_spans"] == 1
@@ -159,7 +159,7 @@ def test_partially_annotated_documents(docs, caplog):
     partial = doc_with("p1", "Rifampin was given.", [("Rifampin", "DRUG")], annotates=["DRUG"])
     full = doc_with("f1", "Prednisone for lupus.", [("Prednisone", "DRUG"), ("lupus", "DISEASE")],
                     annotates=["DRUG", "DISEASE"])
-    with caplog.at_level(logging.WARNING, logger="imner.taggers.crf"):
+    with caplog.at_level(logging.WARNING, logger="imner.taggers.crf.tagger"):
         t = CRFTagger(max_iterations=5).fit(docs + [partial, full])
     assert t.training_stats["partial_documents_dropped"] == 1
     assert t.training_stats["documents"] == len(docs) + 1

@@ -15,7 +15,7 @@ import pytest
 
 from imner.errors import ConfigError, InputError
 from imner.tags import label_set
-from imner.taggers import _windows as W
+from imner.taggers.transformer import windows as W
 from imner.taggers.base import load_tagger
 from imner.text import tokenize
 from imner.types import Document, Span
@@ -24,7 +24,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("onnxruntime")
 
-from imner.taggers.transformer import TransformerTagger, dev_scores, partial_nll, word_targets  # noqa: E402
+from imner.taggers.transformer.tagger import TransformerTagger, dev_scores, partial_nll, word_targets  # noqa: E402
 
 from _tiny_bert import make_tiny_bert  # noqa: E402  (tests/ is on sys.path)
 
@@ -117,8 +117,8 @@ def test_bad_params_are_config_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- ONNX
 
 def test_onnx_export_matches_torch(trained: tuple[TransformerTagger, Path], tmp_path: Path) -> None:
-    from imner.taggers.export import export_onnx
-    from imner.taggers.onnx import OnnxTagger
+    from imner.taggers.transformer.export import export_onnx
+    from imner.taggers.transformer.onnx import OnnxTagger
 
     tagger, model_dir = trained
     out = export_onnx(model_dir, tmp_path / "onnx", quantize=True, keep_fp32=True)
@@ -149,7 +149,7 @@ def test_onnx_export_matches_torch(trained: tuple[TransformerTagger, Path], tmp_
 
 def test_onnx_tagger_missing_dir_is_clear(tmp_path: Path) -> None:
     from imner.errors import ModelNotFoundError
-    from imner.taggers.onnx import OnnxTagger
+    from imner.taggers.transformer.onnx import OnnxTagger
 
     with pytest.raises(ModelNotFoundError, match="export_onnx"):
         OnnxTagger(tmp_path)

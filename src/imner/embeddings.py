@@ -10,8 +10,9 @@ Words are :func:`imner.text.tokenize` tokens passed through :func:`normalize_wor
 digit replaced by ``0``), both when the embeddings are trained and when a tagger looks a word up, so the
 two always agree. Training needs the ``train`` extra (``gensim``); reading needs NumPy only.
 
-``benchmarks/train_embeddings.py`` trains the project's embeddings on the biomedical text of the shared
-corpora (test splits left out) and writes them to ``models/embeddings/``.
+Make vectors with :func:`train_word2vec` and :meth:`WordEmbeddings.save`. The project's own vectors (biomedical text
+of the shared corpora, test splits left out) are built in a checkout by its dev package
+(``python -m imner_dev.train_embeddings``, docs/bilstm.md).
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ class WordEmbeddings:
         vec, voc = directory / VECTORS_FILE, directory / VOCAB_FILE
         if not vec.is_file() or not voc.is_file():
             raise ModelNotFoundError(
-                f"{directory} is not an embeddings directory (needs {VECTORS_FILE} and {VOCAB_FILE}); train "
-                "them with `python benchmarks/train_embeddings.py` (writes models/embeddings/...)")
+                f"{directory} is not an embeddings directory (needs {VECTORS_FILE} and {VOCAB_FILE}); make one with "
+                "imner.embeddings.train_word2vec(sentences).save(DIR) (in an imner checkout: "
+                "python -m imner_dev.train_embeddings)")
         words = voc.read_text(encoding="utf-8").split("\n")
         if words and words[-1] == "":
             words.pop()

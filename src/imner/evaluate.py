@@ -4,17 +4,20 @@ Spans are compared within a document (documents are paired by ``id``). A span's 
 pieces: ``((start, end),)`` for a continuous mention, its ``fragments`` for a discontinuous one. Two spans
 *overlap* when their pieces share at least one character.
 
-Criteria (named as in nervaluate; all use **one-to-one** matching, so a gold span is matched by at most
-one prediction and a prediction matches at most one gold span):
+Criteria (as in nervaluate, and scored as it scores them; all use **one-to-one** matching, so a gold span is
+matched by at most one prediction and a prediction matches at most one gold span):
 
 ``strict``
     same boundaries and same label.
 ``exact``
     same boundaries; the label is ignored.
 ``partial``
-    the spans overlap; the label is ignored.
+    the spans overlap; the label is ignored. A match with the same boundaries is a full true positive, one that
+    only overlaps a **partial** match worth half (nervaluate's ``partial``: ``(COR + 0.5 PAR) / ACT``).
 ``type``
-    the spans overlap and have the same label.
+    the spans overlap and have the same label (nervaluate's ``ent_type``).
+
+A test checks these numbers against the ``nervaluate`` package wherever its greedy matching and this one agree.
 
 Matching, per document and per criterion: every (gold, predicted) pair that satisfies the criterion is a
 candidate; candidates are taken greedily in this order — same boundaries first, then same label, then
@@ -25,10 +28,15 @@ matching is deterministic and pairs each gold span with the prediction it overla
 maximum matching: in a chain of crossing overlaps (gold A, B; prediction P overlapping A most and B, Q
 overlapping only A) a different pairing could match one pair more.
 
-Counts: a matched pair is a true positive (TP), an unmatched gold span a false negative (FN), an unmatched
-prediction a false positive (FP). ``precision = TP / (TP + FP)``, ``recall = TP / (TP + FN)``,
-``F1 = 2PR / (P + R)``; every ratio with a zero denominator is 0.0 (so empty gold *and* empty
-predictions give 0, not 1).
+Counts: a matched pair is a true positive (TP) — or, under ``partial``, a partial match (PAR) when the
+boundaries differ — an unmatched gold span a false negative (FN), an unmatched prediction a false positive (FP).
+With ``credit = TP + PAR / 2``: ``precision = credit / (TP + PAR + FP)``, ``recall = credit / (TP + PAR + FN)``,
+``F1 = 2PR / (P + R)``; every ratio with a zero denominator is 0.0 (so empty gold *and* empty predictions give
+0, not 1). PAR is 0 under the other three criteria.
+
+Errors: :attr:`Report.missed` and :attr:`Report.spurious` keep, per criterion, the unmatched gold spans and the
+unmatched predictions themselves (document id, span, covered text), for error analysis;
+:meth:`Report.errors` lists them as rows.
 
 Per-label rows: TP and FN go to the label of the **gold** span, FP to the label of the **predicted** span
 (the nervaluate convention). For ``strict`` and ``type`` a matched pair has one label, so these are the
@@ -74,45 +82,48 @@ from imner.schema import LABEL_NAMES
 from imner.types import Document, Span
 
 CRITERIA: tuple[str, ...] = ("strict", "exact", "partial", "type")
-_TP, _FP, _FN = 0, 1, 2
+_TP, _FP, _FN, _PAR = 0, 1, 2, 3
 
 
 def _ratio(num: float, den: float) -> float:
     return float(num) / den if den else 0.0
 
 
-def _f1(tp: float, fp: float, fn: float) -> float:
-    den = 2 * tp + fp + fn
-    return 2.0 * tp / den if den else 0.0
+def _f1(tp: float, fp: float, fn: float, par: float = 0) -> float:
+    """F1 = 2PR / (P + R) with half credit for partial matches: 2 (TP + PAR/2) / (2 TP + 2 PAR + FP + FN)."""
+    den = 2 * tp + 2 * par + fp + fn
+    return (2.0 * tp + par) / den if den else 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """True positives, false positives and false negatives, with the scores they give."""
+    """True positives, false positives, false negatives and (``partial`` only) half-credit partial matches,
+    with the scores they give."""
 
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    partial: int = 0
 
     @property
     def support(self) -> int:
-        """Number of gold spans (TP + FN)."""
-        return self.tp + self.fn
+        """Number of gold spans (TP + PAR + FN)."""
+        return self.tp + self.partial + self.fn
 
     @property
     def precision(self) -> float:
-        return _ratio(self.tp, self.tp + self.fp)
+        return _ratio(self.tp + 0.5 * self.partial, self.tp + self.partial + self.fp)
 
     @property
     def recall(self) -> float:
-        return _ratio(self.tp, self.tp + self.fn)
+        return _ratio(self.tp + 0.5 * self.partial, self.tp + self.partial + self.fn)
 
     @property
     def f1(self) -> float:
-        return _f1(self.tp, self.fp, self.fn)
+        return _f1(self.tp, self.fp, self.fn, self.partial)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision,
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "partial": self.partial, "precision": self.precision,
                 "recall": self.recall, "f1": self.f1, "support": self.support}
 
 
@@ -131,6 +142,19 @@ class Average:
                 "n_labels": self.n_labels}
 
 
+@dataclass(frozen=True, slots=True)
+class SpanError:
+    """A gold span left unmatched (missed) or a prediction that matched nothing (spurious)."""
+
+    doc_id: str
+    span: Span
+    text: str
+
+    def to_dict(self, kind: str) -> dict[str, Any]:
+        return {"kind": kind, "doc_id": self.doc_id, "start": self.span.start, "end": self.span.end,
+                "label": self.span.label, "text": self.text}
+
+
 @dataclass(frozen=True)
 class Report:
     """The result of :func:`evaluate`; mappings are keyed by criterion (see :data:`CRITERIA`)."""
@@ -145,6 +169,17 @@ class Report:
     seed: int = 0
     missing_pred: tuple[str, ...] = ()
     label_map: Mapping[str, str] | None = field(default=None)
+    #: per criterion, the gold spans no prediction matched
+    missed: Mapping[str, tuple[SpanError, ...]] = field(default_factory=dict, repr=False)
+    #: per criterion, the predictions that matched no gold span
+    spurious: Mapping[str, tuple[SpanError, ...]] = field(default_factory=dict, repr=False)
+
+    def errors(self, criterion: str = "strict") -> list[dict[str, Any]]:
+        """The missed gold spans and the spurious predictions of one criterion, as rows
+        (``kind``, ``doc_id``, ``start``, ``end``, ``label``, ``text``), missed first, in document order."""
+        _check_criterion(criterion)
+        return ([e.to_dict("missed") for e in self.missed.get(criterion, ())]
+                + [e.to_dict("spurious") for e in self.spurious.get(criterion, ())])
 
     def f1(self, criterion: str = "strict", average: str = "micro") -> float:
         """Micro or macro F1 of one criterion."""
@@ -271,21 +306,32 @@ def _sorted_spans(spans: Iterable[Span]) -> list[Span]:
     return sorted(spans, key=lambda s: (s.start, s.end, s.label))
 
 
-def _score_doc(gold: Sequence[Span], pred: Sequence[Span]) -> dict[str, Counter]:
-    """Per criterion, a Counter keyed by (label, kind) with kind in {_TP, _FP, _FN}."""
+def _score_doc(gold: Sequence[Span], pred: Sequence[Span],
+               unmatched: dict[str, tuple[list[int], list[int]]] | None = None) -> dict[str, Counter]:
+    """Per criterion, a Counter keyed by (label, kind) with kind in {_TP, _FP, _FN, _PAR}; the indices of the
+    unmatched gold spans and predictions go to ``unmatched[criterion]`` when given."""
     cands = _candidates(gold, pred)
     out: dict[str, Counter] = {}
     for crit in CRITERIA:
         pairs = _match(cands, crit)
         counts: Counter = Counter()
-        matched_g = {i for i, _ in pairs}
+        matched_g = {i: j for i, j in pairs}
         matched_p = {j for _, j in pairs}
+        missed = []
         for i, g in enumerate(gold):
-            counts[(g.label, _TP if i in matched_g else _FN)] += 1
-        for j, p in enumerate(pred):
-            if j not in matched_p:
-                counts[(p.label, _FP)] += 1
+            if i not in matched_g:
+                counts[(g.label, _FN)] += 1
+                missed.append(i)
+            elif crit == "partial" and _pieces(g) != _pieces(pred[matched_g[i]]):
+                counts[(g.label, _PAR)] += 1
+            else:
+                counts[(g.label, _TP)] += 1
+        spurious = [j for j in range(len(pred)) if j not in matched_p]
+        for j in spurious:
+            counts[(pred[j].label, _FP)] += 1
         out[crit] = counts
+        if unmatched is not None:
+            unmatched[crit] = (missed, spurious)
     return out
 
 
@@ -293,10 +339,8 @@ def span_f1(gold_spans: Iterable[Span], pred_spans: Iterable[Span], criterion: s
     """Micro F1 of one bag of predicted spans against one bag of gold spans (one document's worth)."""
     _check_criterion(criterion)
     counts = _score_doc(_sorted_spans(gold_spans), _sorted_spans(pred_spans))[criterion]
-    tp = sum(v for (_, k), v in counts.items() if k == _TP)
-    fp = sum(v for (_, k), v in counts.items() if k == _FP)
-    fn = sum(v for (_, k), v in counts.items() if k == _FN)
-    return _f1(tp, fp, fn)
+    tp, fp, fn, par = (sum(v for (_, k), v in counts.items() if k == kind) for kind in (_TP, _FP, _FN, _PAR))
+    return _f1(tp, fp, fn, par)
 
 
 # --- evaluation ----------------------------------------------------------------------------------------
@@ -331,7 +375,7 @@ def _label_order(found: Iterable[str]) -> tuple[str, ...]:
 
 
 def _bootstrap_ci(per_doc: np.ndarray, resamples: int, seed: int) -> dict[str, tuple[float, float] | None]:
-    """Percentile-bootstrap 95% intervals of micro F1; ``per_doc`` is (docs, criteria, [tp, fp, fn])."""
+    """Percentile-bootstrap 95% intervals of micro F1; ``per_doc`` is (docs, criteria, [tp, fp, fn, par])."""
     n = per_doc.shape[0]
     if resamples <= 0 or n == 0:
         return {c: None for c in CRITERIA}
@@ -344,10 +388,10 @@ def _bootstrap_ci(per_doc: np.ndarray, resamples: int, seed: int) -> dict[str, t
         idx = rng.integers(0, n, size=(b, n))
         weights = np.bincount((idx + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
         sums[b0:b0 + b] = weights @ flat
-    sums = sums.reshape(resamples, len(CRITERIA), 3)
-    tp, fp, fn = sums[..., _TP], sums[..., _FP], sums[..., _FN]
-    den = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, den, out=np.zeros_like(den), where=den > 0)
+    sums = sums.reshape(resamples, len(CRITERIA), 4)
+    tp, fp, fn, par = sums[..., _TP], sums[..., _FP], sums[..., _FN], sums[..., _PAR]
+    den = 2 * tp + 2 * par + fp + fn
+    f1 = np.divide(2 * tp + par, den, out=np.zeros_like(den), where=den > 0)
     lo, hi = np.percentile(f1, [2.5, 97.5], axis=0)
     return {c: (float(lo[k]), float(hi[k])) for k, c in enumerate(CRITERIA)}
 
@@ -366,8 +410,10 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, labels: Sequ
                          "predictions must use the gold documents' ids")
     keep = set(labels) if labels is not None else None
     totals = {c: Counter() for c in CRITERIA}
-    per_doc = np.zeros((len(gold_by_id), len(CRITERIA), 3), dtype=np.int64)
+    per_doc = np.zeros((len(gold_by_id), len(CRITERIA), 4), dtype=np.int64)
     missing = []
+    missed: dict[str, list[SpanError]] = {c: [] for c in CRITERIA}
+    spurious: dict[str, list[SpanError]] = {c: [] for c in CRITERIA}
     for n, (doc_id, g) in enumerate(gold_by_id.items()):
         p = pred_by_id.get(doc_id)
         if p is None:
@@ -377,24 +423,33 @@ def evaluate(gold: Sequence[Document], pred: Sequence[Document], *, labels: Sequ
             raise InputError(f"the predicted document's text differs from the gold text at character {k} "
                              f"(gold {g.text[k:k + 20]!r}, predicted {p.text[k:k + 20]!r}); offsets are only "
                              "comparable over the same text", source=doc_id, offset=k)
-        doc_counts = _score_doc(_prepare(g.spans, label_map, keep),
-                                _prepare(p.spans if p is not None else (), label_map, keep))
+        gs = _prepare(g.spans, label_map, keep)
+        ps = _prepare(p.spans if p is not None else (), label_map, keep)
+        unmatched: dict[str, tuple[list[int], list[int]]] = {}
+        doc_counts = _score_doc(gs, ps, unmatched)
+        text = g.text or (p.text if p is not None else "")
+        for crit, (mi, sj) in unmatched.items():
+            missed[crit].extend(SpanError(doc_id, gs[i], gs[i].text_in(text) if text else "") for i in mi)
+            spurious[crit].extend(SpanError(doc_id, ps[j], ps[j].text_in(text) if text else "") for j in sj)
         for c_idx, crit in enumerate(CRITERIA):
             totals[crit].update(doc_counts[crit])
             for (_, kind), v in doc_counts[crit].items():
                 per_doc[n, c_idx, kind] += v
     found = {lab for crit in CRITERIA for (lab, _) in totals[crit]}
     order = tuple(labels) if labels is not None else _label_order(found)
-    per_label = {c: {lab: Counts(totals[c][(lab, _TP)], totals[c][(lab, _FP)], totals[c][(lab, _FN)])
+    per_label = {c: {lab: Counts(totals[c][(lab, _TP)], totals[c][(lab, _FP)], totals[c][(lab, _FN)],
+                                 totals[c][(lab, _PAR)])
                      for lab in order} for c in CRITERIA}
-    micro = {c: Counts(*(int(per_doc[:, k, i].sum()) for i in (_TP, _FP, _FN))) for k, c in enumerate(CRITERIA)}
+    micro = {c: Counts(*(int(per_doc[:, k, i].sum()) for i in (_TP, _FP, _FN, _PAR)))
+             for k, c in enumerate(CRITERIA)}
     macro = {}
     for c in CRITERIA:
-        rows = [r for r in per_label[c].values() if r.tp + r.fp + r.fn > 0]
+        rows = [r for r in per_label[c].values() if r.tp + r.partial + r.fp + r.fn > 0]
         macro[c] = Average(float(np.mean([r.precision for r in rows])) if rows else 0.0,
                            float(np.mean([r.recall for r in rows])) if rows else 0.0,
                            float(np.mean([r.f1 for r in rows])) if rows else 0.0,
                            sum(r.support for r in per_label[c].values()), len(rows))
     return Report(labels=order, per_label=per_label, micro=micro, macro=macro,
                   ci95=_bootstrap_ci(per_doc, bootstrap, seed), n_docs=len(gold_by_id), bootstrap=bootstrap,
-                  seed=seed, missing_pred=tuple(missing), label_map=dict(label_map) if label_map else None)
+                  seed=seed, missing_pred=tuple(missing), label_map=dict(label_map) if label_map else None,
+                  missed={c: tuple(v) for c, v in missed.items()}, spurious={c: tuple(v) for c, v in spurious.items()})

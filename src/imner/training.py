@@ -43,12 +43,12 @@ import platform
 import shutil
 import sys
 import time
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from imner.configkit import check_int, check_keys, checked_params, read_toml
 from imner.errors import ConfigError
 from imner.types import Document
 
@@ -92,12 +92,7 @@ class TrainConfig:
 # ---------------------------------------------------------------------------------------------- parsing
 
 def _check_keys(table: Mapping[str, Any], section: str, path: Path, allowed_in: str | None = None) -> None:
-    allowed = ALLOWED[allowed_in if allowed_in is not None else section]
-    for key in table:
-        if key not in allowed:
-            where = f"{section}.{key}" if section else key
-            raise ConfigError(f"{path}: unknown key {where!r}; allowed{' in [' + section + ']' if section else ''}: "
-                              f"{', '.join(allowed)}")
+    check_keys(table, ALLOWED[allowed_in if allowed_in is not None else section], str(path), section=section)
 
 
 def _table(value: Any, where: str, path: Path) -> Mapping[str, Any]:
@@ -122,8 +117,8 @@ def _sources(value: Any, where: str, path: Path) -> tuple[Source, ...]:
         if split is not None and not isinstance(split, str):
             raise ConfigError(f"{path}: {here}.split must be a string such as \"train\", got {split!r}")
         limit = item.get("limit")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ConfigError(f"{path}: {here}.limit must be a positive integer, got {limit!r}")
+        if limit is not None:
+            check_int(limit, f"{path}: {here}.limit")
         out.append(Source(corpus, split, limit))
     return tuple(out)
 
@@ -135,26 +130,15 @@ def _tagger_params(tagger: str, params: Mapping[str, Any], path: Path) -> dict[s
         cls = resolve(tagger)
     except ConfigError as e:
         raise ConfigError(f"{path}: model.tagger: {e}") from e
-    sig = inspect.signature(cls.__init__)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()):
         return dict(params)
-    allowed = [n for n, p in sig.parameters.items() if n != "self" and p.kind is not p.VAR_POSITIONAL]
-    for key in params:
-        if key not in allowed:
-            raise ConfigError(f"{path}: unknown key 'model.params.{key}' for tagger {tagger!r}; "
-                              f"allowed: {', '.join(allowed)}")
-    return dict(params)
+    return checked_params(cls, params, str(path), section="model.params", owner=f" for tagger {tagger!r}")
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
     """Read and validate a training config (TOML)."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    raw = read_toml(path, "training config")
     _check_keys(raw, "", path)
     for section in ("model", "data"):
         if section not in raw:

@@ -6,12 +6,12 @@ import argparse
 import json
 from typing import Any, Sequence
 
+from imner.commands import command_group
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("corpus", help="list the named corpora and count what they hold",
-                              description="Named corpora read from $IMNER_DATA (see imner.corpora).")
-    sub = p.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    sub = command_group(subparsers, "corpus", help="list the named corpora and count what they hold",
+                        description="Named corpora read from $IMNER_DATA (see imner.corpora).")
 
     pl = sub.add_parser("list", help="name, documents per split, labels and licence of each corpus")
     pl.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -1,28 +1,16 @@
-"""``imner lexicon build|lookup|xref``: build the packaged lexicon index and query it."""
+"""``imner lexicon lookup|xref``: query the packaged lexicon index (built by ``imner build lexicon``, dev package)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
+
+from imner.commands import command_group
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("lexicon", help="build or query the lexicon (DO, HPO, DrugBank, NCBITaxon terms)",
-                              description="The lexicon knowledge base behind the dictionary tagger (imner.lexicon).")
-    sub = p.add_subparsers(dest="lexicon_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
-
-    pb = sub.add_parser("build", help="build index.json.gz from $IMNER_DATA/lexicons and the curated files",
-                        description="Reads the stored vocabularies under $IMNER_DATA/lexicons plus curated.tsv and "
-                                    "class_overrides.tsv, and writes index.json.gz (default: the packaged "
-                                    "src/imner/resources/lexicon/).")
-    pb.add_argument("--out", metavar="DIR", help="output folder (default: the packaged resources folder)")
-    pb.add_argument("--lexicons", metavar="DIR", help="source folder (default: $IMNER_DATA/lexicons)")
-    pb.add_argument("--curated", metavar="DIR", help="folder with curated.tsv and class_overrides.tsv "
-                                                     "(default: the packaged ones)")
-    pb.add_argument("--json", action="store_true", help="print the build report as JSON")
-    pb.set_defaults(func=_build)
+    sub = command_group(subparsers, "lexicon", help="query the lexicon (DO, HPO, DrugBank, NCBITaxon terms)",
+                        description="The lexicon knowledge base behind the dictionary tagger (imner.lexicon).")
 
     pl = sub.add_parser("lookup", help="concepts for terms (normalized like the dictionary tagger does)")
     pl.add_argument("terms", nargs="+", metavar="TERM")
@@ -36,19 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     px.add_argument("--index", metavar="PATH", help="lexicon index (default: the packaged one)")
     px.add_argument("--json", action="store_true", help="print JSON")
     px.set_defaults(func=_xref)
-
-
-def _build(args: argparse.Namespace) -> int:
-    from imner.lexicon.build import build, summary
-
-    t0 = time.perf_counter()
-    path, info = build(args.out, lexicons_dir=args.lexicons, curated_dir=args.curated)
-    if args.json:
-        print(json.dumps({"path": str(path), "bytes": path.stat().st_size, **info}, indent=2))
-    else:
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
-        print(summary(info))
-    return 0
 
 
 def _concept_dict(c) -> dict:

@@ -10,8 +10,8 @@ Adding a corpus from another module::
     from imner.corpora import Corpus, register
     register(Corpus(name="imd-cases", ..., loader=_load))
 
-and list that module in ``_PLUGIN_MODULES`` below; plugin modules are imported on first access to the
-registry (:func:`get`, :func:`load`, :func:`list_corpora`, or ``CORPORA``).
+and list that module in ``_PLUGIN_MODULES`` below (a module of another package: an entry point of the group
+``imner.corpora`` whose value is the module); plugin modules are imported on first access to the registry (:func:`get`, :func:`load`, :func:`list_corpora`, or ``CORPORA``).
 
 Documents carry ``meta = {"corpus": name, "split": split, ...}``; loaders add ``"pmid"`` where the
 source document is a PubMed record, which :func:`pmids` and :func:`exclude_overlap` use.
@@ -44,9 +44,10 @@ _PLUGIN_MODULES: list[str] = [
     "imner.corpora.linnaeus",
     "imner.corpora.bionlp11id",
     "imner.corpora.codiesp",
-    "imner.annotation.corpus",
-    "imner.annotation.silver",
+    "imner.corpora.imd_cases",
 ]
+#: entry-point group naming more plugin modules (other installed packages: the dev package's silver corpora)
+ENTRY_POINT_GROUP = "imner.corpora"
 
 #: other spellings accepted for the canonical split names
 SPLIT_ALIASES: dict[str, str] = {"devel": "dev", "development": "dev", "validation": "dev", "valid": "dev"}
@@ -140,12 +141,26 @@ _imported: set[str] = set()
 _plugins_lock = threading.RLock()
 
 
+_entry_modules: list[str] | None = None
+
+
+def _plugin_modules() -> list[str]:
+    """``_PLUGIN_MODULES`` then the modules named by the ``imner.corpora`` entry points (looked up once)."""
+    global _entry_modules
+    if _entry_modules is None:
+        from importlib.metadata import entry_points
+
+        _entry_modules = [ep.value for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)]
+    return _PLUGIN_MODULES + [m for m in _entry_modules if m not in _PLUGIN_MODULES]
+
+
 def _ensure_plugins() -> None:
-    """Import the modules of ``_PLUGIN_MODULES`` not imported yet (each registers its corpora)."""
-    if len(_imported) == len(_PLUGIN_MODULES):
+    """Import the plugin modules not imported yet (each registers its corpora)."""
+    modules = _plugin_modules()
+    if len(_imported) == len(modules):
         return
     with _plugins_lock:
-        for module in list(_PLUGIN_MODULES):
+        for module in modules:
             if module in _imported:
                 continue
             _imported.add(module)  # first: a plugin's register() must not recurse into this

@@ -1,5 +1,6 @@
 """A self-contained HTML page that shows documents with their entities highlighted (one colour per class,
-the attributes in a tooltip, negated mentions struck through, uncertain ones dashed) and the patient block."""
+the attributes in a tooltip, negated mentions struck through, uncertain ones dashed, hypothetical ones dotted)
+and the patient block."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ mark{padding:0 .15em;border-radius:.25em;border:1px solid rgba(0,0,0,.15)}
 mark .l{font-size:.6em;font-weight:600;margin-left:.3em;opacity:.75;vertical-align:super}
 mark.negated{text-decoration:line-through}
 mark.uncertain{border-style:dashed;border-color:#333}
+mark.hypothetical{border-style:dotted;border-color:#333;border-width:2px}
 .legend span{display:inline-block;margin:.1em .3em;padding:0 .4em;border-radius:.25em;font-size:.8em}
 .patient{font-size:.9em;color:#555}
 """
@@ -27,7 +29,7 @@ def _mark(doc: Document, span) -> str:
     attrs = {k: v for k, v in span.attrs.items() if v not in (None, False, [], {})}
     tip = html.escape(json.dumps({"label": span.label, "score": span.score, **attrs}, ensure_ascii=False,
                                  default=str), quote=True)
-    classes = " ".join(c for c in ("negated", "uncertain") if span.attrs.get(c))
+    classes = " ".join(c for c in ("negated", "uncertain", "hypothetical") if span.attrs.get(c))
     return (f'<mark class="{classes}" style="background:{color(span.label)}55" title="{tip}">'
             f'{html.escape(doc.text[span.start:span.end])}<span class="l">{span.label}</span></mark>')
 
@@ -54,7 +56,7 @@ def write_html(docs: Iterable[Document], out: TextIO, title: str = "imner") -> i
     legend = "".join(f'<span style="background:{lab.color}55">{lab.name}</span>' for lab in LABELS)
     out.write(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
               f"<style>{_STYLE}</style></head><body><div class='legend'>{legend} · struck through: negated · "
-              "dashed: uncertain · hover for codes</div>\n")
+              "dashed: uncertain · dotted: hypothetical · hover for codes</div>\n")
     n = 0
     for doc in docs:
         out.write(render_document(doc) + "\n")

@@ -7,7 +7,7 @@ class in the twelve-label schema, disease categories and codes, and a MeSH/OMIM 
 >>> lex.by_xref("MESH:D008180")
 ['DOID:9074']
 
-The index is built from the stored vocabularies by ``imner lexicon build`` (:mod:`imner.lexicon.build`);
+The index is built from the stored vocabularies by ``imner build lexicon`` (:mod:`imner_dev.lexicon.build`);
 sources and licences are listed in ``src/imner/resources/lexicon/README.md``.
 """
 
@@ -204,7 +204,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """The lexicon at ``path`` (default: the packaged index), loaded once and cached (until the file changes)."""
     p = Path(path).expanduser().resolve() if path is not None else default_index_path()
     if not p.is_file():
-        raise ModelNotFoundError(f"lexicon index {p} not found. Build it with `imner lexicon build"
+        raise ModelNotFoundError(f"lexicon index {p} not found. Build it with `imner build lexicon"
                                  f"{'' if path is None else ' --out DIR'}` (needs $IMNER_DATA/lexicons).")
     st = p.stat()
     key = (p, st.st_mtime_ns, st.st_size)

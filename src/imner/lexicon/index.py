@@ -1,7 +1,7 @@
 """The lexicon index: concepts, normalized terms, case-sensitive abbreviations and the cross-reference map.
 
 :class:`IndexBuilder` collects concepts and their surface forms and writes the compact JSON index that
-:class:`imner.lexicon.Lexicon` reads. The build script (:mod:`imner.lexicon.build`) and the tests use it, so the
+:class:`imner.lexicon.Lexicon` reads. The build script (:mod:`imner_dev.lexicon.build`) and the tests use it, so the
 ordering and abbreviation rules live in one place.
 
 Index layout (``index.json.gz``: UTF-8 JSON, gzip-compressed). The three big tables are single strings of
@@ -189,7 +189,7 @@ def read_index(path: str | Path, raw: bytes | None = None) -> dict[str, Any]:
         raise FormatError(f"not an imner lexicon index (expected \"format\": {FORMAT!r})", source=str(path))
     if data.get("version") != VERSION:
         raise FormatError(f"lexicon index version {data.get('version')!r}; this imner reads version {VERSION}. "
-                          "Rebuild it with `imner lexicon build`.", source=str(path))
+                          "Rebuild it with `imner build lexicon`.", source=str(path))
     if list(data.get("fields", ())) != list(FIELDS):
         raise FormatError(f"unexpected concept fields {data.get('fields')!r}; expected {list(FIELDS)}",
                           source=str(path))

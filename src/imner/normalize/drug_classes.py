@@ -21,13 +21,13 @@ the affix and pattern rules, in file order; the first match wins. So listed exce
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from imner.config import RESOURCES
+from imner.configkit import check_keys, read_json
 from imner.errors import ConfigError
 from imner.lexicon.normalize import normalize_term
 
@@ -68,9 +68,7 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
     where = f"{source}: rule {index}"
     if not isinstance(d, Mapping):
         raise ConfigError(f"{where}: a rule must be a JSON object, got {type(d).__name__}")
-    unknown = sorted(set(d) - set(RULE_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(RULE_KEYS)}")
+    check_keys(d, RULE_KEYS, where)
     dc = d.get("drug_class")
     if not isinstance(dc, str) or not dc.strip():
         raise ConfigError(f"{where}: 'drug_class' (a non-empty string) is required")
@@ -135,19 +133,12 @@ class DrugClassRules:
 def load_drug_class_rules(path: str | Path | None = None) -> DrugClassRules:
     """Read and validate a rule file (default: the packaged ``resources/drug_classes.json``)."""
     p = Path(path) if path is not None else DEFAULT_DRUG_CLASSES_PATH
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"drug-class rule file {p} not found") from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{p}: line {e.lineno}: not valid JSON: {e.msg}") from e
+    data = read_json(p, "drug-class rule")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(f"{p}: not a drug-class rule file (expected an object with \"format\": {FORMAT!r})")
     if data.get("version") != 1:
         raise ConfigError(f"{p}: version {data.get('version')!r}; this imner reads version 1")
-    unknown = sorted(set(data) - {"format", "version", "note", "rules"})
-    if unknown:
-        raise ConfigError(f"{p}: unknown top-level key(s) {unknown}; allowed: format, version, note, rules")
+    check_keys(data, ("format", "version", "note", "rules"), str(p))
     rules = data.get("rules")
     if not isinstance(rules, list) or not rules:
         raise ConfigError(f"{p}: 'rules' must be a non-empty list")

@@ -40,7 +40,7 @@ Attrs written (keys not applicable are absent; a second run replaces them, and a
 ``category``, ``subcategory``
     diseases: ``immune``/``infectious``/``other`` and e.g. ``autoimmune``, ``autoinflammatory``,
     ``allergic``, ``immunodeficiency``, ``other-immune``; ``bacterial``, ``viral``, ``fungal``,
-    ``parasitic``, ``unspecified``; ``neoplasm`` (from the lexicon; see :mod:`imner.lexicon.classify`).
+    ``parasitic``, ``unspecified``; ``neoplasm`` (from the lexicon; see :mod:`imner_dev.lexicon.classify`).
 ``kind``
     pathogens: ``bacterium``, ``virus``, ``fungus``, ``parasite``.
 ``drug_class``

@@ -7,14 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
+from imner.configkit import check_int
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.taggers.base import Tagger
 
 
 def check_positive(tagger: str, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{tagger} {key} must be an integer >= 1, got {value!r}")
-    return value
+    return check_int(value, f"{tagger} {key}")
 
 
 class ExportedTagger(Tagger):

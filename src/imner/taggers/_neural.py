@@ -17,6 +17,7 @@ from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
 
+from imner import configkit
 from imner.errors import ConfigError, InputError
 from imner.tags import OUTSIDE, label_set, spans_to_tags
 from imner.taggers.base import Tagger
@@ -120,18 +121,12 @@ def dev_scores(gold: Sequence[Document], pred: Sequence[Sequence[Span]]) -> dict
 
 def check_int(family: str, key: str, value: Any, low: int) -> int:
     """``value`` when it is an integer (not a bool) >= ``low``; else :class:`ConfigError` naming ``family key``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{family} {key} must be an integer >= {low}, got {value!r}")
-    return value
+    return configkit.check_int(value, f"{family} {key}", low)
 
 
 def check_float(family: str, key: str, value: Any, low: float, high: float | None = None) -> float:
     """``float(value)`` when it is a number (not a bool) from ``low`` to ``high`` (None: no upper bound)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (
-            high is not None and value > high):
-        rng = f">= {low}" if high is None else f"from {low} to {high}"
-        raise ConfigError(f"{family} {key} must be a number {rng}, got {value!r}")
-    return float(value)
+    return configkit.check_number(value, f"{family} {key}", low, high)
 
 
 # ---------------------------------------------------------------------------------------------- history file

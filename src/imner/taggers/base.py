@@ -21,17 +21,18 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Sequence
 
+from imner.configkit import CONFIG_FILE, checked_params, init_config, read_json, read_saved_config
 from imner.errors import ConfigError, ModelNotFoundError
 from imner.types import Document, Span
 
 #: registry name -> "module:Class"
 _REGISTRY: dict[str, str] = {
     "dictionary.v1": "imner.taggers.dictionary:DictionaryTagger",
-    "crf.v1": "imner.taggers.crf:CRFTagger",
-    "bilstm.v1": "imner.taggers.bilstm:BiLSTMTagger",
-    "transformer.v1": "imner.taggers.transformer:TransformerTagger",
-    "onnx.v1": "imner.taggers.onnx:OnnxTagger",
-    "bilstm-onnx.v1": "imner.taggers.bilstm_onnx:BiLSTMOnnxTagger",
+    "crf.v1": "imner.taggers.crf.tagger:CRFTagger",
+    "bilstm.v1": "imner.taggers.bilstm.tagger:BiLSTMTagger",
+    "transformer.v1": "imner.taggers.transformer.tagger:TransformerTagger",
+    "onnx.v1": "imner.taggers.transformer.onnx:OnnxTagger",
+    "bilstm-onnx.v1": "imner.taggers.bilstm.onnx:BiLSTMOnnxTagger",
     "zeroshot.v1": "imner.taggers.zeroshot:ZeroShotTagger",
     "gliner.v1": "imner.taggers.gliner:GlinerTagger",
     "llm.v1": "imner.taggers.llm:LLMTagger",
@@ -76,13 +77,13 @@ def create(name: str, **config: Any) -> "Tagger":
 def read_config(directory: Path, missing: str) -> tuple[Path, dict[str, Any]]:
     """The path and parsed content of ``directory/config.json``: :class:`ModelNotFoundError` with the
     message ``missing`` when there is no such file, :class:`ConfigError` with the line when it is not JSON."""
-    cfg_path = directory / "config.json"
-    if not cfg_path.is_file():
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
         raise ModelNotFoundError(missing)
-    try:
-        return cfg_path, json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{cfg_path}: line {e.lineno}: invalid JSON: {e.msg}") from e
+    cfg = read_json(path, "model config")
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: a model config is a JSON object, got {type(cfg).__name__}")
+    return path, cfg
 
 
 def load_tagger(directory: str | Path) -> "Tagger":
@@ -103,6 +104,8 @@ class Tagger(ABC):
     name: ClassVar[str] = ""
     #: labels this tagger can emit (set once trained/loaded)
     labels: tuple[str, ...] = ()
+    #: the config.json key whose value :meth:`load` passes as the constructor's ``labels`` (None: not passed)
+    labels_key: ClassVar[str | None] = None
 
     @abstractmethod
     def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
@@ -113,8 +116,9 @@ class Tagger(ABC):
         return self
 
     def config(self) -> dict[str, Any]:
-        """What :meth:`save` writes to ``config.json`` besides the registry name."""
-        return {}
+        """What :meth:`save` writes to ``config.json`` besides the registry name and the labels (default: the
+        constructor parameters, read from the attributes of the same names)."""
+        return init_config(self, exclude=("labels",))
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -126,10 +130,14 @@ class Tagger(ABC):
 
     @classmethod
     def load(cls, directory: str | Path) -> "Tagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
-        cfg.pop("labels", None)
-        return cls(**cfg)
+        """The tagger :meth:`save` wrote: its ``config.json`` checked against the constructor's parameters."""
+        path, cfg = read_saved_config(directory)
+        labels = cfg.pop("labels", None)
+        if cls.labels_key is None:
+            return cls(**checked_params(cls, cfg, str(path)))
+        if cls.labels_key != "labels":
+            labels = cfg.pop(cls.labels_key)
+        return cls(labels=labels, **checked_params(cls, cfg, str(path), exclude=("labels",)))
 
     def annotate(self, docs: Sequence[Document]) -> list[Document]:
         """Documents with their spans replaced by this tagger's predictions."""

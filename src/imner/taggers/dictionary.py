@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from imner import schema
+from imner.configkit import check_int, checked_params, read_saved_config
 from imner.errors import ConfigError
 from imner.lexicon import LEXICON_DIR, Lexicon, load_lexicon, normalize_term
 from imner.lexicon.normalize import Piece, fold_text, iter_pieces
@@ -106,8 +107,7 @@ class DictionaryTagger(Tagger):
         if not wanted:
             raise ConfigError("dictionary tagger: 'labels' is empty; give at least one label to emit")
         self.labels = tuple(dict.fromkeys(wanted))
-        if not isinstance(min_term_length, int) or min_term_length < 1:
-            raise ConfigError(f"dictionary tagger: min_term_length must be a positive integer, got {min_term_length!r}")
+        check_int(min_term_length, "dictionary tagger: min_term_length")
         self.min_term_length = min_term_length
         self.stoplist = None if stoplist in (None, "", False) else str(stoplist)
         self.plurals = bool(plurals)
@@ -273,13 +273,9 @@ class DictionaryTagger(Tagger):
     @classmethod
     def load(cls, directory: str | Path) -> "DictionaryTagger":
         directory = Path(directory)
-        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
+        path, cfg = read_saved_config(directory)
         for key in ("lexicon", "stoplist"):
             value = cfg.get(key)
             if value not in (None, "default") and not Path(value).is_absolute():
                 cfg[key] = str(directory / value)
-        try:
-            return cls(**cfg)
-        except TypeError as e:
-            raise ConfigError(f"{directory / 'config.json'}: {e}") from e
+        return cls(**checked_params(cls, cfg, str(path)))

@@ -20,11 +20,11 @@ in an environment of its own if the ``train`` extra's transformers is newer.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from imner.configkit import check_int
 from imner.errors import ConfigError, ModelNotFoundError, OffsetMismatchError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -131,6 +131,7 @@ class GlinerTagger(Tagger):
     """A GLiNER checkpoint directory as an imner tagger (see the module docstring)."""
 
     name = "gliner.v1"
+    labels_key = "prompts"
 
     def __init__(self, model_dir: str | Path, labels: Sequence[str] | Mapping[str, str] = LABEL_NAMES, *,
                  threshold: float = 0.5, max_words: int = 300, overlap: int = 1, overlap_words: int = 32,
@@ -145,8 +146,7 @@ class GlinerTagger(Tagger):
             raise ConfigError(f"two labels share a prompt: {self.prompts}")
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"threshold must be between 0 and 1, got {threshold}")
-        if not isinstance(overlap, int) or overlap < 0:
-            raise ConfigError(f"overlap (sentences shared by consecutive windows) must be >= 0, got {overlap!r}")
+        check_int(overlap, "overlap (sentences shared by consecutive windows)", 0)
         plan_windows("", max_words, overlap, overlap_words)  # validates the window sizes
         self.model_dir = str(model_dir)
         self.labels = tuple(self.prompts)
@@ -162,13 +162,6 @@ class GlinerTagger(Tagger):
         return {"model_dir": self.model_dir, "prompts": self.prompts, "threshold": self.threshold,
                 "max_words": self.max_words, "overlap": self.overlap, "overlap_words": self.overlap_words,
                 "batch_size": self.batch_size, "flat_ner": self.flat_ner}
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "GlinerTagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
-        cfg.pop("labels", None)
-        return cls(labels=cfg.pop("prompts"), **cfg)
 
     @property
     def model(self) -> Any:

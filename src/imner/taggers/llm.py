@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from imner.config import RESOURCES
+from imner.configkit import init_config
 from imner.errors import ConfigError, ImnerError
 from imner.schema import BY_NAME, LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -120,6 +121,7 @@ def parse_answer(content: str, labels: Sequence[str]) -> tuple[list[tuple[str, s
 
 class LLMTagger(Tagger):
     name = "llm.v1"
+    labels_key = "labels"
 
     def __init__(self, base_url: str | None = None, model: str = "default", *, api_key_env: str = "IMNER_LLM_API_KEY",
                  prompt: str | None = None, labels: Sequence[str] = LABEL_NAMES, temperature: float = 0.0,
@@ -136,15 +138,7 @@ class LLMTagger(Tagger):
         self.unaligned: dict[str, list[tuple[str, str]]] = {}
 
     def config(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env,
-                "prompt": self.prompt, "temperature": self.temperature, "max_chars": self.max_chars,
-                "timeout": self.timeout}
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "LLMTagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
-        return cls(**cfg)
+        return init_config(self, exclude=("labels",))
 
     def _template(self) -> str:
         path = Path(self.prompt) if self.prompt else DEFAULT_PROMPT

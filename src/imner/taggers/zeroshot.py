@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from imner.config import RESOURCES
+from imner.configkit import check_int
 from imner.errors import ConfigError
 from imner.schema import LABEL_NAMES
 from imner.taggers.base import Tagger
@@ -271,6 +272,7 @@ class ZeroShotTagger(Tagger):
     """
 
     name = "zeroshot.v1"
+    labels_key = "prototypes"
 
     def __init__(self, labels: Sequence[str] | Mapping[str, Sequence[str]] = LABEL_NAMES, *,
                  threshold: float = 0.5, margin: float = 0.0, context_weight: float = 0.0,
@@ -290,8 +292,7 @@ class ZeroShotTagger(Tagger):
             raise ConfigError(f"aggregate must be 'max' or 'centroid', got {aggregate!r}")
         if not 0.0 <= context_weight <= 1.0:
             raise ConfigError(f"context_weight must be between 0 and 1, got {context_weight}")
-        if not isinstance(max_len, int) or max_len < 1:
-            raise ConfigError(f"max_len (tokens per candidate) must be a positive integer, got {max_len!r}")
+        check_int(max_len, "max_len (tokens per candidate)")
         self.labels = tuple(self.prototypes)
         self.threshold = float(threshold)
         self.margin = float(margin)
@@ -315,13 +316,6 @@ class ZeroShotTagger(Tagger):
                 "context_weight": self.context_weight, "aggregate": self.aggregate, "max_len": self.max_len,
                 "none_texts": self.none_texts, "candidate_tagger": self.candidate_tagger,
                 "model_path": self.model_path, "batch_size": self.batch_size}
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "ZeroShotTagger":
-        cfg = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-        cfg.pop("tagger", None)
-        cfg.pop("labels", None)
-        return cls(labels=cfg.pop("prototypes"), **cfg)
 
     @property
     def encoder(self) -> Encoder:

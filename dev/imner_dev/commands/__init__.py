@@ -1,0 +1,1 @@
+"""Subcommands the dev package adds to ``imner`` (entry-point group ``imner.commands``)."""

@@ -1,0 +1,1 @@
+"""Building the packaged lexicon index from the stored vocabularies (``imner build lexicon``)."""

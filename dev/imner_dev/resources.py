@@ -1,0 +1,112 @@
+"""Every generated file the project commits, and the one way to regenerate or check them (``imner build``).
+
+========================  ===========================================================  ==========================
+resource                  committed file(s)                                            made from
+========================  ===========================================================  ==========================
+``lexicon``               ``src/imner/resources/lexicon/index.json.gz`` (packaged)     ``$IMNER_DATA/lexicons`` + the curated TSVs
+``pathogen-names``        ``dev/imner_dev/resources/annotation/pathogen_names.tsv``    ``$IMNER_DATA/lexicons`` (NCBITaxon imports)
+``imd-cases``             ``corpus/imd-cases/ann/*.ann`` and ``split.tsv``             MACCROBAT2020 + prelabels + decisions
+========================  ===========================================================  ==========================
+
+``imner build [RESOURCE ...]`` rewrites them (all, in this order, when none is named); ``imner build --check``
+rebuilds each one in memory or in a temporary folder and exits 1, naming the resource, when a committed file differs
+from a fresh build. The test suite runs ``--check`` on all three (``tests/test_build.py``; about 15 s of CPU, most of
+it the lexicon). Not covered: the shipped default model (``src/imner/resources/models/default``), which is trained
+(hours) and exported, as its model card says; hand-edited sources (``context_rules.json``, ``drug_classes.json``,
+``zeroshot/prototypes.json``, the curated lexicon TSVs, the decisions) are inputs, not outputs.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    output: str  # what it writes, relative to the checkout
+    build: Callable[[], int]
+    check: Callable[[], int]  # 0 when the committed file(s) equal a fresh build
+    needs_data: bool = True  # reads $IMNER_DATA
+
+
+def _same_file(fresh: Path, committed: Path, name: str) -> int:
+    if filecmp.cmp(fresh, committed, shallow=False):
+        return 0
+    print(f"{committed} differs from a fresh build: run `imner build {name}`")
+    return 1
+
+
+def _lexicon_build() -> int:
+    from imner_dev.lexicon.build import build, summary
+
+    path, info = build()
+    print(f"wrote {path}\n{summary(info)}")
+    return 0
+
+
+def _lexicon_check() -> int:
+    from imner.lexicon import LEXICON_DIR
+    from imner_dev.lexicon.build import build
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _ = build(tmp)
+        return _same_file(path, LEXICON_DIR / path.name, "lexicon")
+
+
+def _pathogens_build() -> int:
+    from imner_dev.annotation import pathogens
+
+    return pathogens.main([])
+
+
+def _pathogens_check() -> int:
+    from imner_dev.annotation import pathogens
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / pathogens.LEXICON_FILE.name
+        pathogens.main(["--out", str(fresh)])
+        return _same_file(fresh, pathogens.LEXICON_FILE, "pathogen-names")
+
+
+def _imd_build() -> int:
+    from imner_dev.annotation import build
+
+    return build.main([])
+
+
+def _imd_check() -> int:
+    from imner_dev.annotation import build, split
+
+    return build.main(["--check"]) or split.main(["--check"])
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("lexicon", "src/imner/resources/lexicon/index.json.gz", _lexicon_build, _lexicon_check),
+    Resource("pathogen-names", "dev/imner_dev/resources/annotation/pathogen_names.tsv", _pathogens_build,
+             _pathogens_check),
+    Resource("imd-cases", "corpus/imd-cases/ann/, corpus/imd-cases/split.tsv", _imd_build, _imd_check),
+)
+BY_NAME = {r.name: r for r in RESOURCES}
+
+
+def run(names: list[str] | None = None, *, check: bool = False, log: Callable[[str], None] = print) -> int:
+    """Build (or with ``check`` verify) the named resources, all when ``names`` is empty; 1 if any check failed."""
+    import time
+
+    chosen = [BY_NAME[n] for n in names] if names else list(RESOURCES)
+    failed = []
+    for r in chosen:
+        t0 = time.perf_counter()
+        rc = (r.check if check else r.build)()
+        took = time.perf_counter() - t0
+        if rc:
+            failed.append(r.name)
+        log(f"{r.name}: {'differs from a fresh build' if check and rc else 'failed' if rc else 'ok'} "
+            f"({r.output}; {took:.1f} s)")
+    if failed:
+        log(f"{'out of date' if check else 'failed'}: {', '.join(failed)}")
+    return 1 if failed else 0

@@ -1,0 +1,103 @@
+r"""The speed index of the matcher: which words every match of a rule's regular expression starts with.
+
+:func:`lead_words` reads the parsed regex from Python's ``re._parser`` (a private module: any change there
+makes :func:`lead_words` return ``None``, and the matcher then searches that rule over the whole text, slower
+but with the same matches). ``tests/test_context.py`` checks the index against a whole-text search.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_MAX_LEAD_STATES = 5_000
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def _is_word_class(sub: Any) -> bool:
+    """Whether a parsed sub-pattern is exactly ``\\w``."""
+    return str(list(sub)) == "[(IN, [(CATEGORY, CATEGORY_WORD)])]"
+
+
+def _starts_non_word(item: tuple[Any, Any]) -> bool:
+    """Whether a parsed regex item can only match starting at a non-word character (or a word end)."""
+    op, av = item
+    name = str(op)
+    if name == "LITERAL":
+        return not _is_word_char(chr(av))
+    if name == "AT":
+        return str(av) == "AT_BOUNDARY"
+    if name == "ASSERT_NOT":  # (?!\w)
+        return av[0] == 1 and _is_word_class(av[1])
+    if name == "IN":
+        return all((str(o) == "CATEGORY" and str(a) == "CATEGORY_SPACE")
+                   or (str(o) == "LITERAL" and not _is_word_char(chr(a))) for o, a in av)
+    if name in ("MAX_REPEAT", "MIN_REPEAT"):
+        lo, _, sub = av
+        return lo >= 1 and len(sub) > 0 and _starts_non_word(list(sub)[0])
+    return False
+
+
+def lead_words(pattern: str) -> frozenset[str] | None:
+    r"""The words (lower case) that every match of a rule ``pattern`` starts with, when the regex says so:
+    a leading ``\b`` or ``(?<!\w)``, then a finite choice of literal words, each followed by a non-word
+    character. ``None`` when the pattern does not have that shape (the matcher then scans the whole text)."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+        parsed = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # noqa: BLE001 - a parser change only costs speed, never matches
+        return None
+    if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH":  # a|b at the top: every alternative must qualify
+        words: set[str] = set()
+        for alt in parsed[0][1][1]:
+            found = _lead_words_of(list(alt))
+            if found is None:
+                return None
+            words |= found
+        return frozenset(words)
+    return _lead_words_of(parsed)
+
+
+def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
+    if not parsed:
+        return None
+    op, av = parsed[0]
+    word_lookbehind = str(op) == "ASSERT_NOT" and av[0] == -1 and _is_word_class(av[1])
+    if not ((str(op) == "AT" and str(av) == "AT_BOUNDARY") or word_lookbehind):
+        return None
+    words: set[str] = set()
+    states: list[tuple[str, list[Any]]] = [("", parsed[1:])]
+    seen = 0
+    while states:
+        seen += 1
+        if seen > _MAX_LEAD_STATES:
+            return None
+        acc, rest = states.pop()
+        if not rest:  # the pattern may end inside a word: no whole-word guarantee
+            return None
+        item, tail = rest[0], rest[1:]
+        op, av = item
+        name = str(op)
+        if name == "LITERAL" and _is_word_char(chr(av)):
+            states.append((acc + chr(av).lower(), tail))
+        elif name == "SUBPATTERN":
+            states.append((acc, list(av[3]) + tail))
+        elif name == "BRANCH":
+            states.extend((acc, list(alt) + tail) for alt in av[1])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] == 0 and av[1] == 1:
+            states.append((acc, tail))
+            states.append((acc, list(av[2]) + tail))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] == 0 and acc and list(av[2]) \
+                and _starts_non_word(list(av[2])[0]):
+            words.add(acc)  # "\s*" after a word: either a non-word character or what follows
+            states.append((acc, tail))
+        elif acc and _starts_non_word(item):
+            words.add(acc)
+        else:
+            return None
+    return frozenset(words) or None
+
+

@@ -1,0 +1,270 @@
+"""Scope resolution: which entities each cue reaches, and the :class:`ContextAnnotator` that writes the attrs."""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from imner.errors import ConfigError
+from imner.text import Token, sentences_with_tokens
+from imner.types import Document, Span
+
+from imner.context.matcher import Cue, Matcher
+from imner.context.rules import EXPERIENCERS, FLAGS, ContextRule, load_rules
+from imner.context.sections import ATTR_CATEGORY, Section, Sectionizer, SectionRules, load_section_rules
+
+#: labels of our schema that modify other entities and get no assertion of their own
+MODIFIER_LABELS: frozenset[str] = frozenset({"ANATOMY", "LAB_VALUE", "SEVERITY", "TEMPORAL"})
+#: experiencer values in order of precedence when several cues reach one entity
+_EXPERIENCER_RANK: dict[str, int] = {"patient": 0, "other": 1, "donor": 2, "family": 3}
+assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
+
+
+def _fresh() -> dict[str, Any]:
+    d: dict[str, Any] = {f: False for f in FLAGS}
+    d["experiencer"] = "patient"
+    d["section"] = None
+    return d
+
+
+def _set(flags: dict[str, Any], attr: str, value: Any) -> None:
+    if attr == "experiencer":
+        if _EXPERIENCER_RANK[value] > _EXPERIENCER_RANK[flags["experiencer"]]:
+            flags["experiencer"] = value
+    else:
+        flags[attr] = value
+
+
+class ContextAnnotator:
+    """Adds the assertion attrs (``negated``, ``uncertain``, ``hypothetical``, ``historical``,
+    ``experiencer``, ``family``, ``section``) to a document's spans.
+
+    * ``rules_path``: a rules file (default: the packaged ``context_rules.json``); or ``rules`` directly;
+    * ``sections``: detect sections and apply their assertion (default True); ``section_rules_path``: a
+      section rules file (default: the packaged ``section_rules.json``);
+    * ``max_scope``: default scope limit in words (tokens with a letter or digit; an entity counts as one) on
+      each side of a trigger (``None``: up to the sentence boundary); a rule's own ``max_scope`` overrides it;
+    * ``skip_labels``: labels left without assertion attrs (compared before ``label_map``);
+    * ``label_map``: maps other label sets onto the labels the rules' ``allowed_types``/``excluded_types``
+      name (e.g. MACCROBAT ``Medication`` -> ``MEDICATION``); unmapped unknown labels match no
+      ``allowed_types`` and no ``excluded_types``;
+    * ``negation_wins``: a span both negated and uncertain ("never had signs suggestive of X", "no signs
+      suggested X") is reported as negated only;
+    * ``evidence``: also write ``context_cues``, a list of ``{"category", "start", "end", "text"}`` for the
+      cues that reached the span (a section's effect appears as category ``SECTION:<name>``).
+
+    A document without spans to assert is returned as is (documents are immutable).
+    """
+
+    def __init__(self, rules_path: str | Path | None = None, *, rules: Iterable[ContextRule] | None = None,
+                 sections: bool = True, section_rules_path: str | Path | None = None,
+                 max_scope: int | None = 12, skip_labels: Iterable[str] | None = MODIFIER_LABELS,
+                 label_map: Mapping[str, str] | None = None, negation_wins: bool = True,
+                 evidence: bool = False) -> None:
+        self.rules = tuple(rules) if rules is not None else load_rules(rules_path)
+        if max_scope is not None and max_scope < 1:
+            raise ConfigError(f"max_scope must be a positive number of words or None, got {max_scope!r}")
+        self.max_scope = max_scope
+        self.skip_labels = frozenset(skip_labels or ())
+        self.label_map = dict(label_map or {})
+        self.negation_wins = negation_wins
+        self.evidence = evidence
+        self._matcher = Matcher(self.rules)
+        self.sectionizer: Sectionizer | None = None
+        if sections:
+            self.sectionizer = Sectionizer(load_section_rules(section_rules_path))
+
+    def __call__(self, doc: Document) -> Document:
+        """A new document whose spans carry the assertion attrs; ``doc`` is not changed."""
+        targets = [i for i, s in enumerate(doc.spans) if s.label not in self.skip_labels]
+        if not targets:
+            return doc
+        found = self.assert_spans(doc.text, [doc.spans[i] for i in targets])
+        spans = list(doc.spans)
+        for i, (flags, cues) in zip(targets, found):
+            update: dict[str, Any] = dict(flags)
+            if self.evidence:
+                update["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
+                                           "text": doc.text[c.start:c.end]} for c in cues]
+            sp = spans[i]  # a new Span directly (Span.evolve's dataclasses.replace is slower)
+            spans[i] = Span(sp.start, sp.end, sp.label, sp.score, {**sp.attrs, **update}, sp.fragments)
+        return doc.with_spans(spans)
+
+    def annotate(self, docs: Iterable[Document]) -> list[Document]:
+        """:meth:`__call__` over many documents."""
+        return [self(d) for d in docs]
+
+    def cues(self, text: str) -> list[Cue]:
+        """All rule phrases found in ``text`` (pseudo and termination phrases included)."""
+        pattern_cues = self._matcher.pattern_cues(text)
+        out: list[Cue] = []
+        for (s, e), toks in sentences_with_tokens(text):
+            out.extend(self._matcher.cues(text, toks, [c for c in pattern_cues if s <= c.start < e]))
+        return out
+
+    def sections(self, text: str) -> list[Section]:
+        """The sections found in ``text`` (none when section detection is off)."""
+        return self.sectionizer.sections(text) if self.sectionizer is not None else []
+
+    def assert_spans(self, text: str, spans: Sequence[Span]) -> list[tuple[dict[str, Any], list[Cue]]]:
+        """For each span (in ``text``): its attrs and the cues that set them."""
+        results: list[tuple[dict[str, Any], list[Cue]]] = [(_fresh(), []) for _ in spans]
+        if not spans:
+            return results
+        order = sorted(range(len(spans)), key=lambda i: spans[i].start)
+        starts = [spans[i].start for i in order]
+        # sections: the name of each span's section, and the effect to apply (checked per sentence below)
+        effect_of: dict[int, tuple[Section, Mapping[str, Any]]] = {}
+        secs = self.sections(text)
+        if secs:
+            rules: SectionRules = self.sectionizer.rules  # type: ignore[union-attr]
+            sec_starts = [sc.start for sc in secs]
+            for i, sp in enumerate(spans):
+                sec = Sectionizer.section_at(secs, sec_starts, sp.start)
+                if sec is not None:
+                    results[i][0]["section"] = sec.name
+                    effect = rules.assertion.get(sec.name)
+                    if effect:
+                        effect_of[i] = (sec, effect)
+        section_history: set[int] = set()  # spans made historical by their section alone
+        pattern_cues = self._matcher.pattern_cues(text)
+        pstarts = [c.start for c in pattern_cues]
+        for (s, e), toks in sentences_with_tokens(text):
+            # spans that overlap this sentence
+            lo = bisect.bisect_left(starts, s)
+            while lo > 0 and spans[order[lo - 1]].end > s:
+                lo -= 1
+            hi = bisect.bisect_left(starts, e)
+            if lo >= hi:
+                continue
+            extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
+            cues = self._matcher.cues(text, toks, extra)
+            sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
+            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
+            in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
+            if not triggers and not in_effect:
+                continue
+            # a termination phrase inside an entity ("source of bleeding") ends nothing; one that starts inside
+            # an entity ends scopes after it ("no [allergy] to penicillin": the allergy is absent)
+            terms = []
+            for c in cues:
+                if c.rule.direction != "terminate":
+                    continue
+                holders = [spans[i] for i in sent_spans if spans[i].start <= c.start < spans[i].end]
+                if not holders:
+                    terms.append(c)
+                elif not any(c.end <= sp.end for sp in holders):
+                    terms.append(Cue(max(sp.end for sp in holders), c.end, c.rule))
+            if in_effect:
+                self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
+            if not triggers:
+                continue
+            pseudo = [c for c in triggers if c.rule.direction == "pseudo"]
+            if pseudo:  # "did not [regress]": the phrase asserts the entity annotated inside it
+                triggers = [c for c in triggers if c.rule.direction != "pseudo"]
+                for cue in pseudo:
+                    for i in sent_spans:
+                        sp = spans[i]
+                        if cue.start < sp.start < cue.end and \
+                                cue.rule.applies_to(self.label_map.get(sp.label, sp.label)):
+                            _set(results[i][0], cue.rule.flag, cue.rule.value)  # type: ignore[arg-type]
+                            results[i][1].append(cue)
+            words = [t for t in toks if t.text[0].isalnum() or t.text[-1].isalnum()]  # scopes count words
+            # an entity counts as one word (drop the words that start inside one), unless a trigger lies in it
+            inner = [(spans[i].start, spans[i].end) for i in sent_spans if spans[i].end - spans[i].start > 1]
+            inner = [(a, b) for a, b in inner if not any(c.start < b and a < c.end for c in triggers)]
+            if inner:
+                words = [t for t in words if not any(a < t.start < b for a, b in inner)]
+            tok_starts = [t.start for t in words]
+            for cue in triggers:
+                lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
+                rule = cue.rule
+                for i in sent_spans:
+                    sp = spans[i]
+                    if sp.start < hi_c and lo_c < sp.end and self._reaches(cue, sp) and \
+                            rule.applies_to(self.label_map.get(sp.label, sp.label)):
+                        flags, used = results[i]
+                        _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
+                        used.append(cue)
+        for i, (flags, _) in enumerate(results):
+            if self.negation_wins and flags["negated"]:
+                flags["uncertain"] = False
+            if flags["negated"] and i in section_history and not any(
+                    c.rule.category == "HISTORICAL" for c in results[i][1]):
+                flags["historical"] = False  # "SOCIAL HISTORY: no alcohol use": never had it, not history
+            flags["family"] = flags["experiencer"] == "family"
+        return results
+
+    @staticmethod
+    def _reaches(cue: Cue, sp: Span) -> bool:
+        """Whether a cue in scope of ``sp`` modifies it: always from outside the entity; from inside only
+        when the rule allows it (``within_entity``) and the cue opens the entity (forward: "[no regular
+        medication]") or closes it (backward): a cue in the middle of a statement-like span ("[skin warm and
+        dry without lesions]") belongs to a part of it, not to the whole."""
+        if sp.end <= cue.start or cue.end <= sp.start:
+            return True
+        if not cue.rule.within_entity:
+            return False
+        d = cue.rule.direction
+        opens = cue.start <= sp.start
+        closes = cue.end >= sp.end
+        if d == "forward":
+            return opens
+        if d == "backward":
+            return closes
+        return opens or closes
+
+    def _section_effects(self, results: list[tuple[dict[str, Any], list[Cue]]], spans: Sequence[Span],
+                         sent_spans: Sequence[int], effect_of: Mapping[int, tuple[Section, Mapping[str, Any]]],
+                         terms: Sequence[Cue], section_history: set[int]) -> None:
+        """Apply the sections' assertion to this sentence's spans, unless a termination phrase of the attr's
+        category (or a terminate-all phrase) comes first in the sentence within the section, before the span
+        ("PAST MEDICAL HISTORY: lupus, currently with [proteinuria]")."""
+        for i in sent_spans:
+            if i not in effect_of:
+                continue
+            sec, effect = effect_of[i]
+            sp = spans[i]
+            flags, used = results[i]
+            for attr, value in effect.items():
+                cat = ATTR_CATEGORY[attr]
+                if any(t.rule.category == cat and sec.header_end <= t.start and t.end <= sp.start for t in terms):
+                    continue
+                if attr == "historical":
+                    section_history.add(i)
+                _set(flags, attr, value)
+                if self.evidence:
+                    used.append(Cue(sec.start, sec.header_end, ContextRule(literal=sec.name, direction="forward",
+                                                                           category=f"SECTION:{sec.name}")))
+
+    def _scope(self, cue: Cue, s: int, e: int, toks: Sequence[Token], tok_starts: list[int],
+               terms: Sequence[Cue]) -> tuple[int, int]:
+        """Character range ``[lo, hi)`` that ``cue`` modifies (the cue itself included)."""
+        rule, flag = cue.rule, cue.rule.flag
+        limit = rule.max_scope or self.max_scope
+        lo, hi = cue.start, cue.end
+        if rule.direction in ("forward", "bidirectional"):
+            hi = e
+            for t in terms:
+                if t.start >= cue.end and (t.rule.flag is None or t.rule.flag == flag):
+                    hi = t.start
+                    break
+            if limit is not None:
+                k = bisect.bisect_left(tok_starts, cue.end)
+                if k > 0 and toks[k - 1].end > cue.end:  # the cue ends inside a word ("non-[tender]"): count it
+                    k -= 1
+                k += limit - 1  # index of the last token in scope
+                if k < len(toks):
+                    hi = min(hi, toks[k].end)
+        if rule.direction in ("backward", "bidirectional"):
+            lo = s
+            for t in reversed(terms):
+                if t.end <= cue.start and (t.rule.flag is None or t.rule.flag == flag):
+                    lo = t.end
+                    break
+            if limit is not None:
+                k = bisect.bisect_left(tok_starts, cue.start) - limit  # index of the first token in scope
+                if k > 0:
+                    lo = max(lo, toks[k].start)
+        return lo, hi

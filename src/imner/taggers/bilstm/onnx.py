@@ -1,0 +1,209 @@
+"""Run an exported BiLSTM-CNN-CRF (``bilstm-onnx.v1``) with onnxruntime and NumPy: no torch.
+
+A model directory (written by :func:`imner.taggers.bilstm.export.export_bilstm_onnx` from a trained
+``bilstm.v1`` model) holds ``config.json``, the ONNX network up to the emission scores (``model.onnx``
+and/or ``model.int8.onnx``), the CRF scores (``crf.npz``), the vocabularies (``vocab.json``) and, with
+lexicon features, the dictionary tagger (``lexicon/``).
+
+Prediction is ``bilstm.v1``'s: sentences from :func:`imner.text.sentences_with_tokens`, tokens encoded by
+the same code (:mod:`imner.taggers.bilstm.features`), the same emissions (float export: equal to about
+1e-6), then Viterbi decoding (:func:`imner.taggers.bilstm.numpy_crf.viterbi`, the same float32 operations as
+``torch_crf.CRF.decode``), so the float export predicts ``bilstm.v1``'s spans. A span's score is, as in
+``bilstm.v1``, the mean CRF marginal probability of the predicted tag over its tokens (forward-backward in
+NumPy, float64; the torch tagger gets them in float32, and the emissions differ by ~1e-6, so scores
+agree to within about 1e-3: 5e-4 at most on imd-cases, benchmarks/results/bilstm_onnx.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from imner.configkit import check_int
+from imner.errors import ConfigError, ModelNotFoundError
+from imner.tags import label_set, tags_to_spans
+from imner.taggers.bilstm.features import CASING, SENTENCES, WORD_NORMALIZATION, encode_tokens, pad_batch
+from imner.taggers._exported import ExportedTagger, check_positive
+from imner.taggers.base import Tagger, load_tagger, read_config
+from imner.taggers.bilstm.numpy_crf import marginals, viterbi
+from imner.text import sentences_with_tokens
+from imner.types import Document, Span
+
+_FILES = ("model_file", "crf_file", "vocab_file")
+
+
+class BiLSTMOnnxTagger(ExportedTagger):
+    """A ``bilstm.v1`` model exported to ONNX.
+
+    ``model_dir``: an exported model directory; ``threads``: onnxruntime intra-op threads (default 2);
+    ``batch_size``: sentences per run (sorted by length, so a batch pads little); ``model_file``: which
+    ONNX file of the directory to run (default: the one its config names, the int8 model after a
+    quantized export).
+
+    ``lexicon_backoff`` (labels; default none, the shipped default's config sets it): the Disease Ontology /
+    NCBI Taxonomy knowledge decides at tagging time where the network found nothing. A lexicon match (the
+    model's own dictionary tagger, already run for the lexicon features) of one of these labels that overlaps
+    no predicted span is added (``attrs["source"] = "lexicon"``): "brucellosis" or "tuberculosis" written plainly
+    is an infectious disease whatever the network learned. ``lexicon_retype`` (default false): a predicted
+    OTHER_DISEASE span with exactly the extent of a lexicon IMMUNE_DISEASE / INFECTIOUS_DISEASE match takes the
+    lexicon's class (the DO hierarchy, step 2 of the guideline's order; ``attrs["retyped_by"] = "lexicon"``)."""
+
+    name = "bilstm-onnx.v1"
+    made_by = "train bilstm.v1 and export it with imner.taggers.bilstm.export.export_bilstm_onnx"
+
+    def __init__(self, model_dir: str | Path, threads: int = 2, batch_size: int = 64,
+                 model_file: str | None = None, lexicon_backoff: Sequence[str] | None = None,
+                 lexicon_retype: bool | None = None) -> None:
+        self.threads = check_positive("bilstm-onnx", "threads", threads)
+        self.batch_size = check_positive("bilstm-onnx", "batch_size", batch_size)
+        self.model_dir = Path(model_dir)
+        cfg_path, cfg = read_config(self.model_dir, f"{self.model_dir} is not a bilstm-onnx.v1 model directory (no "
+                                    "config.json); export a trained bilstm.v1 model with "
+                                    "imner.taggers.bilstm.export.export_bilstm_onnx")
+        for key in ("labels", "tags", "preprocessing", *_FILES):
+            if key not in cfg:
+                raise ConfigError(f"{cfg_path}: missing the {key!r} key (written by export_bilstm_onnx)")
+        self.labels = tuple(cfg["labels"])
+        self.tags = label_set(self.labels, "BIO")
+        if list(cfg["tags"]) != self.tags:
+            raise ConfigError(f"{cfg_path}: tags {cfg['tags']} are not the BIO tags of the labels, {self.tags}")
+        self._check_preprocessing(cfg_path, cfg["preprocessing"])
+        self.max_word_chars = int(cfg["preprocessing"]["max_word_chars"])
+        self.model_file = model_file or cfg["model_file"]
+        self._cfg = {k: v for k, v in cfg.items() if k not in ("tagger", "labels")}
+        self._cfg["model_file"] = self.model_file
+        backoff = cfg.get("lexicon_backoff", []) if lexicon_backoff is None else lexicon_backoff
+        if not isinstance(backoff, (list, tuple)) or not all(isinstance(x, str) and x in self.labels for x in backoff):
+            raise ConfigError(f"bilstm-onnx lexicon_backoff must be a list of the model's labels "
+                              f"({', '.join(self.labels)}), got {backoff!r}")
+        self.lexicon_backoff = tuple(backoff)
+        retype = cfg.get("lexicon_retype", False) if lexicon_retype is None else lexicon_retype
+        if not isinstance(retype, bool):
+            raise ConfigError(f"bilstm-onnx lexicon_retype must be true or false, got {retype!r}")
+        self.lexicon_retype = retype
+        # written only when set, so a model directory without them reads back unchanged
+        for key, value in (("lexicon_backoff", list(self.lexicon_backoff)), ("lexicon_retype", self.lexicon_retype)):
+            if value:
+                self._cfg[key] = value
+            else:
+                self._cfg.pop(key, None)
+        for key in ("crf_file", "vocab_file"):
+            if not (self.model_dir / cfg[key]).is_file():
+                raise ModelNotFoundError(f"{self.model_dir / cfg[key]} is missing: a bilstm-onnx.v1 model directory "
+                                         f"holds config.json, the ONNX model, {cfg['crf_file']} and {cfg['vocab_file']}")
+        with np.load(self.model_dir / cfg["crf_file"]) as crf:
+            self._transitions, self._start, self._end = (crf[k].astype(np.float32) for k in ("transitions", "start", "end"))
+        n = len(self.tags)
+        if self._transitions.shape != (n, n) or self._start.shape != (n,) or self._end.shape != (n,):
+            raise ConfigError(f"{self.model_dir / cfg['crf_file']}: CRF scores of shapes {self._transitions.shape}, "
+                              f"{self._start.shape}, {self._end.shape} do not fit {n} tags")
+        vocab = json.loads((self.model_dir / cfg["vocab_file"]).read_text(encoding="utf-8"))
+        self._words = {w: i for i, w in enumerate(vocab["words"])}
+        self._chars = {c: i for i, c in enumerate(vocab["chars"])}
+        self._lex_tags = {t: i for i, t in enumerate(vocab["lexicon_tags"])}
+        lexicon_dir = cfg.get("lexicon_dir")
+        self._lexicon: Tagger | None = load_tagger(self.model_dir / lexicon_dir) if lexicon_dir else None
+        self._session = self._load_session()
+        self._inputs = [i.name for i in self._session.get_inputs()]
+        unknown = set(self._inputs) - {"words", "chars", "case", "lex"}
+        if unknown or not {"words", "chars"} <= set(self._inputs):
+            raise ConfigError(f"{self.model_dir / self.model_file}: model inputs {self._inputs}; expected words, "
+                              "chars and optionally case and lex")
+        if "lex" in self._inputs and self._lexicon is None:
+            raise ConfigError(f"{cfg_path}: the model takes lexicon features but lexicon_dir is not set")
+
+    @staticmethod
+    def _check_preprocessing(cfg_path: Path, pre: Any) -> None:
+        expected = {"sentences": SENTENCES, "word_normalization": WORD_NORMALIZATION, "casing": CASING}
+        if not isinstance(pre, dict):
+            raise ConfigError(f"{cfg_path}: 'preprocessing' must be an object, got {pre!r}")
+        for key, value in expected.items():
+            if pre.get(key) != value:
+                raise ConfigError(f"{cfg_path}: preprocessing {key} {pre.get(key)!r} is not supported; this version "
+                                  f"of imner runs {value!r}")
+        mwc = pre.get("max_word_chars")
+        check_int(mwc, f"{cfg_path}: preprocessing max_word_chars", 2)
+
+    # ------------------------------------------------------------------ persistence
+
+    def config(self) -> dict[str, Any]:
+        return dict(self._cfg)
+
+    def model_files(self) -> list[str]:
+        return [self._cfg[key] for key in _FILES]
+
+    def model_dirs(self) -> list[str]:
+        return [self._cfg["lexicon_dir"]] if self._cfg.get("lexicon_dir") else []
+
+    # ------------------------------------------------------------------ inference
+
+    def emissions(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """Emission scores ``(B, L, T)`` (float32) of a batch from :func:`pad_batch`."""
+        return self._session.run(None, {k: batch[k] for k in self._inputs})[0]
+
+    def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
+        """Spans of each document. A document's sentences are batched with each other only (sorted by length, at
+        most ``batch_size`` a run), never with another document's: dynamic int8 quantization scales each run's
+        activations by that run's range, so a document batched with others could get other spans than alone
+        (7 of 1,527 spans changed between ``imner extract --batch-size 1`` and ``16`` before this). A
+        document's spans depend on the document only."""
+        docs = list(docs)
+        lex_spans = self._lexicon.predict(docs) if self._lexicon is not None else None
+        out: list[list[Span]] = []
+        for k, doc in enumerate(docs):
+            sents = [toks for _, toks in sentences_with_tokens(doc.text) if toks]
+            tokens = [t for toks in sents for t in toks]
+            words, chars, case, lex = encode_tokens(tokens, self._words, self._chars, self.max_word_chars,
+                                                    lex_spans[k] if lex_spans is not None else None, self._lex_tags)
+            flat = []  # (tokens, word ids, char ids, casing ids, lexicon ids) per sentence
+            pos = 0
+            for toks in sents:
+                n = len(toks)
+                flat.append((toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
+                pos += n
+            spans = self._predict_sentences(flat)
+            if lex_spans is not None and (self.lexicon_backoff or self.lexicon_retype):
+                spans = self._with_lexicon(spans, lex_spans[k])
+            out.append(spans)
+        return out
+
+    def _with_lexicon(self, spans: list[Span], lexical: Sequence[Span]) -> list[Span]:
+        """``lexicon_backoff`` and ``lexicon_retype`` (see the class doc)."""
+        if self.lexicon_retype:
+            by_extent = {(s.start, s.end): s.label for s in lexical
+                         if s.label in ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE")}
+            spans = [s.evolve(label=by_extent[(s.start, s.end)], attrs={**s.attrs, "retyped_by": "lexicon"})
+                     if s.label == "OTHER_DISEASE" and (s.start, s.end) in by_extent else s for s in spans]
+        if self.lexicon_backoff:
+            added = []
+            for s in lexical:
+                if s.label in self.lexicon_backoff and not any(o.start < s.end and s.start < o.end
+                                                               for o in spans):
+                    added.append(Span(s.start, s.end, s.label, s.score, {"source": "lexicon"}))
+            if added:
+                spans = sorted([*spans, *added], key=lambda x: (x.start, x.end, x.label))
+        return spans
+
+    def _predict_sentences(self, flat: list[tuple]) -> list[Span]:
+        spans: list[Span] = []
+        order = sorted(range(len(flat)), key=lambda i: len(flat[i][0]))
+        for b in range(0, len(order), self.batch_size):
+            chunk = [flat[i] for i in order[b:b + self.batch_size]]
+            batch = pad_batch(*([row[j] for row in chunk] for j in (1, 2, 3, 4)))
+            em = self.emissions(batch)
+            paths = viterbi(em, self._transitions, self._start, self._end, batch["mask"])
+            marg = None
+            for r, (row, path) in enumerate(zip(chunk, paths)):
+                if all(p == 0 for p in path):
+                    continue
+                if marg is None:
+                    marg = marginals(em, self._transitions, self._start, self._end, batch["mask"])
+                scores = [float(marg[r, i, p]) for i, p in enumerate(path)]
+                spans.extend(tags_to_spans(row[0], [self.tags[p] for p in path], scores))
+        return sorted(spans, key=lambda s: (s.start, s.end, s.label))
+
+
+__all__ = ["BiLSTMOnnxTagger"]
