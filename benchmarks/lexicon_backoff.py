@@ -1,5 +1,5 @@
 """Ontology knowledge at tagging time: the shipped default with and without ``lexicon_backoff`` / ``lexicon_retype``
-(:class:`imner.taggers.bilstm_onnx.BiLSTMOnnxTagger`), on **dev splits only** (the choice is made here; test
+(:class:`imner.taggers.bilstm.onnx.BiLSTMOnnxTagger`), on **dev splits only** (the choice is made here; test
 numbers come from ``benchmarks/default_model.py`` afterwards).
 
 Variants: the network alone; + backoff (a Disease Ontology / NCBI Taxonomy lexicon match of IMMUNE_DISEASE,
@@ -53,7 +53,7 @@ def main() -> int:
     from imner import corpora
     from imner.evaluate import evaluate
     from imner.pipeline import DEFAULT_MODEL_DIR
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     t0 = time.perf_counter()
     data = {"imd": corpora.load("imd-cases", "dev"), "ncbi": corpora.load("ncbi-disease", "dev"),

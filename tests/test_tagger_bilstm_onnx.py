@@ -320,7 +320,7 @@ def test_bad_directories_and_parameters(exported, tmp_path):
 
 def _shipped():
     from imner.pipeline import DEFAULT_MODEL_DIR
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     if not (DEFAULT_MODEL_DIR / "config.json").is_file():
         pytest.skip("no shipped default model in this checkout")
@@ -360,7 +360,7 @@ def test_hard_wrapped_text_gives_the_entities_of_the_unwrapped_text():
 
 
 def test_lexicon_backoff_adds_ontology_matches_where_the_network_found_nothing(exported, docs):
-    from imner.taggers.bilstm_onnx import BiLSTMOnnxTagger
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     plain = BiLSTMOnnxTagger(exported)
     backoff = BiLSTMOnnxTagger(exported, lexicon_backoff=list(plain.labels))
