@@ -84,6 +84,11 @@ class BiLSTMOnnxTagger(ExportedTagger):
         if not isinstance(retype, bool):
             raise ConfigError(f"bilstm-onnx lexicon_retype must be true or false, got {retype!r}")
         self.lexicon_retype = retype
+        pool = cfg.get("pool_documents", False)
+        if not isinstance(pool, bool):
+            raise ConfigError(f"{cfg_path}: pool_documents must be true or false, got {pool!r}")
+        #: whether the sentences of several documents may share a run (see :meth:`predict`)
+        self.pool_documents = pool
         # written only when set, so a model directory without them reads back unchanged
         for key, value in (("lexicon_backoff", list(self.lexicon_backoff)), ("lexicon_retype", self.lexicon_retype)):
             if value:
@@ -145,30 +150,59 @@ class BiLSTMOnnxTagger(ExportedTagger):
         return self._session.run(None, {k: batch[k] for k in self._inputs})[0]
 
     def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
-        """Spans of each document. A document's sentences are batched with each other only (sorted by length, at
-        most ``batch_size`` a run), never with another document's: dynamic int8 quantization scales each run's
-        activations by that run's range, so a document batched with others could get other spans than alone
-        (7 of 1,527 spans changed between ``imner extract --batch-size 1`` and ``16`` before this). A
-        document's spans depend on the document only."""
+        """Spans of each document; a document's spans depend on the document only, never on the other documents
+        of the call. Sentences are sorted by length and run ``batch_size`` at a time. A model whose graph
+        quantizes activations dynamically (``quantize_dynamic``'s int8 LSTM and MatMul) scales each run by that
+        run's range, so only one document's sentences share a run (before this, 7 of 1,527 spans changed between
+        ``imner extract --batch-size 1`` and ``16`` on 20 MACCROBAT texts). Float computation alone does not cure
+        it: int8 weights dequantized to float LSTM/MatMul, with sentences of 16 documents pooled, still changed 4
+        of 1,739 spans (rounding of differently blocked GEMMs at near-ties). Pooling costs ~35% less CPU; config
+        ``"pool_documents": true`` turns it on for a model where that matters more than invariance."""
         docs = list(docs)
         lex_spans = self._lexicon.predict(docs) if self._lexicon is not None else None
-        out: list[list[Span]] = []
+        rows = []  # (document index, tokens, word ids, char ids, casing ids, lexicon ids) per sentence
         for k, doc in enumerate(docs):
             sents = [toks for _, toks in sentences_with_tokens(doc.text) if toks]
             tokens = [t for toks in sents for t in toks]
             words, chars, case, lex = encode_tokens(tokens, self._words, self._chars, self.max_word_chars,
                                                     lex_spans[k] if lex_spans is not None else None, self._lex_tags)
-            flat = []  # (tokens, word ids, char ids, casing ids, lexicon ids) per sentence
             pos = 0
             for toks in sents:
                 n = len(toks)
-                flat.append((toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
+                rows.append((k, toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
                 pos += n
-            spans = self._predict_sentences(flat)
+        out: list[list[Span]] = [[] for _ in docs]
+        if self.pool_documents:
+            self._predict_rows(rows, out)
+        else:
+            by_doc: list[list[tuple]] = [[] for _ in docs]
+            for row in rows:
+                by_doc[row[0]].append(row)
+            for doc_rows in by_doc:
+                self._predict_rows(doc_rows, out)
+        result = []
+        for k, spans in enumerate(out):
+            spans.sort(key=lambda s: (s.start, s.end, s.label))
             if lex_spans is not None and (self.lexicon_backoff or self.lexicon_retype):
                 spans = self._with_lexicon(spans, lex_spans[k])
-            out.append(spans)
-        return out
+            result.append(spans)
+        return result
+
+    def _predict_rows(self, rows: list[tuple], out: list[list[Span]]) -> None:
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i][1]))
+        for b in range(0, len(order), self.batch_size):
+            chunk = [rows[i] for i in order[b:b + self.batch_size]]
+            batch = pad_batch(*([row[j] for row in chunk] for j in (2, 3, 4, 5)))
+            em = self.emissions(batch)
+            paths = viterbi(em, self._transitions, self._start, self._end, batch["mask"])
+            marg = None
+            for r, (row, path) in enumerate(zip(chunk, paths)):
+                if all(p == 0 for p in path):
+                    continue
+                if marg is None:
+                    marg = marginals(em, self._transitions, self._start, self._end, batch["mask"])
+                scores = [float(marg[r, i, p]) for i, p in enumerate(path)]
+                out[row[0]].extend(tags_to_spans(row[1], [self.tags[p] for p in path], scores))
 
     def _with_lexicon(self, spans: list[Span], lexical: Sequence[Span]) -> list[Span]:
         """``lexicon_backoff`` and ``lexicon_retype`` (see the class doc)."""
@@ -186,24 +220,6 @@ class BiLSTMOnnxTagger(ExportedTagger):
             if added:
                 spans = sorted([*spans, *added], key=lambda x: (x.start, x.end, x.label))
         return spans
-
-    def _predict_sentences(self, flat: list[tuple]) -> list[Span]:
-        spans: list[Span] = []
-        order = sorted(range(len(flat)), key=lambda i: len(flat[i][0]))
-        for b in range(0, len(order), self.batch_size):
-            chunk = [flat[i] for i in order[b:b + self.batch_size]]
-            batch = pad_batch(*([row[j] for row in chunk] for j in (1, 2, 3, 4)))
-            em = self.emissions(batch)
-            paths = viterbi(em, self._transitions, self._start, self._end, batch["mask"])
-            marg = None
-            for r, (row, path) in enumerate(zip(chunk, paths)):
-                if all(p == 0 for p in path):
-                    continue
-                if marg is None:
-                    marg = marginals(em, self._transitions, self._start, self._end, batch["mask"])
-                scores = [float(marg[r, i, p]) for i, p in enumerate(path)]
-                spans.extend(tags_to_spans(row[0], [self.tags[p] for p in path], scores))
-        return sorted(spans, key=lambda s: (s.start, s.end, s.label))
 
 
 __all__ = ["BiLSTMOnnxTagger"]
