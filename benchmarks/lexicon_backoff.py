@@ -4,7 +4,8 @@ numbers come from ``benchmarks/default_model.py`` afterwards).
 
 Variants: the network alone; + backoff (a Disease Ontology / NCBI Taxonomy lexicon match of IMMUNE_DISEASE,
 INFECTIOUS_DISEASE or PATHOGEN that overlaps no predicted span is added); + backoff + retype (a predicted
-OTHER_DISEASE span with the extent of a lexicon immune/infectious match takes the lexicon's class).
+OTHER_DISEASE or SIGN_SYMPTOM span with the extent of a lexicon immune/infectious match takes the lexicon's class);
++ widen (a focus-class lexicon match covering the shorter predicted spans it overlaps replaces them).
 
 Evaluations: imd-cases dev (focus classes strict and partial F1 with 95% bootstrap intervals, twelve-class micro),
 NCBI-disease dev (diseases), BC5CDR dev (diseases, with SIGN_SYMPTOM predictions counted as disease), and
@@ -29,9 +30,12 @@ DISEASES = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "OTHER_DISEASE")
 NCBI_MAP = {**{k: "Disease" for k in ("SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention")},
             **{k: "Disease" for k in DISEASES}}
 BC5_MAP = {"Disease": "Disease", **{k: "Disease" for k in (*DISEASES, "SIGN_SYMPTOM")}}
-VARIANTS = {"network only": {"lexicon_backoff": [], "lexicon_retype": False},
-            "+ backoff": {"lexicon_backoff": list(FOCUS), "lexicon_retype": False},
-            "+ backoff + retype": {"lexicon_backoff": list(FOCUS), "lexicon_retype": True}}
+VARIANTS = {"network only": {"lexicon_backoff": [], "lexicon_retype": False, "lexicon_widen": False},
+            "+ backoff": {"lexicon_backoff": list(FOCUS), "lexicon_retype": False, "lexicon_widen": False},
+            "+ backoff + retype": {"lexicon_backoff": list(FOCUS), "lexicon_retype": True, "lexicon_widen": False},
+            "+ backoff + widen": {"lexicon_backoff": list(FOCUS), "lexicon_retype": False, "lexicon_widen": True},
+            "+ backoff + widen + retype": {"lexicon_backoff": list(FOCUS), "lexicon_retype": True,
+                                           "lexicon_widen": True}}
 
 
 def doc_recall(gold, pred) -> dict[str, dict[str, int]]:

@@ -47,16 +47,19 @@ class BiLSTMOnnxTagger(ExportedTagger):
     NCBI Taxonomy knowledge decides at tagging time where the network found nothing. A lexicon match (the
     model's own dictionary tagger, already run for the lexicon features) of one of these labels that overlaps
     no predicted span is added (``attrs["source"] = "lexicon"``): "brucellosis" or "tuberculosis" written plainly
-    is an infectious disease whatever the network learned. ``lexicon_retype`` (default false): a predicted
-    OTHER_DISEASE span with exactly the extent of a lexicon IMMUNE_DISEASE / INFECTIOUS_DISEASE match takes the
-    lexicon's class (the DO hierarchy, step 2 of the guideline's order; ``attrs["retyped_by"] = "lexicon"``)."""
+    is an infectious disease whatever the network learned. With ``lexicon_widen`` (default false) such a match
+    that covers the predicted spans it overlaps, and is longer, replaces them ("urinary tract" ANATOMY +
+    "infection" -> "urinary tract infection"; ``attrs["source"] = "lexicon"``). ``lexicon_retype`` (default
+    false): a predicted OTHER_DISEASE or SIGN_SYMPTOM span with exactly the extent of a lexicon IMMUNE_DISEASE /
+    INFECTIOUS_DISEASE match takes the lexicon's class (the DO hierarchy, step 2 of the guideline's order;
+    ``attrs["retyped_by"] = "lexicon"``)."""
 
     name = "bilstm-onnx.v1"
     made_by = "train bilstm.v1 and export it with imner.taggers.bilstm.export.export_bilstm_onnx"
 
     def __init__(self, model_dir: str | Path, threads: int = 2, batch_size: int = 64,
                  model_file: str | None = None, lexicon_backoff: Sequence[str] | None = None,
-                 lexicon_retype: bool | None = None) -> None:
+                 lexicon_retype: bool | None = None, lexicon_widen: bool | None = None) -> None:
         self.threads = check_positive("bilstm-onnx", "threads", threads)
         self.batch_size = check_positive("bilstm-onnx", "batch_size", batch_size)
         self.model_dir = Path(model_dir)
@@ -81,16 +84,20 @@ class BiLSTMOnnxTagger(ExportedTagger):
                               f"({', '.join(self.labels)}), got {backoff!r}")
         self.lexicon_backoff = tuple(backoff)
         retype = cfg.get("lexicon_retype", False) if lexicon_retype is None else lexicon_retype
-        if not isinstance(retype, bool):
-            raise ConfigError(f"bilstm-onnx lexicon_retype must be true or false, got {retype!r}")
+        widen = cfg.get("lexicon_widen", False) if lexicon_widen is None else lexicon_widen
+        for key, value in (("lexicon_retype", retype), ("lexicon_widen", widen)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"bilstm-onnx {key} must be true or false, got {value!r}")
         self.lexicon_retype = retype
+        self.lexicon_widen = widen
         pool = cfg.get("pool_documents", False)
         if not isinstance(pool, bool):
             raise ConfigError(f"{cfg_path}: pool_documents must be true or false, got {pool!r}")
         #: whether the sentences of several documents may share a run (see :meth:`predict`)
         self.pool_documents = pool
         # written only when set, so a model directory without them reads back unchanged
-        for key, value in (("lexicon_backoff", list(self.lexicon_backoff)), ("lexicon_retype", self.lexicon_retype)):
+        for key, value in (("lexicon_backoff", list(self.lexicon_backoff)), ("lexicon_retype", self.lexicon_retype),
+                           ("lexicon_widen", self.lexicon_widen)):
             if value:
                 self._cfg[key] = value
             else:
@@ -183,7 +190,7 @@ class BiLSTMOnnxTagger(ExportedTagger):
         result = []
         for k, spans in enumerate(out):
             spans.sort(key=lambda s: (s.start, s.end, s.label))
-            if lex_spans is not None and (self.lexicon_backoff or self.lexicon_retype):
+            if lex_spans is not None and (self.lexicon_backoff or self.lexicon_retype or self.lexicon_widen):
                 spans = self._with_lexicon(spans, lex_spans[k])
             result.append(spans)
         return result
@@ -210,15 +217,24 @@ class BiLSTMOnnxTagger(ExportedTagger):
             by_extent = {(s.start, s.end): s.label for s in lexical
                          if s.label in ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE")}
             spans = [s.evolve(label=by_extent[(s.start, s.end)], attrs={**s.attrs, "retyped_by": "lexicon"})
-                     if s.label == "OTHER_DISEASE" and (s.start, s.end) in by_extent else s for s in spans]
+                     if s.label in ("OTHER_DISEASE", "SIGN_SYMPTOM") and (s.start, s.end) in by_extent else s
+                     for s in spans]
         if self.lexicon_backoff:
             added = []
+            replaced: set[int] = set()
             for s in lexical:
-                if s.label in self.lexicon_backoff and not any(o.start < s.end and s.start < o.end
-                                                               for o in spans):
+                if s.label not in self.lexicon_backoff:
+                    continue
+                hit = [i for i, o in enumerate(spans) if o.start < s.end and s.start < o.end]
+                if not hit:
+                    added.append(Span(s.start, s.end, s.label, s.score, {"source": "lexicon"}))
+                elif self.lexicon_widen and all(s.start <= spans[i].start and spans[i].end <= s.end
+                                                and spans[i].end - spans[i].start < s.end - s.start for i in hit):
+                    replaced.update(hit)
                     added.append(Span(s.start, s.end, s.label, s.score, {"source": "lexicon"}))
             if added:
-                spans = sorted([*spans, *added], key=lambda x: (x.start, x.end, x.label))
+                spans = sorted([*(o for i, o in enumerate(spans) if i not in replaced), *added],
+                               key=lambda x: (x.start, x.end, x.label))
         return spans
 
 
