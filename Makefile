@@ -14,7 +14,7 @@ install: $(PY)
 	$(PIP) install -q -e .
 
 install-test: $(PY)
-	$(PIP) install -q -e ".[test,train]" -e ./dev
+	$(PIP) install -q -e ".[test,train,spark]" -e ./dev
 
 ## install and run `imner extract` with the shipped default model on the example case report
 run: install

@@ -12,7 +12,7 @@ def test_generated_files_equal_a_fresh_build(capsys):
     rc = main(["build", "--check"])
     err = capsys.readouterr().err
     assert rc == 0, err
-    for name in ("lexicon", "pathogen-names", "imd-cases"):
+    for name in ("lexicon", "pathogen-names", "imd-cases", "hierarchy"):
         assert f"{name}: ok" in err
     assert "all 200 .ann files match" in err and "reproducible" in err  # ann/ == fresh build, split.tsv its recipe
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imner.errors import InputError
-from imner.io.inputs import EmptyInputWarning, count_inputs, iter_inputs, read_text_file
+from imner.io.inputs import EmptyInputWarning, SkippedInputWarning, count_inputs, iter_inputs, read_text_file
 
 FIX = Path(__file__).parent / "fixtures" / "io" / "inputs"
 
@@ -22,7 +22,9 @@ def test_text_file_id_is_stem_and_crlf_kept():
 
 
 def test_folder_sorted_not_recursive():
-    docs = list(iter_inputs(FIX / "folder"))
+    with pytest.warns(SkippedInputWarning, match="read 2 .txt files, skipped 2 entries: 1 subfolder, 1 file of "
+                                                 "another type"):
+        docs = list(iter_inputs(FIX / "folder"))
     assert [d.id for d in docs] == ["a", "b"]  # notes.md and sub/c.txt are not read
     assert count_inputs(FIX / "folder") == 2
 
@@ -108,8 +110,14 @@ def test_jsonl_input(tmp_path):
 def test_stdin_text_and_jsonl():
     (doc,) = iter_inputs("-", stdin=io.BytesIO(b"Lupus nephritis.\r\n"))
     assert doc.id == "stdin" and doc.text == "Lupus nephritis.\r\n"
-    docs = list(iter_inputs("-", stdin=io.BytesIO(b'\n{"id": "a", "text": "x"}\r\n{"text": "y"}\n')))
+    jsonl = b'\n{"id": "a", "text": "x"}\r\n{"text": "y"}\n'
+    docs = list(iter_inputs("-", stdin=io.BytesIO(jsonl), input_format="jsonl"))
     assert [(d.id, d.text) for d in docs] == [("a", "x"), ("stdin:3", "y")]
+    # issue 10 item 9: a note that starts with "{" is not silently taken for JSONL
+    with pytest.raises(InputError, match="--input-format jsonl or --input-format text"):
+        list(iter_inputs("-", stdin=io.BytesIO(jsonl)))
+    (doc,) = iter_inputs("-", stdin=io.BytesIO(b"{redacted} Fever."), input_format="text")
+    assert doc.text == "{redacted} Fever."
     with pytest.raises(InputError, match="<stdin>.*byte offset 1"):
         list(iter_inputs("-", stdin=io.BytesIO(b"a\xff")))
     with pytest.warns(EmptyInputWarning):
@@ -118,7 +126,9 @@ def test_stdin_text_and_jsonl():
     assert count_inputs("-") is None
 
 
-def test_no_warning_for_normal_text():
+def test_no_warning_for_normal_text(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("Fever.", encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        list(iter_inputs(FIX / "folder"))
+        list(iter_inputs(tmp_path))

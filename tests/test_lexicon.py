@@ -305,7 +305,7 @@ def test_cli_build_lookup_xref(tmp_path: Path, capsys) -> None:
     assert "DOID:9074" in capsys.readouterr().out
     assert main(["lexicon", "xref", "MESH:D009205", "--index", index]) == 0
     assert "AMBIGUOUS" in capsys.readouterr().out
-    assert main(["lexicon", "lookup", "x", "--index", str(tmp_path / "nope.json.gz")]) == 1
+    assert main(["lexicon", "lookup", "x", "--index", str(tmp_path / "nope.json.gz")]) == 3  # a resource missing
     assert "imner build lexicon" in capsys.readouterr().err
 
 

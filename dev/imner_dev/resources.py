@@ -6,11 +6,12 @@ resource                  committed file(s)                                     
 ``lexicon``               ``src/imner/resources/lexicon/index.json.gz`` (packaged)     ``$IMNER_DATA/lexicons`` + the curated TSVs
 ``pathogen-names``        ``dev/imner_dev/resources/annotation/pathogen_names.tsv``    ``$IMNER_DATA/lexicons`` (NCBITaxon imports)
 ``imd-cases``             ``corpus/imd-cases/ann/*.ann`` and ``split.tsv``             MACCROBAT2020 + prelabels + decisions
+``hierarchy``             ``src/imner/resources/ontology/hierarchy.json.gz`` (packaged) ``$IMNER_DATA/lexicons`` + the lexicon's curated taxa
 ========================  ===========================================================  ==========================
 
 ``imner build [RESOURCE ...]`` rewrites them (all, in this order, when none is named); ``imner build --check``
 rebuilds each one in memory or in a temporary folder and exits 1, naming the resource, when a committed file differs
-from a fresh build. The test suite runs ``--check`` on all three (``tests/test_build.py``; about 15 s of CPU, most of
+from a fresh build. The test suite runs ``--check`` on all of them (``tests/test_build.py``; about 15 s of CPU, most of
 it the lexicon). Not covered: the shipped default model (``src/imner/resources/models/default``), which is trained
 (hours) and exported, as its model card says; hand-edited sources (``context_rules.json``, ``drug_classes.json``,
 ``zeroshot/prototypes.json``, the curated lexicon TSVs, the decisions) are inputs, not outputs.
@@ -84,11 +85,28 @@ def _imd_check() -> int:
     return build.main(["--check"]) or split.main(["--check"])
 
 
+def _hierarchy_build() -> int:
+    from imner_dev.lexicon import hierarchy
+
+    return hierarchy.main([])
+
+
+def _hierarchy_check() -> int:
+    from imner_dev.lexicon import hierarchy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / hierarchy.DEFAULT_OUT.name
+        hierarchy.main(["--out", str(fresh)])
+        return _same_file(fresh, hierarchy.DEFAULT_OUT, "hierarchy")
+
+
 RESOURCES: tuple[Resource, ...] = (
     Resource("lexicon", "src/imner/resources/lexicon/index.json.gz", _lexicon_build, _lexicon_check),
     Resource("pathogen-names", "dev/imner_dev/resources/annotation/pathogen_names.tsv", _pathogens_build,
              _pathogens_check),
     Resource("imd-cases", "corpus/imd-cases/ann/, corpus/imd-cases/split.tsv", _imd_build, _imd_check),
+    # after the lexicon: the curated taxa it adds are placed under their genus (cohort query descendants)
+    Resource("hierarchy", "src/imner/resources/ontology/hierarchy.json.gz", _hierarchy_build, _hierarchy_check),
 )
 BY_NAME = {r.name: r for r in RESOURCES}
 

@@ -4,6 +4,13 @@ Each feature module listed in ``COMMAND_MODULES`` defines ``register(subparsers)
 subcommand(s) with ``set_defaults(func=...)``. Modules must import heavy dependencies lazily inside
 the functions they register, so ``imner --help`` stays fast.
 
+Errors take one path for every command (:func:`main`): an :class:`~imner.errors.ImnerError` or an
+``OSError`` becomes one line ``imner COMMAND: error: <where>: <what>; <what is allowed>`` on standard error
+and the exit status of :data:`imner.errors.EXIT_CODES` (1 bad input or options, 2 usage, 3 model or resource
+missing or damaged, 4 data missing, 5 a file that cannot be read or written, 130 interrupted). ``--debug`` (anywhere on
+the command line, or ``IMNER_DEBUG=1``) shows the traceback instead. Warnings are printed as one line
+``imner COMMAND: warning: ...``.
+
 Other installed packages add subcommands through the ``imner.commands`` entry-point group (each entry a
 ``register(subparsers)`` callable): that is how the unshipped dev package (``dev/``) adds ``imner compare``,
 ``imner imd-cases`` and ``imner build`` without the runtime ever importing it by name. An entry point is loaded
@@ -14,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 from importlib.metadata import entry_points
 
-from imner.errors import ImnerError
+from imner.errors import EXIT_INTERRUPTED, EXIT_USAGE, ImnerError, exit_code
 
 COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.extract",
@@ -25,7 +34,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "imner.commands.evaluate",
     "imner.commands.lexicon",
     "imner.commands.train",
+    "imner.commands.cohort",
+    "imner.commands.spark",
 )
+#: the longest error line printed (a message is cut there, never a multi-line dump)
+MAX_MESSAGE = 600
 
 #: entry-point group of subcommands from other installed packages
 ENTRY_POINT_GROUP = "imner.commands"
@@ -38,8 +51,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imner",
         description="Find immune-mediated and infectious disease entities in clinical text.",
+        epilog="exit status: 0 done, 1 bad input or options, 2 usage, 3 model or resource missing or damaged, "
+               "4 data missing, 5 a file that cannot be read or written, 130 interrupted. --debug shows tracebacks.",
     )
     parser.add_argument("--version", action="version", version=f"imner {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -53,25 +69,59 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` (with its notes) as one line of at most :data:`MAX_MESSAGE` characters."""
+    if isinstance(exc, OSError) and not isinstance(exc, ImnerError):
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        text = f"{' -> '.join(names)}: {exc.strerror or exc}" if names else str(exc.strerror or exc)
+    else:
+        text = str(exc) or type(exc).__name__
+    notes = getattr(exc, "__notes__", None) or []
+    text = "; ".join([text, *map(str, notes)])
+    text = " ".join(text.split("\n"))
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def _show_warning(command: str):
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"imner {command}: warning: {one_line(message) if isinstance(message, BaseException) else message}",
+              file=file or sys.stderr)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("IMNER_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)     # usage errors: argparse prints them and exits 2
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
+    command = args.command
+    old_show = warnings.showwarning
+    if not debug:
+        warnings.showwarning = _show_warning(command)
     try:
         rc = args.func(args)
-    except ImnerError as e:
-        print(f"imner {args.command}: error: {e}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `imner extract ... | head`
+        try:
+            sys.stdout = open(os.devnull, "w")  # no second error when Python flushes stdout at exit
+        except OSError:
+            pass
         return 0
-    except OSError as e:  # a file that cannot be opened or written (missing folder, no permission, disk full)
-        if e.filename is None:
+    except KeyboardInterrupt:
+        if debug:
             raise
-        print(f"imner {args.command}: error: {e.filename}: {e.strerror}", file=sys.stderr)
-        return 1
+        print(f"imner {command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ImnerError, OSError) as e:
+        if debug:
+            raise
+        print(f"imner {command}: error: {one_line(e)}", file=sys.stderr)
+        return exit_code(e)
+    finally:
+        warnings.showwarning = old_show
     return int(rc or 0)
 
 

@@ -3,6 +3,10 @@
 ``load_pipeline(model_dir)`` loads a saved tagger (or the shipped default model) and the optional
 steps; ``Pipeline(docs)`` returns new documents with entity spans whose attrs carry assertion and
 codes, and ``meta["patient"]`` with age and sex. Each step can be switched off.
+
+Every step sees the text in Unicode NFC (:mod:`imner.nfc`): decomposed input ("Sjo\u0308gren") is tagged and
+coded as its composed form, and the offsets are mapped back, so they index the text as given. Every entity
+carries the same keys (:mod:`imner.records`), ``None`` where a step did not run or does not apply.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from imner.config import RESOURCES
+from imner.nfc import map_document, nfc_document
+from imner.records import complete_document
 from imner.taggers.base import Tagger, create, load_tagger
 from imner.types import Document
 
@@ -40,15 +46,17 @@ class Pipeline:
 
     def __call__(self, docs: Sequence[Document]) -> list[Document]:
         timings = self.timings
+        originals = list(docs)
+        prepared = [nfc_document(d) for d in originals]
         t0 = time.perf_counter()
-        out = self.tagger.annotate(list(docs))
+        out = self.tagger.annotate([d for d, _ in prepared])
         t1 = time.perf_counter()
         timings["tagger"] = timings.get("tagger", 0.0) + t1 - t0
         for name, step in self.steps:
             out = [step(d) for d in out]
             t0, t1 = t1, time.perf_counter()
             timings[name] = timings.get(name, 0.0) + t1 - t0
-        return out
+        return [complete_document(map_document(r, d, om)) for r, d, (_, om) in zip(out, originals, prepared)]
 
     def stream(self, docs: Iterable[Document], batch_size: int = 16) -> Iterator[Document]:
         """Process documents in batches, yielding results in input order as each batch completes.

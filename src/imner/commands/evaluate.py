@@ -9,7 +9,7 @@ Examples::
 
     imner evaluate --gold gold.jsonl --pred pred.jsonl
     imner evaluate --gold corpus/brat --pred out/brat --format brat --json report.json
-    imner evaluate --corpus ncbi_disease --split test --model models/crf \\
+    imner evaluate --corpus ncbi-disease --split test --model models/crf \\
         --label-map IMMUNE_DISEASE=Disease,INFECTIOUS_DISEASE=Disease,OTHER_DISEASE=Disease --labels Disease
 
 Prints a table (scores in %): per label and micro/macro, strict P/R/F1/support and exact/partial/type F1,
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from imner.errors import ConfigError
 
@@ -124,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(report.to_json() + "\n")
         table_out = sys.stderr
     elif args.json:
-        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+        from imner.io.safe import write_text_safely
+
+        write_text_safely(args.json, report.to_json() + "\n")
     print(report.format_table(), file=table_out)
     return 0

@@ -1,22 +1,37 @@
 """``imner extract INPUT --output OUT``: the stable extraction contract.
 
-INPUT: a ``.txt`` file, a folder of ``.txt`` files, a JSONL file with ``{"id", "text"}`` per line, or
-``-`` for standard input. OUT (JSONL by default; ``-`` for standard output): one line per input
-document, in input order::
+INPUT: a ``.txt`` file, a folder of ``.txt`` files, a JSONL file with ``{"id", "text"}`` per line, or ``-`` for
+standard input (``--input-format`` says which when it is ambiguous). OUT (JSONL by default; ``-`` for standard
+output): one line per input document, in input order::
 
     {"id": ..., "entities": [{"start", "end", "label", "text", "score", ...attributes}], "patient": {...}}
 
-Results are written as each batch completes, so an interrupted run keeps the documents already done.
+Every entity has the same keys (see imner.records). Output goes to OUT.partial and is renamed onto OUT when the
+run has finished: a failed or interrupted run leaves an earlier OUT untouched and keeps what it finished in
+OUT.partial, which ``--resume`` continues. Exit status: 0 done, 1 bad input or options, 2 usage, 3 model or resource
+missing or damaged, 4 data missing, 5 output cannot be written, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import ExitStack
-from pathlib import Path
+import time
+from typing import Iterable, Iterator
 
-OUTPUT_FORMATS = ("jsonl", "brat", "conll", "html")
+from imner.io import OUTPUT_FORMATS
+from imner.io.inputs import INPUT_FORMATS, ON_DUPLICATE
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {n}")
+    return n
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,52 +39,37 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help=".txt file, folder of .txt files, .jsonl file with {id, text}, or - for stdin")
     p.add_argument("-o", "--output", default="-",
-                   help="output file (jsonl, conll) or folder (brat); - for stdout (default)")
+                   help="output file (jsonl, conll, html, pubtator) or folder (brat); - for stdout (default)")
     p.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default="jsonl",
                    help="output format (default jsonl; html: a page with the entities highlighted)")
+    p.add_argument("--input-format", choices=INPUT_FORMATS, default="auto",
+                   help="how to read INPUT: auto (from the suffix; stdin starting with '{' must say), text, jsonl")
+    p.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="error",
+                   help="two documents with the same id: error (default), rename the later ones <id>~2..., keep")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run into the same OUT (jsonl, brat): documents already written "
+                        "are skipped, none repeated")
     p.add_argument("-m", "--model", default=None, help="model directory (default: the shipped default model)")
     p.add_argument("--no-assertion", action="store_true", help="skip negation/uncertainty/history/family")
     p.add_argument("--no-normalize", action="store_true", help="skip ontology codes")
     p.add_argument("--no-patient", action="store_true", help="skip the patient age/sex block")
     p.add_argument("--include-text", action="store_true", help="also write each document's text (jsonl)")
-    p.add_argument("--batch-size", type=int, default=16, help="documents per batch (default 16)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="documents per batch (default 16)")
+    p.add_argument("-j", "--workers", type=positive_int, default=1,
+                   help="processes to run the pipeline in (default 1); output stays in input order")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
     p.add_argument("--timings", metavar="FILE", default=None,
                    help="write the seconds spent in each part (start-up, tagger, each step, reading and writing) "
                         "as JSON to FILE (- for stderr)")
     p.set_defaults(func=run)
 
 
-def document_record(doc, include_text: bool = False) -> dict:
-    """The JSONL record of one extracted document (the output contract)."""
-    rec: dict = {"id": doc.id}
-    if include_text:
-        rec["text"] = doc.text
-    rec["entities"] = [s.to_dict(doc.text) for s in doc.spans]
-    if "patient" in doc.meta:
-        rec["patient"] = doc.meta["patient"]
-    return rec
-
-
-def patient_spans(doc) -> list:
-    """The patient block as brat-friendly spans: ``Age`` / ``Sex`` over their evidence (MACCROBAT's own types),
-    the values in a note, so a brat viewer shows them in the text."""
-    from imner.types import Span
-
-    patient = doc.meta.get("patient") or {}
-    out = []
-    for key, label, value in (("age_evidence", "Age", f"age {patient.get('age')} years, {patient.get('age_group')}"),
-                              ("sex_evidence", "Sex", f"sex {patient.get('sex')}")):
-        ev = patient.get(key)
-        if ev and not any(s.start == ev["start"] and s.end == ev["end"] for s in out):
-            out.append(Span(ev["start"], ev["end"], label, attrs={"note": f"patient: {value}"}))
-    return out
-
-
 def write_timings(dest: str, pipe, load_seconds: float, run_seconds: float, n_docs: int) -> None:
     """The ``--timings`` report: start-up (model and steps loaded), each part of the pipeline, and the rest of the
     run (reading input, writing output), in wall-clock seconds."""
     import json
+
+    from imner.io.safe import write_text_safely
 
     parts = {name: round(sec, 4) for name, sec in pipe.timings.items()}
     report = {"documents": n_docs, "load_seconds": round(load_seconds, 4), "run_seconds": round(run_seconds, 4),
@@ -78,66 +78,112 @@ def write_timings(dest: str, pipe, load_seconds: float, run_seconds: float, n_do
     if dest == "-":
         sys.stderr.write(text)
     else:
-        Path(dest).write_text(text, encoding="utf-8")
+        write_text_safely(dest, text)
+
+
+class Progress:
+    """A progress bar on standard error (documents, and words/s) when it is a terminal; nothing when piped."""
+
+    def __init__(self, total: int | None, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="extract", unit="doc", file=sys.stderr, dynamic_ncols=True,
+                        disable=True if quiet else None)  # None: off unless stderr is a terminal
+        self.words = 0
+        self.t0 = time.perf_counter()
+
+    def update(self, doc) -> None:
+        self.bar.update(1)
+        if not self.bar.disable:
+            self.words += len(doc.text.split())
+            rate = self.words / max(1e-9, time.perf_counter() - self.t0)
+            self.bar.set_postfix_str(f"{rate:,.0f} words/s", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    from imner.errors import ConfigError
+
+    if args.on_duplicate == "keep" and args.format == "brat":
+        raise ConfigError("--on-duplicate keep cannot be used with --format brat: the later document would "
+                          "overwrite the earlier one's files; use --on-duplicate rename")
+    if args.on_duplicate == "keep" and args.resume:
+        raise ConfigError("--resume needs unique ids: use --on-duplicate error or rename")
+    if args.resume and args.output == "-":
+        raise ConfigError("--resume continues an output file or folder: give --output")
+
+
+def _counted(docs: Iterable, counts: list[int]) -> Iterator:
+    for doc in docs:
+        counts[0] += 1
+        counts[1] += len(doc.spans)
+        yield doc
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import time
-
-    from tqdm import tqdm
-
-    from imner.io.inputs import iter_inputs
+    from imner.errors import ImnerError, RunInterrupted
+    from imner.io import DocumentWriter
+    from imner.io.inputs import count_inputs, iter_inputs, plural
+    from imner.io.safe import refuse_same_file, skip_done
     from imner.pipeline import load_pipeline
 
+    _check_options(args)
+    refuse_same_file([args.input], args.output)          # before anything is opened
     t_start = time.perf_counter()
-    pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
-                         patient=not args.no_patient)
+    if args.workers != 1:
+        from imner.parallel import ParallelPipeline
+
+        pipe = ParallelPipeline(args.workers, args.model, assertion=not args.no_assertion,
+                                normalize=not args.no_normalize, patient=not args.no_patient)
+    else:
+        pipe = load_pipeline(args.model, assertion=not args.no_assertion, normalize=not args.no_normalize,
+                             patient=not args.no_patient)
     t_loaded = time.perf_counter()
-    docs = iter_inputs(args.input)
-    progress = tqdm(desc="extract", unit="doc", file=sys.stderr, disable=args.quiet or None,
-                    dynamic_ncols=True)
-    n_docs = n_ents = 0
-    with ExitStack() as stack:
-        if args.format == "brat":
-            from imner.io.brat import write_brat
-
-            if args.output == "-":
-                raise SystemExit("imner extract: --format brat writes a folder; give --output DIR")
-            out_dir = Path(args.output)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for doc in pipe.stream(docs, args.batch_size):
-                write_brat([doc.with_spans(list(doc.spans) + patient_spans(doc))], out_dir)
-                n_docs, n_ents = n_docs + 1, n_ents + len(doc.spans)
-                progress.update(1)
-        else:
-            out = sys.stdout if args.output == "-" else stack.enter_context(
-                open(args.output, "w", encoding="utf-8", newline="\n"))
-            if args.format == "html":
-                from imner.io.html import write_html
-
-                def counted(stream):
-                    nonlocal n_docs, n_ents
-                    for doc in stream:
-                        n_docs, n_ents = n_docs + 1, n_ents + len(doc.spans)
-                        progress.update(1)
-                        yield doc
-
-                write_html(counted(pipe.stream(docs, args.batch_size)), out, title=f"imner: {args.input}")
-            for doc in ([] if args.format == "html" else pipe.stream(docs, args.batch_size)):
-                if args.format == "jsonl":
-                    out.write(json.dumps(document_record(doc, args.include_text), ensure_ascii=False) + "\n")
-                else:
-                    from imner.io.conll import write_conll
-
-                    write_conll([doc], out)
-                out.flush()
-                n_docs, n_ents = n_docs + 1, n_ents + len(doc.spans)
-                progress.update(1)
-    progress.close()
+    options = {"include_text": args.include_text} if args.format == "jsonl" else {}
+    writer = DocumentWriter(args.format, args.output, resume=args.resume, title=f"imner: {args.input}", **options)
+    total = count_inputs(args.input, args.input_format)
+    counts = [0, 0]                                         # documents, entities written by this run
+    progress: Progress | None = None
+    try:
+        writer.open()
+        done = writer.done
+        progress = Progress(None if total is None else max(0, total - len(done)), args.quiet)
+        docs = skip_done(iter_inputs(args.input, input_format=args.input_format, on_duplicate=args.on_duplicate),
+                         done, output=str(args.output))
+        for doc in _counted(pipe.stream(docs, args.batch_size), counts):
+            writer.write(doc)
+            progress.update(doc)
+        writer.commit()
+    except KeyboardInterrupt:
+        raise RunInterrupted(f"interrupted: {_where(writer, counts[0], plural)}") from None
+    except (ImnerError, OSError) as exc:
+        if counts[0] or writer.done:
+            exc.add_note(_where(writer, counts[0], plural))
+        raise
+    finally:
+        if progress is not None:
+            progress.close()
+        writer.close()
+        if hasattr(pipe, "close"):  # the --workers processes
+            pipe.close()
     if args.timings:
-        write_timings(args.timings, pipe, t_loaded - t_start, time.perf_counter() - t_loaded, n_docs)
+        write_timings(args.timings, pipe, t_loaded - t_start, time.perf_counter() - t_loaded, counts[0])
     if not args.quiet:
         where = "stdout" if args.output == "-" else args.output
-        print(f"imner extract: {n_docs} documents, {n_ents} entities -> {where}", file=sys.stderr)
+        resumed = f" (after {plural(len(writer.done), 'document')} already there)" if writer.done else ""
+        print(f"imner extract: {plural(counts[0], 'document')}, {plural(counts[1], 'entity', 'entities')} -> "
+              f"{where}{resumed}", file=sys.stderr)
     return 0
+
+
+def _where(writer, n: int, plural) -> str:
+    """What an unfinished run leaves, and how to go on."""
+    kept = writer.kept
+    if kept is None:
+        return f"{plural(n, 'document')} written"
+    before = f" (with {plural(len(writer.done), 'document')} from before)" if writer.done else ""
+    how = ("rerun with --resume to continue" if writer.format.resumable
+           else "rerun to write it again (--resume works for jsonl and brat)")
+    return (f"{plural(n, 'document')} written to {kept}{before}; {writer.sink.target} is untouched; {how}")

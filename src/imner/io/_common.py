@@ -12,6 +12,8 @@ Text decoding policy (every reader and :func:`imner.io.inputs.read_text_file`):
 
 from __future__ import annotations
 
+import re
+import shlex
 import warnings
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -37,6 +39,13 @@ def check_not_binary(data: bytes, source: str | Path) -> None:
             "(a UTF-16 file also has NUL bytes: convert it with `iconv -f UTF-16 -t UTF-8`)", source=str(source))
 
 
+def iconv_hint(path: str | Path) -> str:
+    """How to convert ``path`` to UTF-8 (its full path, quoted for a shell)."""
+    p = Path(path)
+    out = p.with_name(f"{p.stem}.utf8{p.suffix}")
+    return f"e.g. `iconv -f LATIN1 -t UTF-8 {shlex.quote(str(p))} > {shlex.quote(str(out))}`"
+
+
 def decode_bytes(data: bytes, source: str | Path) -> tuple[str, bool]:
     """Decode ``data`` under the policy above. Returns ``(text, had_bom)``."""
     check_not_binary(data, source)
@@ -44,11 +53,13 @@ def decode_bytes(data: bytes, source: str | Path) -> tuple[str, bool]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = data[exc.start:exc.start + 1].hex().upper()
-        name = Path(source).name if not str(source).startswith("<") else "in.txt"
+        if str(source).startswith("<"):
+            hint = "e.g. `iconv -f LATIN1 -t UTF-8 in.txt | imner extract -`"
+        else:
+            hint = iconv_hint(source)
         raise InputError(
             f"not valid UTF-8 at byte offset {exc.start} (byte 0x{bad}); the file must be UTF-8 — convert it, "
-            f"e.g. `iconv -f LATIN1 -t UTF-8 {name} > {Path(name).stem}.utf8.txt`",
-            source=str(source)) from None
+            f"{hint}", source=str(source)) from None
     if text.startswith(BOM):
         return text[1:], True
     return text, False
@@ -64,6 +75,19 @@ def read_text(path: str | Path) -> tuple[str, bool]:
     except IsADirectoryError:
         raise InputError("is a directory, expected a file", source=str(p)) from None
     return decode_bytes(data, p)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_no_surrogates(value: str, what: str, *, source: str, line: int | None) -> None:
+    """An :class:`InputError` when ``value`` holds a lone surrogate (a JSON ``\\ud800`` escape without its pair):
+    such a string is not Unicode text and cannot be written as UTF-8."""
+    m = _SURROGATE.search(value)
+    if m:
+        raise InputError(f"{what} holds a lone surrogate U+{ord(m.group()):04X} at character offset {m.start()}; "
+                         "JSON \\u escapes of characters beyond U+FFFF must come as a valid pair "
+                         "(\\ud83d\\ude00), or write the character itself in UTF-8", source=source, line=line)
 
 
 def check_on_mismatch(on_mismatch: str) -> None:
@@ -126,7 +150,7 @@ def iter_decoded_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                 bad = raw[exc.start:exc.start + 1].hex().upper()
                 raise InputError(
                     f"not valid UTF-8 at byte offset {pos + exc.start} (byte 0x{bad}); the file must be UTF-8 — "
-                    f"convert it, e.g. with `iconv -f LATIN1 -t UTF-8`", source=str(p), line=n) from None
+                    f"convert it, {iconv_hint(p)}", source=str(p), line=n) from None
             if n == 1 and line.startswith(BOM):
                 line = line[1:]
             pos += len(raw)

@@ -20,10 +20,11 @@ written as they are, other values (and ``score``) as JSON text, so they read bac
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from imner.errors import FormatError, InputError
+from imner.errors import FormatError, ImnerError, InputError
 from imner.io._common import check_on_mismatch, check_span_in_text, read_text, verify_mention
 from imner.types import Document, Span
 
@@ -70,13 +71,29 @@ def read_bioc(path: str | Path, *, on_mismatch: str = "raise") -> Iterator[Docum
     header = {"source": collection.source, "date": collection.date, "key": collection.key,
               "infons": dict(collection.infons)}
     for bdoc in collection.documents:
-        yield _document(bdoc, header, f"{p}, document {bdoc.id}", on_mismatch)
+        where = f"{p}, document {bdoc.id}"
+        try:
+            yield _document(bdoc, header, where, on_mismatch)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            if isinstance(exc, ImnerError):
+                raise
+            raise FormatError(f"malformed BioC document: {type(exc).__name__}: {str(exc)[:100]}; offsets and lengths "
+                              "must be integers, infons objects of strings, texts strings", source=where) from None
+
+
+#: the longest gap between passages (padded with spaces) a document may have
+MAX_GAP = 10_000_000
 
 
 def _place(buf: list[str], offset: Any, text: str, where: str) -> None:
     if not isinstance(offset, int) or offset < 0:
         raise FormatError(f"{where}: offset {offset!r} is not a non-negative integer", source=where)
     length = sum(len(x) for x in buf)
+    if not isinstance(text, str):
+        raise FormatError(f"{where}: text must be a string, got {type(text).__name__}", source=where)
+    if offset - length > MAX_GAP:
+        raise FormatError(f"{where}: offset {offset} leaves a gap of {offset - length} characters after the text "
+                          f"before it (at most {MAX_GAP:,}); BioC offsets index the document's text", source=where)
     if offset < length and text:
         raise FormatError(f"{where}: starts at offset {offset} but earlier passages already reach {length} "
                           "(BioC passages must not overlap)", source=where)
@@ -227,12 +244,30 @@ def _to_bioc_document(doc: Document, bioc) -> Any:
     return bdoc
 
 
+#: characters XML 1.0 cannot hold (lxml refuses them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_xml_text(doc: Document) -> None:
+    """An :class:`InputError` naming the offset of the first character of ``doc`` that XML cannot hold."""
+    for what, value in (("text", doc.text), ("id", doc.id)):
+        m = _NOT_XML.search(value)
+        if m:
+            raise InputError(f"{what} holds U+{ord(m.group()):04X} at character offset {m.start()}, which XML 1.0 "
+                             "cannot hold; write BioC JSON (.json) instead, or remove the control characters",
+                             source=doc.id)
+
+
 def write_bioc(docs: Iterable[Document], path: str | Path) -> int:
     """Write ``docs`` as one BioC collection (JSON; BioC XML when ``path`` ends in ``.xml``). Returns the number
-    of documents."""
+    of documents. XML cannot hold control characters: a document with one is an :class:`InputError`."""
     _, biocjson, biocxml = _bioc()
-    collection = to_bioc_collection(docs)
     p = Path(path)
+    docs = list(docs)
+    if p.suffix.lower() == ".xml":
+        for doc in docs:
+            check_xml_text(doc)
+    collection = to_bioc_collection(docs)
     with open(p, "w", encoding="utf-8", newline="") as fh:
         if p.suffix.lower() == ".xml":
             biocxml.dump(collection, fh)

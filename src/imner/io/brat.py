@@ -18,9 +18,16 @@ Reading
   ``doc.meta["brat_other"]`` so they round-trip.
 * The text is decoded by the policy of :mod:`imner.io._common`: UTF-8, no newline translation (CRLF stays two
   characters), a leading BOM removed and recorded as ``meta["bom"] = True``; offsets index the text without the BOM.
+* A ``<id>.patient.json`` beside the ``.ann`` (written by :func:`write_brat` for ``imner extract`` output) is read
+  into ``meta["patient"]``: the patient's age and sex are facts about the document, not entity mentions, so they
+  are not ``T`` lines (an evaluation of a run against itself then scores 1.0).
 
 Writing (:func:`write_brat`)
 ----------------------------
+The ``.txt`` is the text exactly as the ``.ann`` offsets index it: UTF-8 **without** a byte-order mark (brat and
+most tools count a BOM as a character, which would shift every offset by one), no newline translation.
+``meta["patient"]`` goes to ``<id>.patient.json`` (see above).
+
 Spans keep their ``attrs["id"]`` when it is a free ``T<n>`` id, else get new ones. ``attrs`` are written as:
 
 * ``id`` -> the T id; ``norm`` (str or list) -> ``N`` lines (with ``norm_names`` as names); ``note`` -> ``#`` lines;
@@ -39,7 +46,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from imner.errors import FormatError, InputError
+from imner.errors import FormatError, InputError, excerpt
 from imner.io._common import (check_on_mismatch, check_span_in_text, decode_bytes, doc_meta, read_text,
                               verify_mention)
 from imner.types import Document, Span
@@ -47,6 +54,8 @@ from imner.types import Document, Span
 #: attrs keys with a meaning of their own in brat files (never written as A lines)
 RESERVED_ATTRS = frozenset({"id", "norm", "norm_names", "note", "brat_tail"})
 JSON_NOTE_PREFIX = "imner "
+#: the file beside ``<id>.ann`` that holds the document's patient block
+PATIENT_SUFFIX = ".patient.json"
 _ATTR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
 _T_ID = re.compile(r"T(\d+)\Z")
 _ANY_ID = re.compile(r"([A-Za-z#*]+)(\d*)")
@@ -83,7 +92,17 @@ def read_brat(path: str | Path, *, text_dir: str | Path | None = None,
             raise InputError(f"text file {txt} not found for this annotation file", source=str(ann))
         text, bom = read_text(txt)
         ann_text, _ = decode_bytes(ann.read_bytes(), ann)
-        yield parse_ann(ann_text, text, doc_id=ann.stem, source=str(ann), bom=bom, on_mismatch=on_mismatch)
+        doc = parse_ann(ann_text, text, doc_id=ann.stem, source=str(ann), bom=bom, on_mismatch=on_mismatch)
+        side = ann.with_name(f"{ann.stem}{PATIENT_SUFFIX}")
+        if side.is_file():
+            content, _ = read_text(side)
+            try:
+                patient = json.loads(content)
+            except json.JSONDecodeError as exc:
+                raise FormatError(f"invalid JSON at column {exc.colno} ({exc.msg}); expected the patient block "
+                                  "that imner extract writes", source=str(side), line=exc.lineno) from None
+            doc = doc.with_meta(patient=patient)
+        yield doc
 
 
 def _parse_offsets(spec: str, source: str, line: int) -> list[tuple[int, int]]:
@@ -112,15 +131,15 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         if not line.strip():
             continue
         if "\t" not in line:
-            raise FormatError(f"malformed brat line {line!r}: expected '<id>\\t<annotation>...'", source=source,
-                              line=n)
+            raise FormatError(f"malformed brat line {excerpt(line)}: expected '<id>\\t<annotation>...'",
+                              source=source, line=n)
         ident = line.split("\t", 1)[0]
         kind = ident[:1]
         if kind == "T":
             parts = line.split("\t", 2)
             if len(parts) != 3 or " " not in parts[1]:
-                raise FormatError(f"malformed text-bound line {line!r}: expected 'T<n>\\tType start end\\tmention'",
-                                  source=source, line=n)
+                raise FormatError(f"malformed text-bound line {excerpt(line)}: expected "
+                                  "'T<n>\\tType start end\\tmention'", source=source, line=n)
             label, offsets = parts[1].split(" ", 1)
             frags = _parse_offsets(offsets, source, n)
             for a, b in frags:
@@ -139,8 +158,8 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
             if kind == "E":
                 head = line.split("\t")[1].split(" ", 1)[0]
                 if ":" not in head:
-                    raise FormatError(f"malformed event line {line!r}: expected 'E<n>\\tType:T<n> [Role:Id ...]'",
-                                      source=source, line=n)
+                    raise FormatError(f"malformed event line {excerpt(line)}: expected "
+                                      "'E<n>\\tType:T<n> [Role:Id ...]'", source=source, line=n)
                 triggers[ident] = head.split(":", 1)[1]
             other.append(line)
 
@@ -158,7 +177,7 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         if kind in "AM":
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) not in (2, 3):
-                raise FormatError(f"malformed attribute line {line!r}: expected 'A<n>\\tName Target [Value]'",
+                raise FormatError(f"malformed attribute line {excerpt(line)}: expected 'A<n>\\tName Target [Value]'",
                                   source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
@@ -175,7 +194,7 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         elif kind == "N":
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) != 3 or len(parts) > 3:
-                raise FormatError(f"malformed normalization line {line!r}: expected "
+                raise FormatError(f"malformed normalization line {excerpt(line)}: expected "
                                   "'N<n>\\tReference Target DB:ID[\\tname]'", source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
@@ -185,8 +204,8 @@ def parse_ann(ann_text: str, text: str, *, doc_id: str, source: str = "<ann>", b
         else:  # '#'
             fields = parts[1].split() if len(parts) >= 2 else []
             if len(fields) != 2:
-                raise FormatError(f"malformed note line {line!r}: expected '#<n>\\tAnnotatorNotes Target\\ttext'",
-                                  source=source, line=n)
+                raise FormatError(f"malformed note line {excerpt(line)}: expected "
+                                  "'#<n>\\tAnnotatorNotes Target\\ttext'", source=source, line=n)
             tid = target_of(fields[1])
             if tid is None:
                 _keep_or_fail(fields[1], line, other, spans, triggers, source, n)
@@ -352,20 +371,38 @@ def format_ann(doc: Document) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def check_file_id(doc_id: str, source: str) -> None:
+    """An :class:`InputError` unless ``doc_id`` can be a file name."""
+    if not doc_id or "/" in doc_id or "\\" in doc_id or "\x00" in doc_id or doc_id in {".", ".."} \
+            or doc_id.startswith("."):
+        raise InputError(f"document id {excerpt(doc_id)} cannot be a file name (no '/', '\\', NUL, leading '.'); "
+                         "give the documents ids that can", source=source)
+
+
+def document_files(doc: Document, *, write_text: bool = True) -> list[tuple[str, str]]:
+    """``(file name, content)`` of one document's brat files: ``<id>.txt`` (no BOM), ``<id>.patient.json`` when
+    ``meta["patient"]`` is set, and ``<id>.ann`` last."""
+    check_file_id(doc.id, doc.id)
+    files = []
+    if write_text:
+        files.append((f"{doc.id}.txt", doc.text))
+    if doc.meta.get("patient") is not None:
+        files.append((f"{doc.id}{PATIENT_SUFFIX}",
+                      json.dumps(doc.meta["patient"], ensure_ascii=False, default=str, indent=1) + "\n"))
+    files.append((f"{doc.id}.ann", format_ann(doc)))
+    return files
+
+
 def write_brat(docs: Iterable[Document], directory: str | Path, *, write_text: bool = True) -> list[Path]:
-    """Write ``<id>.ann`` (and ``<id>.txt`` unless ``write_text=False``) for each document into ``directory``
-    (created if needed). The text is written byte-exactly (UTF-8, no newline translation, BOM re-added when
-    ``meta["bom"]``). Returns the ``.ann`` paths."""
+    """Write ``<id>.ann`` (and ``<id>.txt`` unless ``write_text=False``, ``<id>.patient.json`` when the document
+    has a patient block) for each document into ``directory`` (created if needed). The text is written exactly as
+    the offsets index it (UTF-8, no newline translation, no BOM). Returns the ``.ann`` paths."""
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for doc in docs:
-        if not doc.id or "/" in doc.id or "\\" in doc.id or doc.id in {".", ".."}:
-            raise InputError(f"document id {doc.id!r} cannot be a file name", source=str(out_dir))
-        ann = out_dir / f"{doc.id}.ann"
-        ann.write_text(format_ann(doc), encoding="utf-8", newline="")
-        if write_text:
-            prefix = "\ufeff" if doc.meta.get("bom") else ""
-            (out_dir / f"{doc.id}.txt").write_text(prefix + doc.text, encoding="utf-8", newline="")
-        written.append(ann)
+        check_file_id(doc.id, str(out_dir))
+        for name, content in document_files(doc, write_text=write_text):
+            (out_dir / name).write_text(content, encoding="utf-8", newline="")
+        written.append(out_dir / f"{doc.id}.ann")
     return written

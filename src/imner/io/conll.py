@@ -182,6 +182,32 @@ def document_to_conll(doc: Document, *, scheme: Literal["BIO", "BIOES"] = "BIO",
     return out, sorted(set(bad), key=lambda s: (s.start, s.end, s.label))
 
 
+def _sentence_lines(sents: list[list[tuple[str, str]]]) -> list[str]:
+    lines: list[str] = []
+    for sent in sents:
+        lines.extend(f"{tok}\t{tag}" for tok, tag in sent)
+        lines.append("")
+    return lines
+
+
+def _warn_misaligned(bad: list[tuple[str, Span]]) -> None:
+    shown = "; ".join(f"{d} [{s.start}, {s.end}) {s.label}" for d, s in bad[:5])
+    warnings.warn(f"{len(bad)} span(s) could not be written exactly to CoNLL (edges inside a token, across a "
+                  f"sentence break, overlapping or discontinuous): {shown}{' ...' if len(bad) > 5 else ''}",
+                  MisalignedSpanWarning, stacklevel=3)
+
+
+def conll_record(doc: Document, *, scheme: Literal["BIO", "BIOES"] = "BIO", tokenizer: str = "auto",
+                 align: Literal["strict", "expand"] = "strict") -> str:
+    """One document as a streamed CoNLL block: a ``-DOCSTART-<TAB>O`` line, a blank line, then its sentences, so
+    :func:`read_conll` reads a file of such blocks back as one document per block (``<stem>:<i>``, in order).
+    Spans it cannot write exactly are reported in a :class:`MisalignedSpanWarning`."""
+    sents, misaligned = document_to_conll(doc, scheme=scheme, tokenizer=tokenizer, align=align)
+    if misaligned:
+        _warn_misaligned([(doc.id, s) for s in misaligned])
+    return "".join(line + "\n" for line in [f"{DOCSTART}\tO", "", *_sentence_lines(sents)])
+
+
 def write_conll(docs: Iterable[Document], path: str | Path | IO[str], *, scheme: Literal["BIO", "BIOES"] = "BIO",
                 tokenizer: str = "auto", align: Literal["strict", "expand"] = "strict") -> list[tuple[str, Span]]:
     """Write ``token<TAB>tag`` lines, a blank line after each sentence, and ``-DOCSTART-<TAB>O`` before each
@@ -197,19 +223,14 @@ def write_conll(docs: Iterable[Document], path: str | Path | IO[str], *, scheme:
         bad.extend((doc.id, s) for s in misaligned)
         if len(docs) > 1:
             lines += [f"{DOCSTART}\tO", ""]
-        for sent in sents:
-            lines.extend(f"{tok}\t{tag}" for tok, tag in sent)
-            lines.append("")
+        lines += _sentence_lines(sents)
     content = "".join(line + "\n" for line in lines)
     if hasattr(path, "write"):
         path.write(content)  # type: ignore[union-attr]
     else:
         Path(path).write_text(content, encoding="utf-8", newline="")
     if bad:
-        shown = "; ".join(f"{d} [{s.start}, {s.end}) {s.label}" for d, s in bad[:5])
-        warnings.warn(f"{len(bad)} span(s) could not be written exactly to CoNLL (edges inside a token, across a "
-                      f"sentence break, overlapping or discontinuous): {shown}{' ...' if len(bad) > 5 else ''}",
-                      MisalignedSpanWarning, stacklevel=2)
+        _warn_misaligned(bad)
     return bad
 
 

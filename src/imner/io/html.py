@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import Iterable, TextIO
 
 from imner.schema import LABELS, color
@@ -51,16 +52,34 @@ def render_document(doc: Document) -> str:
     return f'{head}<div class="doc">{"".join(parts)}</div>'
 
 
-def write_html(docs: Iterable[Document], out: TextIO, title: str = "imner") -> int:
-    """Write the page to an open text file; returns the number of documents. Streams one document at a time."""
+def page_start(title: str = "imner") -> str:
+    """The page up to the first document: head, style, legend."""
     legend = "".join(f'<span style="background:{lab.color}55">{lab.name}</span>' for lab in LABELS)
-    out.write(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-              f"<style>{_STYLE}</style></head><body><div class='legend'>{legend} · struck through: negated · "
-              "dashed: uncertain · dotted: hypothetical · hover for codes</div>\n")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body><div class='legend'>{legend} · struck through: negated · "
+            "dashed: uncertain · dotted: hypothetical · hover for codes</div>\n")
+
+
+def html_record(doc: Document) -> str:
+    """One document's part of the page."""
+    return render_document(doc) + "\n"
+
+
+def page_end() -> str:
+    return "</body></html>\n"
+
+
+def write_html(docs: Iterable[Document], out: TextIO | str | Path, title: str = "imner") -> int:
+    """Write the page to an open text file or a path; returns the number of documents. Streams one document at a
+    time."""
+    if not hasattr(out, "write"):
+        with open(out, "w", encoding="utf-8", newline="\n") as fh:
+            return write_html(docs, fh, title)
+    out.write(page_start(title))
     n = 0
     for doc in docs:
-        out.write(render_document(doc) + "\n")
+        out.write(html_record(doc))
         out.flush()
         n += 1
-    out.write("</body></html>\n")
+    out.write(page_end())
     return n

@@ -8,6 +8,8 @@ One document per line::
 * ``entities`` are :meth:`imner.types.Span.to_dict` dicts (attrs at the top level of each entity, ``fragments``
   for discontinuous spans); ``text`` in an entity is the mention and is checked against the document text.
 * ``text`` is left out of output lines by default (``include_text=False``); reading needs it.
+* ``patient`` (``meta["patient"]``, the patient block) is written at the top level; the rest of ``meta`` under
+  ``meta`` unless ``include_meta=False`` (``imner extract`` output).
 * On reading, ``spans`` is accepted as a synonym of ``entities``; a ``meta`` object and any other top-level keys go
   to ``Document.meta``. A line without ``id`` gets ``<file stem>:<line number>``. Blank lines are skipped.
 """
@@ -18,28 +20,44 @@ import json
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 
-from imner.errors import FormatError, InputError
-from imner.io._common import check_on_mismatch, check_span_in_text, iter_decoded_lines, verify_mention
+from imner.errors import FormatError, InputError, excerpt
+from imner.io._common import (check_no_surrogates, check_on_mismatch, check_span_in_text, iter_decoded_lines,
+                              verify_mention)
 from imner.types import Document, Span, span_from_dict
 
 ALLOWED_KEYS = ("id", "text", "entities", "spans", "meta")
 
 
-def document_to_json(doc: Document, *, include_text: bool = True) -> dict[str, Any]:
-    """The JSON object of one document: ``id``, ``text`` (unless ``include_text=False``), ``entities`` and
-    ``meta`` (only when not empty)."""
+#: meta keys written at the top level of a line (and read back into meta like any other top-level key)
+TOP_LEVEL_META = ("patient",)
+
+
+def document_to_json(doc: Document, *, include_text: bool = True, include_meta: bool = True) -> dict[str, Any]:
+    """The JSON object of one document: ``id``, ``text`` (unless ``include_text=False``), ``entities``, the
+    patient block when there is one and ``meta`` (only when not empty, and unless ``include_meta=False``)."""
     out: dict[str, Any] = {"id": doc.id}
     if include_text:
         out["text"] = doc.text
     out["entities"] = [s.to_dict(doc.text) for s in doc.spans]
-    if doc.meta:
-        out["meta"] = dict(doc.meta)
+    for key in TOP_LEVEL_META:
+        if key in doc.meta:
+            out[key] = doc.meta[key]
+    rest = {k: v for k, v in doc.meta.items() if k not in TOP_LEVEL_META}
+    if include_meta and rest:
+        out["meta"] = rest
     return out
 
 
-def dumps_document(doc: Document, *, include_text: bool = False) -> str:
+def dumps_document(doc: Document, *, include_text: bool = False, include_meta: bool = True) -> str:
     """One JSONL line (no trailing newline). Values JSON cannot hold are written with ``str()``."""
-    return json.dumps(document_to_json(doc, include_text=include_text), ensure_ascii=False, default=str)
+    return json.dumps(document_to_json(doc, include_text=include_text, include_meta=include_meta),
+                      ensure_ascii=False, default=str)
+
+
+def jsonl_record(doc: Document, *, include_text: bool = False, include_meta: bool = False) -> str:
+    """One streamed line of ``imner extract`` output: ``id``, ``entities``, ``patient`` (``text`` and ``meta`` when
+    asked), with its newline."""
+    return dumps_document(doc, include_text=include_text, include_meta=include_meta) + "\n"
 
 
 def write_jsonl(docs: Iterable[Document], path_or_file: str | Path | IO[str], *,
@@ -81,14 +99,39 @@ def parse_jsonl_lines(lines: Iterable[tuple[int, str]], *, source: str, default_
                                   on_mismatch=on_mismatch, texts=texts)
 
 
+def _entity_types(ent: Mapping[str, Any]) -> str | None:
+    """What is wrong with the types of an entity's span fields (None when nothing): offsets are JSON integers,
+    the label a string, the score a number or null, fragments a list of [start, end] integer pairs."""
+    for key in ("start", "end"):
+        v = ent[key]
+        if isinstance(v, bool) or not isinstance(v, int):
+            return f"\"{key}\" must be an integer character offset, got {excerpt(v)}"
+    if not isinstance(ent["label"], str) or not ent["label"]:
+        return f"\"label\" must be a non-empty string, got {excerpt(ent['label'])}"
+    score = ent.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        return f"\"score\" must be a number or null, got {excerpt(score)}"
+    frags = ent.get("fragments")
+    if frags is not None and (not isinstance(frags, list) or not all(
+            isinstance(f, list) and len(f) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in f)
+            for f in frags)):
+        return f"\"fragments\" must be a list of [start, end] integer pairs, got {excerpt(frags)}"
+    return None
+
+
 def parse_document_json(line: str, *, source: str, line_no: int | None = None, default_id: str = "doc",
                         on_mismatch: str = "raise", texts: Mapping[str, str] | None = None) -> Document:
     """One document from one JSON line."""
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object "
+        raise FormatError(f"invalid JSON at column {exc.colno} ({exc.msg}); each line must be one JSON object "
                           f"with keys {', '.join(ALLOWED_KEYS)}", source=source, line=line_no) from None
+    except RecursionError:
+        raise FormatError("JSON nested too deeply; each line must be one flat {\"id\", \"text\", ...} object",
+                          source=source, line=line_no) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise FormatError(f"invalid JSON value ({str(exc)[:80]})", source=source, line=line_no) from None
     if not isinstance(obj, dict):
         raise FormatError(f"expected a JSON object, got {type(obj).__name__}; each line must be "
                           f"{{\"id\": ..., \"text\": ...}}", source=source, line=line_no)
@@ -101,7 +144,10 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
                          "\"entities\" (or \"spans\") and \"meta\"", source=source, line=line_no)
     ident = obj.get("id", default_id)
     if not isinstance(ident, (str, int)) or isinstance(ident, bool):
-        raise InputError(f"\"id\" must be a string or an integer, got {ident!r}", source=source, line=line_no)
+        raise InputError(f"\"id\" must be a string or an integer, got {excerpt(ident)}", source=source,
+                         line=line_no)
+    check_no_surrogates(text, "\"text\"", source=source, line=line_no)
+    check_no_surrogates(str(ident), "\"id\"", source=source, line=line_no)
     if "entities" in obj and "spans" in obj:
         raise InputError("give \"entities\" or \"spans\", not both", source=source, line=line_no)
     raw_entities = obj.get("entities", obj.get("spans")) or []
@@ -117,8 +163,11 @@ def parse_document_json(line: str, *, source: str, line_no: int | None = None, d
     for i, ent in enumerate(raw_entities):
         where = f"entity {i}"
         if not isinstance(ent, dict) or not {"start", "end", "label"} <= ent.keys():
-            raise InputError(f"{where}: each entity needs \"start\", \"end\" and \"label\", got {ent!r}"[:300],
+            raise InputError(f"{where}: each entity needs \"start\", \"end\" and \"label\", got {excerpt(ent)}",
                              source=source, line=line_no)
+        bad = _entity_types(ent)
+        if bad:
+            raise InputError(f"{where}: {bad}", source=source, line=line_no)
         try:
             span = span_from_dict(ent)
         except (InputError, TypeError, ValueError) as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from imner.configkit import check_int
-from imner.errors import ConfigError, ModelNotFoundError
+from imner.errors import ConfigError, ModelError, ModelNotFoundError
 from imner.taggers.base import Tagger
 
 
@@ -33,14 +33,22 @@ class ExportedTagger(Tagger):
 
         path = self.model_dir / self.model_file
         if not path.is_file():
-            raise ModelNotFoundError(f"{path} is missing; files here: "
-                                     f"{', '.join(sorted(p.name for p in self.model_dir.glob('*.onnx'))) or 'none'}")
+            here = sorted(p.name for p in self.model_dir.iterdir()) if self.model_dir.is_dir() else []
+            onnx = [n for n in here if n.endswith(".onnx")]
+            raise ModelNotFoundError(f"{path} is missing; ONNX files here: {', '.join(onnx) or 'none'} "
+                                     f"(all files: {', '.join(here) or 'none'})")
+        if path.stat().st_size == 0:
+            raise ModelError(f"{path} is empty (0 bytes): the model file is damaged; export the model again")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.enable_cpu_mem_arena = self.mem_arena
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        try:
+            return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own classes (InvalidProtobuf, Fail, ...)
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{path} is damaged or not an ONNX model ({first}); export the model again") from None
 
     def model_files(self) -> list[str]:
         """Files (relative to ``model_dir``) that :meth:`save` copies besides config.json."""

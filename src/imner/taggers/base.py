@@ -94,6 +94,9 @@ def load_tagger(directory: str | Path) -> "Tagger":
     name = cfg.get("tagger")
     if not name:
         raise ConfigError(f"{cfg_path}: missing the 'tagger' key (e.g. \"crf.v1\")")
+    from imner.integrity import verify_model_dir
+
+    verify_model_dir(directory, cfg)  # the manifest's sha256 of each file, when it has them
     return resolve(name).load(directory)
 
 

@@ -87,6 +87,17 @@ def singular(piece: str) -> str | None:
     return piece[:-1]
 
 
+def _case_ok(abbreviations: dict[str, frozenset[str]], key: str, surface: str) -> bool:
+    """:meth:`imner.lexicon.Lexicon.case_ok` over the matcher's own copy of the abbreviation forms."""
+    from imner.lexicon.index import canonical_surface
+
+    forms = abbreviations.get(key)
+    if forms is None:
+        return True
+    canon = canonical_surface(surface)
+    return canon in forms or not any(c.islower() for c in canon)
+
+
 class DictionaryTagger(Tagger):
     """Longest-match lexicon tagger (see the module docstring)."""
 
@@ -115,6 +126,7 @@ class DictionaryTagger(Tagger):
         self.lexicon_sha256 = lexicon_sha256
         self._compiled: tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, int]] | None = None
         self._stop: frozenset[str] = frozenset()
+        self._abbreviations: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ lexicon
 
@@ -135,11 +147,51 @@ class DictionaryTagger(Tagger):
             raise ConfigError(f"dictionary tagger: stop-list {path} not found (use \"default\", a file path or null)")
         return read_stoplist(path)
 
+    def _cache_key(self) -> str | None:
+        """The :mod:`imner.cache` key of this tagger's compiled tables (lexicon file bytes, stop-list bytes and the
+        settings); None for an in-memory lexicon."""
+        import hashlib
+
+        from imner import cache
+        from imner.lexicon import default_index_path
+
+        if self._lexicon is not None and self._lexicon.path is None:
+            return None
+        path = self.lexicon_path if self.lexicon_path is not None else default_index_path()
+        try:
+            lex_sha = hashlib.sha256(Path(path).expanduser().read_bytes()).hexdigest()
+            stop = DEFAULT_STOPLIST if self.stoplist == "default" else self.stoplist
+            stop_sha = hashlib.sha256(Path(stop).read_bytes()).hexdigest() if stop is not None else None
+        except OSError:
+            return None
+        if self.lexicon_sha256 and lex_sha != self.lexicon_sha256:
+            return None  # load the lexicon the usual way, which warns about the mismatch
+        return cache.cache_key("dictmatch", lex_sha, stop_sha, self.labels, self.min_term_length)
+
     def _compile(self) -> tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, int]]:
-        """key -> (label, concept id, other ids of that label); first piece -> most pieces of a key."""
+        """key -> (label, concept id, other ids of that label); first piece -> most pieces of a key.
+
+        The tables (and the stop keys and abbreviation forms matching needs) are cached on disk
+        (:mod:`imner.cache`), so a new process loads them instead of compiling the lexicon again, and does not load
+        the lexicon at all for matching."""
         if self._compiled is not None:
             return self._compiled
+        from imner import cache
+
+        key = self._cache_key()
+        hit = cache.load(key) if key is not None else None
+        if isinstance(hit, tuple) and len(hit) == 4:
+            table, first, self._stop, self._abbreviations = hit
+            self._compiled = (table, first)
+            return self._compiled
+        self._build_tables()
+        if key is not None:
+            cache.store(key, (*self._compiled, self._stop, self._abbreviations))  # type: ignore[misc]
+        return self._compiled  # type: ignore[return-value]
+
+    def _build_tables(self) -> None:
         lex = self.lexicon
+        self._abbreviations = dict(lex.abbreviations)
         wanted = set(self.labels)
         stop = self._stop = self._stop_keys()
         curated = lex.curated
@@ -160,7 +212,6 @@ class DictionaryTagger(Tagger):
             if len(parts) > first.get(parts[0], 0):
                 first[parts[0]] = len(parts)
         self._compiled = (table, first)
-        return self._compiled
 
     # ------------------------------------------------------------------ matching
 
@@ -175,8 +226,7 @@ class DictionaryTagger(Tagger):
     def tag_text(self, text: str) -> list[Span]:
         """Spans of one text, sorted and non-overlapping."""
         table, first = self._compile()
-        lex = self.lexicon
-        abbreviations = lex.abbreviations
+        abbreviations = self._abbreviations
         pieces = list(iter_pieces(fold_text(text)))
         norms = [p.norm for p in pieces]
         n = len(pieces)
@@ -208,7 +258,7 @@ class DictionaryTagger(Tagger):
                 surface = text[start:end]
                 if ("\n" in surface or "\r" in surface) and not within_one_sentence(text, start, end):
                     continue
-                if key in abbreviations and not lex.case_ok(key, surface):
+                if key in abbreviations and not _case_ok(abbreviations, key, surface):
                     continue
                 found = (j, start, end, entry)
                 break

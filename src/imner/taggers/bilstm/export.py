@@ -156,6 +156,9 @@ def export_bilstm_onnx(model_dir: str | Path, out_dir: str | Path, quantize: boo
            "opset": opset,
            "source": {"tagger": tagger.name, "model_dir": str(src), "quantized": bool(quantize)}}
     (out / "config.json").write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from imner.integrity import write_checksums
+
+    write_checksums(out)  # the manifest's sha256 of each file, checked on load
     return out
 
 

@@ -17,13 +17,14 @@ agree to within about 1e-3: 5e-4 at most on imd-cases, benchmarks/results/bilstm
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from imner.configkit import check_int
-from imner.errors import ConfigError, ModelNotFoundError
+from imner.errors import ConfigError, ModelError, ModelNotFoundError
 from imner.tags import label_set, tags_to_spans
 from imner.taggers.bilstm.features import CASING, SENTENCES, WORD_NORMALIZATION, encode_tokens, pad_batch
 from imner.taggers._exported import ExportedTagger, check_positive
@@ -106,16 +107,28 @@ class BiLSTMOnnxTagger(ExportedTagger):
             if not (self.model_dir / cfg[key]).is_file():
                 raise ModelNotFoundError(f"{self.model_dir / cfg[key]} is missing: a bilstm-onnx.v1 model directory "
                                          f"holds config.json, the ONNX model, {cfg['crf_file']} and {cfg['vocab_file']}")
-        with np.load(self.model_dir / cfg["crf_file"]) as crf:
-            self._transitions, self._start, self._end = (crf[k].astype(np.float32) for k in ("transitions", "start", "end"))
+        crf_path = self.model_dir / cfg["crf_file"]
+        try:
+            with np.load(crf_path, allow_pickle=False) as crf:
+                self._transitions, self._start, self._end = (crf[k].astype(np.float32)
+                                                             for k in ("transitions", "start", "end"))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise ModelError(f"{crf_path} is damaged or not a CRF score file ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}); export the model again") from None
         n = len(self.tags)
         if self._transitions.shape != (n, n) or self._start.shape != (n,) or self._end.shape != (n,):
             raise ConfigError(f"{self.model_dir / cfg['crf_file']}: CRF scores of shapes {self._transitions.shape}, "
                               f"{self._start.shape}, {self._end.shape} do not fit {n} tags")
-        vocab = json.loads((self.model_dir / cfg["vocab_file"]).read_text(encoding="utf-8"))
-        self._words = {w: i for i, w in enumerate(vocab["words"])}
-        self._chars = {c: i for i, c in enumerate(vocab["chars"])}
-        self._lex_tags = {t: i for i, t in enumerate(vocab["lexicon_tags"])}
+        vocab_path = self.model_dir / cfg["vocab_file"]
+        try:
+            vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+            self._words = {w: i for i, w in enumerate(vocab["words"])}
+            self._chars = {c: i for i, c in enumerate(vocab["chars"])}
+            self._lex_tags = {t: i for i, t in enumerate(vocab["lexicon_tags"])}
+        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ModelError(f"{vocab_path} is damaged or not a vocabulary file ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}); it must be a JSON object with words, chars and lexicon_tags "
+                             "lists; export the model again") from None
         lexicon_dir = cfg.get("lexicon_dir")
         self._lexicon: Tagger | None = load_tagger(self.model_dir / lexicon_dir) if lexicon_dir else None
         self._session = self._load_session()

@@ -90,6 +90,9 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, quantize: bool = Tru
            "model_file": model_file, "specials": specials.to_dict(), "opset": opset,
            "source": {"tagger": tagger.name, "model_path": tagger.model_path, "quantized": bool(quantize)}}
     (out / "config.json").write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from imner.integrity import write_checksums
+
+    write_checksums(out)  # the manifest's sha256 of each file, checked on load
     return out
 
 
