@@ -189,8 +189,8 @@ def test_disease_attrs(norm: Normalizer) -> None:
     out = norm(doc)
     tb = attrs_of(out, "tuberculosis")
     assert tb == {"code_status": "mapped", "concept_id": "DOID:399", "concept_name": "tuberculosis",
-                  "doid": "DOID:399", "icd10cm": ["A15.0", "A15.9"], "category": "infectious",
-                  "subcategory": "bacterial", "match": "exact"}
+                  "doid": "DOID:399", "icd10cm": ["A15.0", "A15.9"], "icd10cm_source": "do-mondo",
+                  "category": "infectious", "subcategory": "bacterial", "match": "exact"}
     ra = attrs_of(out, "rheumatoid arthritis")
     assert ra["doid"] == "DOID:7148" and ra["category"] == "immune" and ra["subcategory"] == "autoimmune"
 
@@ -418,3 +418,37 @@ def test_packaged_lexicon_smoke() -> None:
                    ("prednisone", "DRUGBANK:DB00635"), ("vancomycin", "DRUGBANK:DB00512")]
     assert out.spans[0].attrs["category"] == "immune" and out.spans[3].attrs["kind"] == "bacterium"
     assert out.spans[5].attrs["drug_class"] == "corticosteroid"
+
+
+# ---------------------------------------------------------------- ICD-10-CM codes beyond DO/MONDO (issue 14 §9)
+
+def test_icd10cm_codes_from_the_tabular_list_curated_names_and_agents() -> None:
+    norm = Normalizer()
+    doc = doc_with("HIV-positive man with CMV infection, sepsis, hepatitis B and pyelonephritis; HCV; blood cultures "
+                   "grew Staphylococcus aureus. Familial Mediterranean fever.",
+                   ("HIV-positive", "PATHOGEN"), ("CMV infection", "INFECTIOUS_DISEASE"),
+                   ("sepsis", "INFECTIOUS_DISEASE"), ("hepatitis B", "INFECTIOUS_DISEASE"),
+                   ("pyelonephritis", "INFECTIOUS_DISEASE"), ("HCV", "PATHOGEN"),
+                   ("Staphylococcus aureus", "PATHOGEN"), ("Familial Mediterranean fever", "IMMUNE_DISEASE"))
+    out = norm(doc)
+    got = {k: (attrs_of(out, k).get("icd10cm"), attrs_of(out, k).get("icd10cm_source"))
+           for k in ("HIV-positive", "CMV infection", "sepsis", "hepatitis B", "HCV", "Staphylococcus aureus")}
+    assert got == {"HIV-positive": (["B20"], "agent"), "CMV infection": (["B25.9"], "curated"),
+                   "sepsis": (["A41.9"], "curated"), "hepatitis B": (["B19.10"], "curated"),
+                   "HCV": (["B19.20"], "agent"), "Staphylococcus aureus": (["B95.8"], "agent")}
+    assert attrs_of(out, "pyelonephritis")["icd10cm"][0].startswith("N1")
+    assert attrs_of(out, "Familial Mediterranean fever")["icd10cm"] == ["M04.1"]
+    off = Normalizer(icd10cm=False)(doc)
+    assert "icd10cm" not in attrs_of(off, "HCV") and "icd10cm" not in attrs_of(off, "sepsis")
+
+
+def test_icd10cm_terms_come_from_the_tabular_list() -> None:
+    from imner.normalize.icd10cm import load_icd10cm, strip_qualifiers
+
+    assert strip_qualifiers("Sepsis, unspecified organism") == "Sepsis"
+    icd = load_icd10cm()
+    assert icd.term("Septicemia NOS") == ("A41.9", "icd10cm-term") or icd.term("Septicemia NOS")[0] == "A41.9"
+    assert icd.term("Actinomycosis")[0].startswith("A42")
+    assert icd.codes_for_disease(["Candida infection"]) == (["B37.9"], "agent")
+    assert icd.codes_for_pathogen("Klebsiella oxytoca") == (["B96.1"], "agent")  # by genus
+    assert icd.codes_for_pathogen("Homo sapiens") is None

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imner.text import split_sentences, tokenize
+from imner.text import sentences_with_tokens, split_sentences, tokenize
 
 
 def toks(text):
@@ -80,3 +80,47 @@ def test_sentence_tokens_equal_tokenizing_each_sentence(text):
 
     for (a, b), toks in sentences_with_tokens(text):
         assert toks == tokenize(text[a:b], a)
+
+
+# ---------------------------------------------------------------- hard-wrapped text (issue 14 §6)
+
+def _fold(text: str, width: int) -> str:
+    """What ``fold -s -w width`` does: break each line at the last space that keeps it within ``width``."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width, break_long_words=False) for line in text.split("\n"))
+
+
+def test_hard_wrapped_text_gives_the_unwrapped_sentences():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "examples" / "case_report.txt").read_text(encoding="utf-8")
+    wrapped = _fold(text, 60)
+    assert wrapped != text and max(len(ln) for ln in wrapped.splitlines()) <= 60
+    flat = [" ".join(text[s:e].split()) for s, e in split_sentences(text)]
+    folded = [" ".join(wrapped[s:e].split()) for s, e in split_sentences(wrapped)]
+    assert folded == flat
+    # tokens are the same words, with offsets into the wrapped text
+    toks = [t for _, ts in sentences_with_tokens(wrapped) for t in ts]
+    assert [t.text for t in toks] == [t.text for _, ts in sentences_with_tokens(text) for t in ts]
+    assert all(wrapped[t.start:t.end] == t.text for t in toks)
+
+
+def test_line_breaks_that_are_not_wraps_still_end_sentences():
+    # a list of short lines, a heading, a numbered list and a blank line stay sentence ends
+    note = "Medications\naspirin\nmetformin\n\nPlan\n1. start prednisone\n2. recheck creatinine"
+    assert [note[s:e] for s, e in split_sentences(note)] == [
+        "Medications", "aspirin", "metformin", "Plan", "1. start prednisone", "2. recheck creatinine"]
+    # one paragraph per line (no wrap) keeps its line breaks as ends
+    para = ("The patient was admitted with fever and a productive cough of three days and crackles were heard "
+            "over the right lower lobe\nblood cultures were drawn")
+    assert len(split_sentences(para)) == 2
+
+
+def test_wrapped_list_items_keep_their_bullets_apart():
+    text = _fold("The patient was admitted with fever and a cough that had lasted three days and had worsened over "
+                 "the last night despite antipyretics.\n- ceftriaxone was started\n- azithromycin was added", 40)
+    assert text.count("\n") >= 4
+    sents = [" ".join(text[s:e].split()) for s, e in split_sentences(text)]
+    assert sents[0].endswith("despite antipyretics.") and sents[0].startswith("The patient")
+    assert sents[1:] == ["- ceftriaxone was started", "- azithromycin was added"]

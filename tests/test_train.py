@@ -183,3 +183,27 @@ def test_shipped_configs_are_valid(name):
     root = Path(__file__).resolve().parent.parent / "configs"
     cfg = training.load_train_config(root / name)
     assert cfg.tagger == "crf.v1" and "train" in cfg.sources and cfg.output_dir is not None
+
+
+def test_exclude_drops_training_documents_that_are_in_an_evaluation_split(tmp_path, stub_corpora):
+    # the tiny dev split is the "evaluation" here: train = train + dev, exclude dev -> only the train documents
+    path = tmp_path / "c.toml"
+    path.write_text('[model]\ntagger = "dictionary.v1"\n[data]\n'
+                    'train = [{corpus = "tiny", split = "train"}, {corpus = "tiny", split = "dev"}]\n'
+                    'exclude = [{corpus = "tiny", split = "dev"}]\n', encoding="utf-8")
+    cfg = training.load_train_config(path)
+    assert [s.describe() for s in cfg.exclude] == ["tiny/dev"]
+    manifest: dict = {}
+    messages: list[str] = []
+    docs = training.load_role(cfg, "train", manifest, messages.append, training.exclusion_index(cfg.exclude))
+    n_train, n_dev = len(tiny_corpus()["train"]), len(tiny_corpus()["dev"])
+    assert len(docs) == n_train and manifest["train"]["sources"][1]["excluded_documents"] == {"tiny/dev": n_dev}
+    assert any("dropped, also in" in m for m in messages)
+    # a document of another corpus with the same text is dropped too (CodiEsp dev taken into a growing corpus)
+    dev0 = tiny_corpus()["dev"][0]
+    copy = Document("other:1", "  " + dev0.text.replace(" ", "\n", 1) + " ")
+    assert training._excluded(copy, training.exclusion_index(cfg.exclude)) == "tiny/dev"
+    path.write_text('[model]\ntagger = "dictionary.v1"\n[data]\ntrain = {corpus = "tiny", split = "train"}\n'
+                    'exclude = [{corpus = "tiny", splt = "dev"}]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="splt"):
+        training.load_train_config(path)

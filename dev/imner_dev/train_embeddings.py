@@ -3,7 +3,9 @@
 Text used (``$IMNER_DATA``): the train and dev splits of the registered corpora (NCBI-disease, BC5CDR, BioRED,
 S800, LINNAEUS, BioNLP-ST 2011 ID; MACCROBAT2020, see below), the ADE corpus v2 sentences (DRUG-AE, DRUG-DOSE,
 ADE-NEG, each sentence once), the Chia eligibility criteria (``chia_without_scope.zip``, .txt files), and from
-the HPO zip the GSC+ dev abstracts and the JAX full texts. Nothing is labelled here: only raw text is used.
+the HPO zip the GSC+ dev abstracts and the JAX full texts, and with ``--codiesp`` the CodiEsp English case reports
+(``codiesp_en_cases``, CC BY 4.0: train and background documents; the 250 ICD-coded dev documents are left out, since
+they are the ICD-coding evaluation of ``benchmarks/icd_codes.py``). Nothing is labelled here: only raw text is used.
 
 Left out, so that no evaluation text is seen even without labels:
 
@@ -99,9 +101,22 @@ def gsc_blocks(split: str) -> Iterator[tuple[str, str]]:
             yield lines[0].strip(), lines[1]
 
 
-def texts(imd: dict[str, str] | None) -> Iterator[tuple[str, str | None, str]]:
+def codiesp_texts() -> Iterator[tuple[str, str | None, str]]:
+    """CodiEsp train and background case reports (never dev: the ICD-coding evaluation)."""
+    path = data_dir() / "codiesp_en_cases" / "codiesp_en_cases.jsonl"
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec.get("split") in ("train", "background"):
+                yield f"codiesp/{rec['split']}", None, rec["text"]
+
+
+def texts(imd: dict[str, str] | None, codiesp: bool = False) -> Iterator[tuple[str, str | None, str]]:
     """(source, pmid or None, text) of every document used."""
     from imner import corpora
+
+    if codiesp:
+        yield from codiesp_texts()
 
     for name in CORPORA:
         for split in ("train", "dev"):
@@ -147,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--codiesp", action="store_true",
+                    help="add the CodiEsp train and background case reports (not its dev split)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -158,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     seen_texts: set[str] = set()
     skipped: Counter = Counter()
     # ADE rows are sentences of one abstract: de-duplicate those by (pmid, sentence) above, not by pmid
-    for source, pmid, text in texts(imd):
+    for source, pmid, text in texts(imd, args.codiesp):
         c = per_source.setdefault(source, Counter())
         if pmid is not None and pmid in excluded:
             skipped[f"{source}: PMID of a test document"] += 1
@@ -212,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
            "out": os.path.relpath(out, ROOT), "bytes": size, "token_coverage": round(covered / n_tokens, 4),
            "machine": machine(), "nearest_neighbours": probes}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "train_embeddings.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+    stem = "train_embeddings_codiesp" if args.codiesp else "train_embeddings"
+    (OUT / f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     md = ["# Word embeddings (word2vec) on the shared biomedical text", "",
           f"- date: {res['date']}; git commit {commit}"
           + (f" (uncommitted: {', '.join(uncommitted)})" if uncommitted else ""),
@@ -232,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         md += ["", "Skipped: " + "; ".join(f"{k} ({v})" for k, v in sorted(skipped.items()))]
     md += ["", "Nearest neighbours (cosine):", ""]
     md += [f"- {w}: {', '.join(ns)}" for w, ns in probes.items()]
-    (OUT / "train_embeddings.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    (OUT / f"{stem}.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     print("\n".join(md))
 
 

@@ -71,6 +71,58 @@ def iter_tokens(text: str, offset: int = 0) -> Iterator[Token]:
 
 _SENT_END = frozenset(".?!")
 _OPENERS = frozenset("([{\"'“‘")
+#: a line that ends with one of these is not wrapped mid-sentence
+_LINE_END = frozenset(".?!:;")
+#: tokens that start a list item when they begin a line ("- fever", "* rash", "• cough")
+_BULLETS = frozenset("-*•·‣▪–—>")
+#: widest line (characters) of a text that counts as hard-wrapped; longer lines are paragraphs
+MAX_WRAP_WIDTH = 132
+#: narrowest: shorter lines are lists or fields ("BP 120/80"), not wrapped prose
+MIN_WRAP_WIDTH = 30
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def wrap_width(text: str) -> int | None:
+    """The width a hard-wrapped text was wrapped at (its widest line), or None when it does not look wrapped.
+
+    Wrapped means: at least three lines, the widest from :data:`MIN_WRAP_WIDTH` to :data:`MAX_WRAP_WIDTH`
+    characters, and at least half of the lines that end without ``.?!:;`` come within 25 % of that width (the
+    mark of a greedy wrap; a list, a form or a text with one paragraph per line fails it)."""
+    if "\n" not in text and "\r" not in text:
+        return None
+    lines = [ln.rstrip() for ln in _LINE_BREAK.split(text)]
+    lengths = [len(ln) for ln in lines if ln]
+    if len(lengths) < 3:
+        return None
+    width = max(lengths)
+    if not MIN_WRAP_WIDTH <= width <= MAX_WRAP_WIDTH:
+        return None
+    open_lines = [len(ln) for ln in lines[:-1] if ln and ln[-1] not in _LINE_END]
+    if not open_lines:
+        return None
+    full = sum(1 for n in open_lines if n >= 0.75 * width)
+    return width if full * 2 >= len(open_lines) else None
+
+
+def is_soft_break(text: str, tok: Token, nxt: Token, width: int) -> bool:
+    """Whether the whitespace between ``tok`` and ``nxt`` (holding a line break) is a wrap inside a sentence of a
+    text wrapped at ``width`` (see :func:`split_sentences`)."""
+    gap = text[tok.end:nxt.start]
+    if len(_LINE_BREAK.findall(gap)) != 1 or tok.text[-1] in _LINE_END:
+        return False
+    if nxt.text in _BULLETS:
+        return False
+    after = text[nxt.end:nxt.end + 1]
+    if nxt.text.isdigit() and after in (".", ")"):
+        return False  # "1. ", "2) ": a numbered list
+    line_start = max(text.rfind("\n", 0, tok.end), text.rfind("\r", 0, tok.end)) + 1
+    line = text[line_start:tok.end].rstrip()
+    word_end = nxt.start
+    while word_end < len(text) and not text[word_end].isspace():
+        word_end += 1
+    # a greedy wrap breaks a line only when the next word does not fit on it (a little slack for wrappers
+    # that count the trailing space or wrap at a width below the widest line)
+    return len(line) + 1 + (word_end - nxt.start) > width - 2
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -79,6 +131,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     A sentence ends at a line break, or at ``.``, ``?`` or ``!`` (optionally followed by closing
     quotes/brackets) when the next token starts with an upper-case letter, a digit or an opening bracket.
     Abbreviations are single tokens, so their periods never end a sentence.
+
+    Hard-wrapped text is the exception to "a line break ends a sentence": in a text whose lines were wrapped at
+    a fixed width (:func:`wrap_width`), a single line break is a space (a *soft break*, :func:`is_soft_break`)
+    when the line before it does not end with ``.?!:;``, the next line does not start with a list marker, and
+    the next line's first word would not have fitted on the line before it (what a greedy wrap does). So
+    ``fold -s -w 60`` of a text gives the sentences (and tokens) of the unwrapped text, with offsets into the
+    wrapped one. A blank line always ends a sentence.
     """
     return [bounds for bounds, _ in _sentences(text)]
 
@@ -91,6 +150,7 @@ def _sentences(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
         return sents
     first = 0
     start = tokens[0].start
+    width = wrap_width(text)
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if nxt is None:
@@ -98,6 +158,8 @@ def _sentences(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
             break
         gap = text[tok.end:nxt.start]
         boundary = "\n" in gap or "\r" in gap
+        if boundary and width is not None and is_soft_break(text, tok, nxt, width):
+            boundary = False
         if not boundary and tok.text in _SENT_END and gap:
             c = nxt.text[0]
             boundary = c.isupper() or c.isdigit() or c in _OPENERS
@@ -127,3 +189,13 @@ def sentences_with_tokens(text: str) -> list[tuple[tuple[int, int], list[Token]]
     if len(text) > _CACHE_MAX_CHARS:
         return _sentences(text)
     return [(bounds, list(toks)) for bounds, toks in _cached_sentences(text)]
+
+
+def within_one_sentence(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` lies inside one sentence (:func:`split_sentences`): a line break in it is then a
+    soft break of wrapped text, not a sentence end. Texts without line breaks in that slice answer at once."""
+    piece = text[start:end]
+    if "\n" not in piece and "\r" not in piece:
+        return True
+    bounds = [b for b, _ in (_cached_sentences(text) if len(text) <= _CACHE_MAX_CHARS else _sentences(text))]
+    return any(s <= start and end <= e for s, e in bounds)

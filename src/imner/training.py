@@ -14,6 +14,7 @@ the keys allowed there::
     test = {corpus = "ncbi-disease", split = "test"}         # optional
     label_map = {SpecificDisease = "Disease"}                # optional: rename labels (spans and meta annotates)
     keep_labels = ["Disease"]                                # optional: after mapping, keep only these labels
+    exclude = [{corpus = "ncbi-disease", split = "test"}]    # optional: evaluation sets kept out of train
 
     [output]
     dir = "models/crf-ncbi"      # relative paths are relative to the current directory
@@ -21,6 +22,10 @@ the keys allowed there::
 
 A source table takes ``corpus``, ``split`` and optionally ``limit`` (the first N documents, for quick
 runs). Spans removed by ``keep_labels`` are counted per label in ``data_manifest.json`` and printed.
+``exclude`` lists evaluation splits: a training document with the PubMed id, the document id or the text (after
+whitespace is collapsed) of one of their documents is dropped, and the drops are counted per source in the manifest
+(BioRED shares abstracts with NCBI-disease and BC5CDR; a corpus that grows, such as imd-cases, may take in a
+CodiEsp dev report, which is the ICD-coding evaluation).
 
 The model directory receives the tagger's own files (``config.json`` ...), ``train_config.toml`` (a copy
 of the config), ``data_manifest.json`` (sources, document and span counts, a hash of the document ids),
@@ -52,7 +57,7 @@ log = logging.getLogger(__name__)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "": ("model", "data", "output"),
     "model": ("tagger", "params"),
-    "data": ("train", "dev", "test", "label_map", "keep_labels"),
+    "data": ("train", "dev", "test", "label_map", "keep_labels", "exclude"),
     "source": ("corpus", "split", "limit"),
     "output": ("dir", "overwrite"),
 }
@@ -79,6 +84,7 @@ class TrainConfig:
     sources: Mapping[str, tuple[Source, ...]]  # role ("train", "dev", "test") -> sources
     label_map: Mapping[str, str] = field(default_factory=dict)
     keep_labels: tuple[str, ...] | None = None
+    exclude: tuple[Source, ...] = ()
     output_dir: Path | None = None
     overwrite: bool = False
 
@@ -157,6 +163,8 @@ def load_train_config(path: str | Path) -> TrainConfig:
     if keep is not None and (not isinstance(keep, list) or not keep or not all(isinstance(x, str) for x in keep)):
         raise ConfigError(f"{path}: data.keep_labels must be a non-empty list of label strings, got {keep!r}")
 
+    exclude = _sources(data["exclude"], "data.exclude", path) if "exclude" in data else ()
+
     output = _table(raw.get("output", {}), "output", path)
     _check_keys(output, "output", path)
     out_dir = output.get("dir")
@@ -166,7 +174,7 @@ def load_train_config(path: str | Path) -> TrainConfig:
     if not isinstance(overwrite, bool):
         raise ConfigError(f"{path}: output.overwrite must be true or false, got {overwrite!r}")
     return TrainConfig(path=path, tagger=tagger, params=params, sources=sources, label_map=dict(label_map),
-                       keep_labels=tuple(keep) if keep else None,
+                       keep_labels=tuple(keep) if keep else None, exclude=exclude,
                        output_dir=Path(out_dir) if out_dir else None, overwrite=overwrite)
 
 
@@ -211,12 +219,49 @@ def _ids_hash(docs: Sequence[Document]) -> str:
     return h.hexdigest()
 
 
+def _text_key(text: str) -> str:
+    return hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def exclusion_index(sources: Sequence[Source]) -> dict[str, str]:
+    """``"pmid:…"``, ``"id:…"`` and ``"text:…"`` keys of the documents of ``sources`` -> the source they are in."""
+    index: dict[str, str] = {}
+    for src in sources:
+        where = src.describe()
+        for d in load_corpus(src.corpus, src.split):
+            if d.meta.get("pmid"):
+                index.setdefault(f"pmid:{d.meta['pmid']}", where)
+            index.setdefault(f"id:{d.id}", where)
+            index.setdefault(f"text:{_text_key(d.text)}", where)
+    return index
+
+
+def _excluded(doc: Document, index: Mapping[str, str]) -> str | None:
+    keys = [f"id:{doc.id}", f"text:{_text_key(doc.text)}"]
+    if doc.meta.get("pmid"):
+        keys.insert(0, f"pmid:{doc.meta['pmid']}")
+    return next((index[k] for k in keys if k in index), None)
+
+
 def load_role(cfg: TrainConfig, role: str, manifest: dict[str, Any],
-              progress: Callable[[str], None]) -> list[Document]:
+              progress: Callable[[str], None], exclude: Mapping[str, str] | None = None) -> list[Document]:
     docs: list[Document] = []
     entries = []
     for src in cfg.sources.get(role, ()):
         part = load_corpus(src.corpus, src.split)
+        removed: Counter = Counter()
+        if exclude:
+            kept = []
+            for d in part:
+                where = _excluded(d, exclude)
+                if where is None:
+                    kept.append(d)
+                else:
+                    removed[where] += 1
+            part = kept
+            if removed:
+                progress(f"{role}: {src.describe()}: {sum(removed.values())} documents dropped, also in "
+                         f"{dict(sorted(removed.items()))}")
         if src.limit is not None:
             part = part[:src.limit]
         dropped: Counter = Counter()
@@ -224,7 +269,8 @@ def load_role(cfg: TrainConfig, role: str, manifest: dict[str, Any],
         labels = Counter(s.label for d in part for s in d.spans)
         entries.append({"corpus": src.corpus, "split": src.split, "limit": src.limit, "documents": len(part),
                         "spans": sum(labels.values()), "labels": dict(sorted(labels.items())),
-                        "dropped_spans": dict(sorted(dropped.items())), "doc_ids_sha256": _ids_hash(part)})
+                        "dropped_spans": dict(sorted(dropped.items())), "doc_ids_sha256": _ids_hash(part),
+                        "excluded_documents": dict(sorted(removed.items()))})
         progress(f"{role}: {src.describe()}: {len(part)} documents, {sum(labels.values())} spans"
                  + (f" ({sum(dropped.values())} spans of labels outside keep_labels removed: "
                     f"{dict(sorted(dropped.items()))})" if dropped else ""))
@@ -292,8 +338,11 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
     overwrite = cfg.overwrite if overwrite is None else overwrite
     _check_output(out, overwrite)  # fail before the (long) training
 
-    manifest: dict[str, Any] = {"label_map": dict(cfg.label_map), "keep_labels": cfg.keep_labels}
-    data = {role: load_role(cfg, role, manifest, progress) for role in ROLES if role in cfg.sources}
+    manifest: dict[str, Any] = {"label_map": dict(cfg.label_map), "keep_labels": cfg.keep_labels,
+                                "exclude": [s.describe() for s in cfg.exclude]}
+    exclude = exclusion_index(cfg.exclude) if cfg.exclude else None
+    data = {role: load_role(cfg, role, manifest, progress, exclude if role == "train" else None)
+            for role in ROLES if role in cfg.sources}
     train_ids = {(d.meta.get("corpus"), d.id) for d in data["train"]}
     for role in ("dev", "test"):
         if role in data:

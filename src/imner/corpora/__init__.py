@@ -43,6 +43,7 @@ _PLUGIN_MODULES: list[str] = [
     "imner.corpora.s800",
     "imner.corpora.linnaeus",
     "imner.corpora.bionlp11id",
+    "imner.corpora.codiesp",
     "imner.corpora.imd_cases",
 ]
 #: entry-point group naming more plugin modules (other installed packages: the dev package's silver corpora)

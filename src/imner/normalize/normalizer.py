@@ -30,9 +30,13 @@ Attrs written (keys not applicable are absent; a second run replaces them, and a
     ``IMNER:...`` for curated-only concepts) and its preferred name.
 ``doid``, ``hpo``, ``drugbank``, ``ncbitaxon``
     the same id under its vocabulary's key.
-``icd10cm``
-    diseases: a **list** of ICD-10-CM codes (``["M32.9"]``; several when DO/MONDO map to several), absent
-    when the concept has none.
+``icd10cm``, ``icd10cm_source``
+    diseases: a **list** of ICD-10-CM codes (``["M32.9"]``; several when DO/MONDO map to several); when the
+    concept has none from DO/MONDO (``icd10cm_source: "do-mondo"``), the code the ICD-10-CM tabular list or the
+    curated names give the long form, the mention or the concept name (``"icd10cm-term"``, ``"curated"``), or
+    the code of the infection an agent phrase names ("CMV infection": ``"agent"``). Pathogens: the code of the
+    infection the pathogen names ("HIV", "HCV"), or its B95-B97 agent code ("Staphylococcus aureus"),
+    ``icd10cm_source: "agent"``. Absent when nothing gives one (:mod:`imner.normalize.icd10cm`).
 ``category``, ``subcategory``
     diseases: ``immune``/``infectious``/``other`` and e.g. ``autoimmune``, ``autoinflammatory``,
     ``allergic``, ``immunodeficiency``, ``other-immune``; ``bacterial``, ``viral``, ``fungal``,
@@ -99,7 +103,7 @@ ID_KEYS: dict[str, str] = {"DOID": "doid", "HP": "hpo", "DRUGBANK": "drugbank", 
 OUTPUT_KEYS: frozenset[str] = frozenset({
     "code_status", "concept_id", "concept_name", "doid", "hpo", "drugbank", "ncbitaxon", "icd10cm", "category",
     "subcategory", "kind", "drug_class", "match", "abbreviation_of", "resolved_by", "candidates", "cross_label",
-    "via",
+    "via", "icd10cm_source",
 })
 #: removed before writing as well: the dictionary tagger's other candidates for its ``concept_id``
 _REPLACED_KEYS = OUTPUT_KEYS | {"alt_concept_ids"}
@@ -115,14 +119,17 @@ class Normalizer:
     document to their long forms. ``label_map``: maps other label sets onto the labels above (e.g.
     ``{"Disease": "DISEASE"}`` for BC5CDR; :data:`DISEASE` = any disease class). ``cross_label``: try the
     fallback vocabulary. ``drug_classes``: a :class:`DrugClassRules`, a rule-file path, or None for the
-    packaged rules.
+    packaged rules. ``icd10cm``: give disease spans without a DO/MONDO ICD-10-CM code the code of the ICD-10-CM
+    tabular list or curated names, and pathogens the code of the infection they name
+    (:mod:`imner.normalize.icd10cm`; ``icd10cm_source`` says which).
 
     Lookups are cached per (surface form, label group); the instance is safe to share between threads.
     """
 
     def __init__(self, lexicon: Lexicon | str | Path | None = None, *, abbreviations: bool = True,
                  label_map: Mapping[str, str] | None = None, cross_label: bool = True,
-                 drug_classes: DrugClassRules | str | Path | None = None) -> None:
+                 drug_classes: DrugClassRules | str | Path | None = None, icd10cm: bool = True) -> None:
+        self.icd10cm = icd10cm
         self._lexicon = lexicon if isinstance(lexicon, Lexicon) else None
         self._lexicon_path = None if isinstance(lexicon, Lexicon) else lexicon
         self.abbreviations = abbreviations
@@ -301,12 +308,45 @@ class Normalizer:
             out["code_status"] = "unmapped"
         if long_form is not None and concepts:
             out["abbreviation_of"] = long_form
+        if self.icd10cm and (label in DISEASE_LABELS or label in (DISEASE, "PATHOGEN", "SIGN_SYMPTOM")):
+            self._icd_codes(out, label, surface, long_form)
         if label == "MEDICATION":
             name = concepts[0].name if len(concepts) == 1 else None
             dc = self.drug_classes.classify(name, surface, long_form)
             if dc is not None:
                 out["drug_class"] = dc
         return out
+
+
+    def _icd_codes(self, out: dict[str, Any], label: str, surface: str, long_form: str | None) -> None:
+        """ICD-10-CM codes from the tabular list / curated names / the agent (see :mod:`imner.normalize.icd10cm`)."""
+        from imner.normalize.icd10cm import load_icd10cm
+
+        if "icd10cm" in out:
+            # DO/MONDO sometimes cross-reference a block ("A15-A19"), which is no code
+            codes = [c for c in out["icd10cm"] if "-" not in c]
+            if codes:
+                out["icd10cm"], out["icd10cm_source"] = codes, "do-mondo"
+                return
+            del out["icd10cm"]
+        icd = load_icd10cm()
+        if label == "SIGN_SYMPTOM":
+            # a disease the tagger called a sign ("sepsis", "peritonitis"): only the curated disease names
+            for cand in (long_form, surface):
+                hit = icd.term(cand)
+                if hit is not None and hit[1] == "curated":
+                    out["icd10cm"], out["icd10cm_source"] = [hit[0]], "curated"
+                    return
+            return
+        name = out.get("concept_name") if out.get("code_status") == "mapped" else None
+        if label == "PATHOGEN":
+            hit = icd.codes_for_pathogen(long_form or surface, name)
+            if hit is None and long_form:
+                hit = icd.codes_for_pathogen(surface, name)
+        else:
+            hit = icd.codes_for_disease([long_form, surface, name])
+        if hit is not None:
+            out["icd10cm"], out["icd10cm_source"] = hit
 
 
 def concept_attrs(c: Concept) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from imner.lexicon import LEXICON_DIR, Lexicon, load_lexicon, normalize_term
 from imner.lexicon.normalize import Piece, fold_text, iter_pieces
 from imner.taggers.base import Tagger
 from imner.types import Document, Span
+from imner.text import within_one_sentence
 
 #: labels the packaged lexicon can produce
 LEXICON_LABELS: tuple[str, ...] = (
@@ -255,7 +256,7 @@ class DictionaryTagger(Tagger):
                     continue
                 start, end = p.start, pieces[j - 1].end
                 surface = text[start:end]
-                if "\n" in surface or "\r" in surface:
+                if ("\n" in surface or "\r" in surface) and not within_one_sentence(text, start, end):
                     continue
                 if key in abbreviations and not _case_ok(abbreviations, key, surface):
                     continue
@@ -273,7 +274,7 @@ class DictionaryTagger(Tagger):
                 stated = MECHANISM_MODIFIERS.get(norms[i - 1]) if prev.token_start and prev.token_end else None
                 gap = text[prev.end:start]
                 if (stated is not None and stated in self.labels and (not spans or spans[-1].end <= prev.start)
-                        and gap.strip() == "" and "\n" not in gap):
+                        and gap.strip() == "" and within_one_sentence(text, prev.start, end)):
                     start, label = prev.start, stated
                     attrs["rule"] = "mechanism_modifier"
             spans.append(Span(start, end, label, 1.0, attrs))

@@ -42,13 +42,25 @@ class BiLSTMOnnxTagger(ExportedTagger):
     ``model_dir``: an exported model directory; ``threads``: onnxruntime intra-op threads (default 2);
     ``batch_size``: sentences per run (sorted by length, so a batch pads little); ``model_file``: which
     ONNX file of the directory to run (default: the one its config names, the int8 model after a
-    quantized export)."""
+    quantized export).
+
+    ``lexicon_backoff`` (labels; default none, the shipped default's config sets it): the Disease Ontology /
+    NCBI Taxonomy knowledge decides at tagging time where the network found nothing. A lexicon match (the
+    model's own dictionary tagger, already run for the lexicon features) of one of these labels that overlaps
+    no predicted span is added (``attrs["source"] = "lexicon"``): "brucellosis" or "tuberculosis" written plainly
+    is an infectious disease whatever the network learned. With ``lexicon_widen`` (default false) such a match
+    that covers the predicted spans it overlaps, and is longer, replaces them ("urinary tract" ANATOMY +
+    "infection" -> "urinary tract infection"; ``attrs["source"] = "lexicon"``). ``lexicon_retype`` (default
+    false): a predicted OTHER_DISEASE or SIGN_SYMPTOM span with exactly the extent of a lexicon IMMUNE_DISEASE /
+    INFECTIOUS_DISEASE match takes the lexicon's class (the DO hierarchy, step 2 of the guideline's order;
+    ``attrs["retyped_by"] = "lexicon"``)."""
 
     name = "bilstm-onnx.v1"
     made_by = "train bilstm.v1 and export it with imner.taggers.bilstm.export.export_bilstm_onnx"
 
     def __init__(self, model_dir: str | Path, threads: int = 2, batch_size: int = 64,
-                 model_file: str | None = None) -> None:
+                 model_file: str | None = None, lexicon_backoff: Sequence[str] | None = None,
+                 lexicon_retype: bool | None = None, lexicon_widen: bool | None = None) -> None:
         self.threads = check_positive("bilstm-onnx", "threads", threads)
         self.batch_size = check_positive("bilstm-onnx", "batch_size", batch_size)
         self.model_dir = Path(model_dir)
@@ -67,6 +79,30 @@ class BiLSTMOnnxTagger(ExportedTagger):
         self.model_file = model_file or cfg["model_file"]
         self._cfg = {k: v for k, v in cfg.items() if k not in ("tagger", "labels")}
         self._cfg["model_file"] = self.model_file
+        backoff = cfg.get("lexicon_backoff", []) if lexicon_backoff is None else lexicon_backoff
+        if not isinstance(backoff, (list, tuple)) or not all(isinstance(x, str) and x in self.labels for x in backoff):
+            raise ConfigError(f"bilstm-onnx lexicon_backoff must be a list of the model's labels "
+                              f"({', '.join(self.labels)}), got {backoff!r}")
+        self.lexicon_backoff = tuple(backoff)
+        retype = cfg.get("lexicon_retype", False) if lexicon_retype is None else lexicon_retype
+        widen = cfg.get("lexicon_widen", False) if lexicon_widen is None else lexicon_widen
+        for key, value in (("lexicon_retype", retype), ("lexicon_widen", widen)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"bilstm-onnx {key} must be true or false, got {value!r}")
+        self.lexicon_retype = retype
+        self.lexicon_widen = widen
+        pool = cfg.get("pool_documents", False)
+        if not isinstance(pool, bool):
+            raise ConfigError(f"{cfg_path}: pool_documents must be true or false, got {pool!r}")
+        #: whether the sentences of several documents may share a run (see :meth:`predict`)
+        self.pool_documents = pool
+        # written only when set, so a model directory without them reads back unchanged
+        for key, value in (("lexicon_backoff", list(self.lexicon_backoff)), ("lexicon_retype", self.lexicon_retype),
+                           ("lexicon_widen", self.lexicon_widen)):
+            if value:
+                self._cfg[key] = value
+            else:
+                self._cfg.pop(key, None)
         for key in ("crf_file", "vocab_file"):
             if not (self.model_dir / cfg[key]).is_file():
                 raise ModelNotFoundError(f"{self.model_dir / cfg[key]} is missing: a bilstm-onnx.v1 model directory "
@@ -134,9 +170,17 @@ class BiLSTMOnnxTagger(ExportedTagger):
         return self._session.run(None, {k: batch[k] for k in self._inputs})[0]
 
     def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
+        """Spans of each document; a document's spans depend on the document only, never on the other documents
+        of the call. Sentences are sorted by length and run ``batch_size`` at a time. A model whose graph
+        quantizes activations dynamically (``quantize_dynamic``'s int8 LSTM and MatMul) scales each run by that
+        run's range, so only one document's sentences share a run (before this, 7 of 1,527 spans changed between
+        ``imner extract --batch-size 1`` and ``16`` on 20 MACCROBAT texts). Float computation alone does not cure
+        it: int8 weights dequantized to float LSTM/MatMul, with sentences of 16 documents pooled, still changed 4
+        of 1,739 spans (rounding of differently blocked GEMMs at near-ties). Pooling costs ~35% less CPU; config
+        ``"pool_documents": true`` turns it on for a model where that matters more than invariance."""
         docs = list(docs)
         lex_spans = self._lexicon.predict(docs) if self._lexicon is not None else None
-        flat = []  # (document index, tokens, word ids, char ids, casing ids, lexicon ids) per sentence
+        rows = []  # (document index, tokens, word ids, char ids, casing ids, lexicon ids) per sentence
         for k, doc in enumerate(docs):
             sents = [toks for _, toks in sentences_with_tokens(doc.text) if toks]
             tokens = [t for toks in sents for t in toks]
@@ -145,22 +189,29 @@ class BiLSTMOnnxTagger(ExportedTagger):
             pos = 0
             for toks in sents:
                 n = len(toks)
-                flat.append((k, toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
+                rows.append((k, toks, words[pos:pos + n], chars[pos:pos + n], case[pos:pos + n], lex[pos:pos + n]))
                 pos += n
-        # Batches never mix documents: the int8 model quantizes activations per batch (DynamicQuantizeLinear), so
-        # a sentence's scores depend on what shares its batch. Batching each document's sentences on their own
-        # (sorted by length) makes a document's result independent of the others in the call: `imner extract`,
-        # --workers and Spark give the same output whatever the grouping.
-        by_doc: dict[int, list[int]] = {}
-        for i, row in enumerate(flat):
-            by_doc.setdefault(row[0], []).append(i)
-        chunks = []
-        for rows in by_doc.values():
-            rows.sort(key=lambda i: len(flat[i][1]))
-            chunks.extend(rows[b:b + self.batch_size] for b in range(0, len(rows), self.batch_size))
         out: list[list[Span]] = [[] for _ in docs]
-        for idx in chunks:
-            chunk = [flat[i] for i in idx]
+        if self.pool_documents:
+            self._predict_rows(rows, out)
+        else:
+            by_doc: list[list[tuple]] = [[] for _ in docs]
+            for row in rows:
+                by_doc[row[0]].append(row)
+            for doc_rows in by_doc:
+                self._predict_rows(doc_rows, out)
+        result = []
+        for k, spans in enumerate(out):
+            spans.sort(key=lambda s: (s.start, s.end, s.label))
+            if lex_spans is not None and (self.lexicon_backoff or self.lexicon_retype or self.lexicon_widen):
+                spans = self._with_lexicon(spans, lex_spans[k])
+            result.append(spans)
+        return result
+
+    def _predict_rows(self, rows: list[tuple], out: list[list[Span]]) -> None:
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i][1]))
+        for b in range(0, len(order), self.batch_size):
+            chunk = [rows[i] for i in order[b:b + self.batch_size]]
             batch = pad_batch(*([row[j] for row in chunk] for j in (2, 3, 4, 5)))
             em = self.emissions(batch)
             paths = viterbi(em, self._transitions, self._start, self._end, batch["mask"])
@@ -172,7 +223,32 @@ class BiLSTMOnnxTagger(ExportedTagger):
                     marg = marginals(em, self._transitions, self._start, self._end, batch["mask"])
                 scores = [float(marg[r, i, p]) for i, p in enumerate(path)]
                 out[row[0]].extend(tags_to_spans(row[1], [self.tags[p] for p in path], scores))
-        return [sorted(spans, key=lambda s: (s.start, s.end, s.label)) for spans in out]
+
+    def _with_lexicon(self, spans: list[Span], lexical: Sequence[Span]) -> list[Span]:
+        """``lexicon_backoff`` and ``lexicon_retype`` (see the class doc)."""
+        if self.lexicon_retype:
+            by_extent = {(s.start, s.end): s.label for s in lexical
+                         if s.label in ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE")}
+            spans = [s.evolve(label=by_extent[(s.start, s.end)], attrs={**s.attrs, "retyped_by": "lexicon"})
+                     if s.label in ("OTHER_DISEASE", "SIGN_SYMPTOM") and (s.start, s.end) in by_extent else s
+                     for s in spans]
+        if self.lexicon_backoff:
+            added = []
+            replaced: set[int] = set()
+            for s in lexical:
+                if s.label not in self.lexicon_backoff:
+                    continue
+                hit = [i for i, o in enumerate(spans) if o.start < s.end and s.start < o.end]
+                if not hit:
+                    added.append(Span(s.start, s.end, s.label, s.score, {"source": "lexicon"}))
+                elif self.lexicon_widen and all(s.start <= spans[i].start and spans[i].end <= s.end
+                                                and spans[i].end - spans[i].start < s.end - s.start for i in hit):
+                    replaced.update(hit)
+                    added.append(Span(s.start, s.end, s.label, s.score, {"source": "lexicon"}))
+            if added:
+                spans = sorted([*(o for i, o in enumerate(spans) if i not in replaced), *added],
+                               key=lambda x: (x.start, x.end, x.label))
+        return spans
 
 
 __all__ = ["BiLSTMOnnxTagger"]
