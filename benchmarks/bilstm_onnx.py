@@ -70,7 +70,7 @@ def main() -> None:
     from imner.text import tokenize
 
     load_at_start = os.getloadavg()
-    dev, test = imner.corpora.load("imd-cases", "dev"), imner.corpora.load("imd-cases", "test")
+    dev, test = imner.corpora.load("imd-cases-maccrobat", "dev"), imner.corpora.load("imd-cases-maccrobat", "test")
     both = dev + test
     n_tokens = sum(len(tokenize(d.text)) for d in both)
     torch_tagger = BiLSTMTagger.load(args.model)

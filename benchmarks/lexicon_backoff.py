@@ -60,7 +60,7 @@ def main() -> int:
     from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
 
     t0 = time.perf_counter()
-    data = {"imd": corpora.load("imd-cases", "dev"), "ncbi": corpora.load("ncbi-disease", "dev"),
+    data = {"imd": corpora.load("imd-cases-maccrobat", "dev"), "ncbi": corpora.load("ncbi-disease", "dev"),
             "bc5": corpora.load("bc5cdr", "dev")}
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(), "commit": git_commit(),
            "command": "python benchmarks/lexicon_backoff.py", "variants": {}}

@@ -44,7 +44,7 @@ def main() -> None:
     from imner.taggers import load_tagger
 
     info = run_info("python benchmarks/select_default.py")
-    sets = {"imd-cases dev": (corpora.load("imd-cases", "dev"), None, None),
+    sets = {"imd-cases dev": (corpora.load("imd-cases-maccrobat", "dev"), None, None),
             "NCBI-disease dev": (corpora.load("ncbi-disease", "dev"), NCBI_MAP, ("Disease",))}
     rows = []
     for name, path in CANDIDATES.items():
