@@ -168,22 +168,17 @@ IMD_CASES = register(Corpus(
     **_COMMON,
 ))
 
-IMD_CASES_MACCROBAT = register(Corpus(
-    name="imd-cases-maccrobat",
-    description="The MACCROBAT part of imd-cases alone (its test split is the one earlier results were measured on).",
-    licence="CC BY 4.0 (MACCROBAT2020 annotations; texts PMC open-access case reports)",
-    path="maccrobat/MACCROBAT2020",
-    format="brat standoff (corpus/imd-cases/ann) over MACCROBAT2020 texts",
-    loader=lambda root, split: _load_part("maccrobat", root, split),
-    **_COMMON,
-))
+def _part(part: str, description: str, licence: str, fmt: str) -> Corpus:
+    return register(Corpus(name=f"{NAME}-{part}", description=description, licence=licence,
+                           path="maccrobat/MACCROBAT2020", format=fmt,
+                           loader=lambda root, split: _load_part(part, root, split), **_COMMON))
 
-IMD_CASES_CODIESP = register(Corpus(
-    name="imd-cases-codiesp",
-    description="The CodiEsp part of imd-cases alone: English machine translations of Spanish case reports.",
-    licence="CC BY 4.0 (CodiEsp, CLEF eHealth 2020; annotation imner)",
-    path="maccrobat/MACCROBAT2020",
-    format="brat standoff (corpus/imd-cases/ann-codiesp) over codiesp_en_cases.jsonl",
-    loader=lambda root, split: _load_part("codiesp", root, split),
-    **_COMMON,
-))
+
+IMD_CASES_MACCROBAT = _part(
+    "maccrobat", "The MACCROBAT part of imd-cases alone (its test split is the one earlier results were measured on).",
+    "CC BY 4.0 (MACCROBAT2020 annotations; texts PMC open-access case reports)",
+    "brat standoff (corpus/imd-cases/ann) over MACCROBAT2020 texts")
+IMD_CASES_CODIESP = _part(
+    "codiesp", "The CodiEsp part of imd-cases alone: English machine translations of Spanish case reports.",
+    "CC BY 4.0 (CodiEsp, CLEF eHealth 2020; annotation imner)",
+    "brat standoff (corpus/imd-cases/ann-codiesp) over codiesp_en_cases.jsonl")
