@@ -34,3 +34,17 @@ def test_a_trailing_newline_added_by_an_editor_is_accepted() -> None:
 def test_bad_markup_is_refused_naming_the_file_and_line(markup: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse(markup, TEXT, "x.txt")
+
+
+def test_a_bad_line_of_the_codiesp_texts_is_named(tmp_path) -> None:
+    from imner.corpora.imd_cases import read_codiesp_records
+    from imner.errors import InputError
+
+    src = tmp_path / "codiesp_en_cases.jsonl"
+    src.write_text('{"codiesp_id": "a", "text": "x"}\n{not json\n', encoding="utf-8")
+    with pytest.raises(InputError, match="line 2: not a JSON record"):
+        read_codiesp_records(source=src)
+    src.write_text('{"codiesp_id": "a", "text": "x"}\n{"codiesp_id": "b", "text": "y"}\n', encoding="utf-8")
+    assert {k: r["text"] for k, r in read_codiesp_records({"a"}, source=src).items()} == {"a": "x"}
+    with pytest.raises(InputError, match="set IMNER_DATA"):
+        read_codiesp_records(source=tmp_path / "missing.jsonl")

@@ -30,8 +30,12 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imner.schema import LABEL_NAMES as LABELS
+
+if TYPE_CHECKING:
+    from imner.types import Document
 
 SEED = "20261201"
 FOCUS = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN")
@@ -48,20 +52,10 @@ def corpus_dir() -> Path:
     return imd_dir() / "codiesp"
 
 
-def source_file() -> Path:
-    from imner.corpora.imd_cases import codiesp_source
-
-    return codiesp_source()
-
-
 def read_texts(ids: set[str] | None = None) -> dict[str, dict]:
-    out = {}
-    with open(source_file(), encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if ids is None or rec["codiesp_id"] in ids:
-                out[rec["codiesp_id"]] = rec
-    return out
+    from imner.corpora.imd_cases import read_codiesp_records
+
+    return read_codiesp_records(ids)
 
 
 def seeded(doc_id: str) -> str:
@@ -433,8 +427,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in ("build", "check"):
         return build(check=args.cmd == "check")
     if args.cmd == "stats":
-        import json
-
         print(json.dumps(decision_counts(), indent=1))
         return 0
     return 2

@@ -23,7 +23,7 @@ from imner.config import REPO_ROOT
 from imner.corpora import Corpus, Loaded, register
 from imner.errors import ConfigError, InputError
 from imner.schema import LABEL_NAMES
-from imner.types import Document
+from imner.types import Document, Span
 
 NAME = "imd-cases"
 SPLITS = ("train", "dev", "test")
@@ -41,6 +41,36 @@ def codiesp_source() -> Path:
     from imner.config import data_path
 
     return data_path("codiesp_en_cases") / "codiesp_en_cases.jsonl"
+
+
+def read_codiesp_records(ids: set[str] | None = None, source: Path | None = None) -> dict[str, dict]:
+    """CodiEsp id -> its JSON record (``codiesp_id``, ``text``, ``split``...) from the CodiEsp JSONL, for ``ids``
+    (every record when None); a line that is not JSON is an error naming it."""
+    import json
+
+    source = source or codiesp_source()
+    if not source.is_file():
+        raise InputError("the CodiEsp texts are not there; set IMNER_DATA to the shared data folder", source=str(source))
+    out: dict[str, dict] = {}
+    with open(source, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"not a JSON record: {e.msg}", source=str(source), line=n) from None
+            if ids is None or rec.get("codiesp_id") in ids:
+                out[rec["codiesp_id"]] = rec
+    return out
+
+
+def _schema_span(s: Span, source: Path) -> Span:
+    """A span read from an imd-cases ``.ann``: one of the twelve classes, its brat id kept as ``source_id``; a span
+    written as fragments only because it crosses a line break becomes one continuous span."""
+    if s.label not in LABEL_NAMES:
+        raise InputError(f"label {s.label!r} is not one of the twelve classes", source=str(source))
+    attrs = {k: v for k, v in s.attrs.items() if k != "id"}
+    attrs["source_id"] = s.attrs.get("id")
+    return s.evolve(attrs=attrs, fragments=None)
 
 
 def read_split(path: Path) -> dict[str, str]:
@@ -71,14 +101,7 @@ def load_documents(root: Path, ann_dir: Path) -> list[Document]:
 
     docs = []
     for d in read_brat(ann_dir, text_dir=root):
-        spans = []
-        for s in d.spans:
-            if s.label not in LABEL_NAMES:
-                raise InputError(f"label {s.label!r} is not one of the twelve classes", source=str(ann_dir / f"{d.id}.ann"))
-            attrs = {k: v for k, v in s.attrs.items() if k != "id"}
-            attrs["source_id"] = s.attrs.get("id")
-            # a span written as fragments only because it crosses a line break is one continuous span
-            spans.append(s.evolve(attrs=attrs, fragments=None))
+        spans = [_schema_span(s, ann_dir / f"{d.id}.ann") for s in d.spans]
         docs.append(Document(d.id, d.text, tuple(spans), {"pmid": d.id, "source": "MACCROBAT2020", "part": "maccrobat",
                                                            "annotates": list(LABEL_NAMES)}))
     return docs
@@ -86,8 +109,6 @@ def load_documents(root: Path, ann_dir: Path) -> list[Document]:
 
 def load_codiesp_documents(ann_dir: Path, source: Path | None = None) -> list[Document]:
     """The CodiEsp part: ``ann_dir/<id>.ann`` over the texts of the CodiEsp JSONL (read, never copied)."""
-    import json
-
     from imner.io.brat import parse_ann
 
     if not ann_dir.is_dir():
@@ -99,12 +120,7 @@ def load_codiesp_documents(ann_dir: Path, source: Path | None = None) -> list[Do
     if not source.is_file():
         raise InputError(f"the CodiEsp texts of imd-cases are not there ({len(wanted)} annotated documents need "
                          "them); set IMNER_DATA to the shared data folder", source=str(source))
-    texts: dict[str, str] = {}
-    with open(source, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            rec = json.loads(line)
-            if rec.get("codiesp_id") in wanted:
-                texts[rec["codiesp_id"]] = rec["text"]
+    texts = {k: rec["text"] for k, rec in read_codiesp_records(wanted, source).items()}
     missing = sorted(wanted - set(texts))
     if missing:
         raise InputError(f"{len(missing)} annotated documents have no text in the CodiEsp file "
@@ -113,13 +129,7 @@ def load_codiesp_documents(ann_dir: Path, source: Path | None = None) -> list[Do
     for doc_id in sorted(wanted):
         path = ann_dir / f"{doc_id}.ann"
         d = parse_ann(path.read_text(encoding="utf-8"), texts[doc_id], doc_id=doc_id, source=str(path))
-        spans = []
-        for s in d.spans:
-            if s.label not in LABEL_NAMES:
-                raise InputError(f"label {s.label!r} is not one of the twelve classes", source=str(path))
-            attrs = {k: v for k, v in s.attrs.items() if k != "id"}
-            attrs["source_id"] = s.attrs.get("id")
-            spans.append(s.evolve(attrs=attrs, fragments=None))
+        spans = [_schema_span(s, path) for s in d.spans]
         docs.append(Document(doc_id, d.text, tuple(spans), {"source": "CodiEsp", "part": "codiesp",
                                                             "annotates": list(LABEL_NAMES)}))
     return docs
