@@ -17,10 +17,7 @@ Run: ``python benchmarks/agreement_codiesp.py`` (writes benchmarks/results/agree
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 from imner.evaluate import evaluate
@@ -28,7 +25,7 @@ from imner.schema import LABEL_NAMES
 from imner_dev.annotation import codiesp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import RESULTS, git_commit  # noqa: E402
+from _meta import RESULTS, header, run_info  # noqa: E402
 
 FOCUS = ("IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN")
 
@@ -42,19 +39,15 @@ def main() -> None:
     p1, p2 = [p1_all[i] for i in ids], [p2_all[i] for i in ids]
     report = evaluate(p1, p2, labels=LABEL_NAMES, bootstrap=1000, seed=0).to_dict()
     focus = evaluate(p1, p2, labels=FOCUS, bootstrap=1000, seed=0).to_dict()
-    commit = git_commit()
-    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.platform()}, {os.cpu_count()} CPUs", "commit": commit,
-              "documents": len(ids), "sample": len(sample),
+    info = run_info("python benchmarks/agreement_codiesp.py")
+    result = {**info, "documents": len(ids), "sample": len(sample),
               "pass1_spans": sum(len(d.spans) for d in p1), "pass2_spans": sum(len(d.spans) for d in p2),
               "strict": report["strict"], "type": report["type"], "partial": report["partial"],
               "focus_strict": focus["strict"], "focus_type": focus["type"]}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "agreement_codiesp.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     s, t = report["strict"], report["type"]
-    lines = ["# imd-cases CodiEsp part: inter-annotator agreement", "",
-             f"- date: {result['date']}", f"- machine: {result['machine']}", f"- commit: {commit}",
-             "- command: `python benchmarks/agreement_codiesp.py`", "",
+    lines = header("imd-cases CodiEsp part: inter-annotator agreement", info) + [
              f"{len(ids)} of the {len(sample)} sample documents ({result['pass1_spans']} spans in pass 1, "
              f"{result['pass2_spans']} in pass 2). Strict = same boundaries and class; overlap = overlapping spans "
              "with the same class.", "",
