@@ -115,6 +115,24 @@ def read_selection() -> list[dict]:
         return list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
 
 
+def agreement_sample(n: int) -> list[str]:
+    """The documents of agreement sample ``n`` (RECIPE.md step 6 for 1, addendum v4 step 9 for 2).
+
+    Sample 1 is ``second_pass == "yes"`` in ``selection.tsv``; sample 2 is the next 15 training documents of the
+    strata immune-rich and infectious-rich in seeded-hash order (training ranks 16-30 of each).
+    """
+    rows = read_selection()
+    if n == 1:
+        return [r["doc_id"] for r in rows if r["second_pass"] == "yes"]
+    if n != 2:
+        raise ValueError(f"agreement sample {n}: only 1 and 2 exist (RECIPE.md steps 6 and 9)")
+    out = []
+    for stratum in ("immune-rich", "infectious-rich"):
+        train = sorted((r["doc_id"] for r in rows if r["stratum"] == stratum and r["split"] == "train"), key=seeded)
+        out += train[15:30]
+    return out
+
+
 def prelabel() -> None:
     """Frozen pre-annotation: the shipped default model (+ assertion) and, where the model found nothing
     overlapping, the lexicon's focus-class matches. Documents that already have pre-labels keep them: only
