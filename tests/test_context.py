@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from imner.context.lead import DIGIT_LEAD
 from imner.context import (DIRECTIONS, FLAGS, ContextAnnotator, ContextRule, _lead_words, _Matcher, load_rules,
                            rule_from_dict)
 from imner.errors import ConfigError
@@ -411,7 +412,10 @@ def test_bad_files(tmp_path):
     (r"\b(?:a|b)+\s", None),     # not a finite choice
     (r"\bx[yz]\s", None),
     (r"\bfoo(?:bar)*\s", None),
-    (r"\b\d+\s+weeks", None),
+    (r"\b\d+\s+weeks", {DIGIT_LEAD}),  # tried at every word that starts with a digit
+    (r"\b(?:\d+|an?)\s*-?\s*weeks?\s", {DIGIT_LEAD, "a", "an", "aweek", "aweeks", "anweek", "anweeks"}),
+    (r"\bx\d+\s", None),
+    (r"\d+\s+weeks", None),       # no word boundary before
     (r",\s+with\b", None),
     (r"\bfoo\s|bar\s", None),    # one alternative without a leading boundary
 ])

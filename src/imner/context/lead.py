@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 _MAX_LEAD_STATES = 5_000
+#: the lead "word" of a pattern whose matches may start with a decimal digit after a word boundary
+#: (``\b\d+\s+weeks``): the matcher tries it at every word that starts with a digit
+DIGIT_LEAD = "\\d"
 
 
 def _is_word_char(c: str) -> bool:
@@ -20,6 +23,25 @@ def _is_word_char(c: str) -> bool:
 def _is_word_class(sub: Any) -> bool:
     """Whether a parsed sub-pattern is exactly ``\\w``."""
     return str(list(sub)) == "[(IN, [(CATEGORY, CATEGORY_WORD)])]"
+
+
+def _is_digit_class(av: Any) -> bool:
+    """Whether a parsed character class (``IN``) holds decimal digits only (``\\d``, ``[0-9]``)."""
+    return bool(av) and all((str(o) == "CATEGORY" and str(a) == "CATEGORY_DIGIT")
+                            or (str(o) == "RANGE" and 48 <= a[0] <= a[1] <= 57)
+                            or (str(o) == "LITERAL" and 48 <= a <= 57) for o, a in av)
+
+
+def _starts_digit(item: tuple[Any, Any]) -> bool:
+    """Whether a parsed regex item can only match starting with a decimal digit."""
+    op, av = item
+    name = str(op)
+    if name == "IN":
+        return _is_digit_class(av)
+    if name in ("MAX_REPEAT", "MIN_REPEAT"):
+        lo, _, sub = av
+        return lo >= 1 and len(sub) > 0 and _starts_digit(list(sub)[0])
+    return False
 
 
 def _starts_non_word(item: tuple[Any, Any]) -> bool:
@@ -44,7 +66,9 @@ def _starts_non_word(item: tuple[Any, Any]) -> bool:
 def lead_words(pattern: str) -> frozenset[str] | None:
     r"""The words (lower case) that every match of a rule ``pattern`` starts with, when the regex says so:
     a leading ``\b`` or ``(?<!\w)``, then a finite choice of literal words, each followed by a non-word
-    character. ``None`` when the pattern does not have that shape (the matcher then scans the whole text)."""
+    character, or a decimal digit (:data:`DIGIT_LEAD` stands for "any word that starts with a digit": a digit
+    after a word boundary starts a token, or a word inside one such as "HIV-1"). ``None`` when the pattern
+    does not have that shape (the matcher then scans the whole text)."""
     try:
         from re import _parser  # type: ignore[attr-defined]
         parsed = list(_parser.parse(pattern, re.IGNORECASE))
@@ -81,7 +105,9 @@ def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
         item, tail = rest[0], rest[1:]
         op, av = item
         name = str(op)
-        if name == "LITERAL" and _is_word_char(chr(av)):
+        if not acc and _starts_digit(item):  # "\b\d+": tried at every word that starts with a digit
+            words.add(DIGIT_LEAD)
+        elif name == "LITERAL" and _is_word_char(chr(av)):
             states.append((acc + chr(av).lower(), tail))
         elif name == "SUBPATTERN":
             states.append((acc, list(av[3]) + tail))
@@ -99,5 +125,3 @@ def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
         else:
             return None
     return frozenset(words) or None
-
-
