@@ -42,6 +42,8 @@ DIRECTIONS: tuple[str, ...] = ("forward", "backward", "bidirectional", "terminat
 ALLOWED_KEYS: tuple[str, ...] = ("literal", "category", "direction", "pattern", "max_scope", "allowed_types",
                                  "excluded_types", "within_entity", "metadata")
 DEFAULT_RULES_PATH: Path = RESOURCES / "context_rules.json"
+#: what a space of a literal matches: any run of white space, or a hyphen with white space around it or not
+LITERAL_SEPARATOR = r"(?:\s+|\s*-\s*)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ class ContextRule:
         if self.pattern is not None:
             return self.pattern
         parts = [re.escape(w) for w in self.literal.split()]
-        body = r"(?:\s+|\s*-\s*)".join(parts)
+        body = LITERAL_SEPARATOR.join(parts)
         if re.match(r"\w", self.literal):
             body = r"(?<!\w)" + body
         if re.search(r"\w$", self.literal):

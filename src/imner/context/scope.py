@@ -128,7 +128,8 @@ class ContextAnnotator:
                     if effect:
                         effect_of[i] = (sec, effect)
         section_history: set[int] = set()  # spans made historical by their section alone
-        pattern_cues = self._matcher.pattern_cues(text)
+        matcher = self._matcher
+        pattern_cues = matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
         for (s, e), toks in sentences_with_tokens(text):
             # spans that overlap this sentence
@@ -139,10 +140,14 @@ class ContextAnnotator:
             if lo >= hi:
                 continue
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
-            cues = self._matcher.cues(text, toks, extra)
             sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
-            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
+            lows = [t.text.lower() for t in toks]
+            cands = matcher.candidates(text, toks, extra, terminate=False, lows=lows)
+            if not in_effect and not any(c.rule.flag is not None for c in cands):
+                continue  # no trigger (nor a section's effect): the termination phrases need not be looked for
+            cues = matcher.resolve(cands + matcher.candidates(text, toks, extra, terminate=True, lows=lows))
+            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             if not triggers and not in_effect:
                 continue
             # a termination phrase inside an entity ("source of bleeding") ends nothing; one that starts inside

@@ -26,7 +26,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from imner.config import RESOURCES
 from imner.errors import ConfigError
@@ -67,6 +67,12 @@ SECTION_LOINC: dict[str, str] = {
     "diagnoses": "11535-2",                   # Hospital discharge Dx Narrative
     "problem_list": "11450-4",                # Problem list - Reported
 }
+
+
+#: where a header may start, just after each match: a line break, or a "." or ";" before a space (these two
+#: and the header regex are compiled on first use, through ``re``'s cache or the sectionizer)
+_HEAD_STARTS = r"\n|[.;](?= )"
+_BLANK_LINE = r"\n[ \t]*\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +134,32 @@ class Sectionizer:
         alts = sorted(self.rules.headers, key=len, reverse=True)
         body = "|".join(r"[\s\-]+".join(map(re.escape, h.split())) for h in alts)
         lead = r"(?:^[ \t]*(?:[-*•]\s*|\d{1,2}[.)]\s+)?|(?<=[.;]) +)"
-        self._rx = re.compile(rf"{lead}(?P<h>{body})(?:[ \t]*:|[ \t]*$)", re.IGNORECASE | re.MULTILINE)
-        self._blank = re.compile(r"\n[ \t]*\n")
+        self._source = rf"{lead}(?P<h>{body})(?:[ \t]*:|[ \t]*$)"
+        self._rx: re.Pattern[str] | None = None  # compiled on first use
+
+    def _headers(self, text: str) -> Iterator[re.Match[str]]:
+        """The header matches in ``text``, as ``finditer`` of the header regex gives them: a header can only
+        start at a line start or just after a "." or ";" followed by a space, so only those places are tried."""
+        if self._rx is None:
+            self._rx = re.compile(self._source, re.IGNORECASE | re.MULTILINE)
+        rx = self._rx
+        pos = 0
+        m = rx.match(text, 0)
+        if m is not None:
+            yield m
+            pos = m.end()
+        for c in re.finditer(_HEAD_STARTS, text):
+            at = c.end()
+            if at >= pos:
+                m = rx.match(text, at)
+                if m is not None:
+                    yield m
+                    pos = m.end()
 
     def sections(self, text: str) -> list[Section]:
         """Sections in text order (the text before the first header is in none)."""
         heads = []
-        for m in self._rx.finditer(text):
+        for m in self._headers(text):
             name = self.rules.headers.get(_norm(m.group("h")))
             if name is not None:
                 heads.append((m.start("h"), m.end(), name))
@@ -143,7 +168,7 @@ class Sectionizer:
             end = heads[k + 1][0] if k + 1 < len(heads) else len(text)
             content = re.search(r"\S", text[hend:end])
             if content is not None:
-                blank = self._blank.search(text, hend + content.start(), end)
+                blank = re.compile(_BLANK_LINE).search(text, hend + content.start(), end)
                 if blank is not None:
                     end = blank.start()
             out.append(Section(name, start, hend, end))
