@@ -56,71 +56,175 @@ def _literal_trie(rules: Sequence[ContextRule]) -> str:
                     for w, child in trie.items())
 
 
+#: a quantifier after an atom (greedy, lazy or possessive)
+_QUANTIFIER = r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?"
+
+
+def _class_end(p: str, i: int) -> int | None:
+    """The index after the character class that starts at ``p[i] == "["``."""
+    k, n = i + 1, len(p)
+    if k < n and p[k] == "^":
+        k += 1
+    if k < n and p[k] == "]":  # a "]" first is literal
+        k += 1
+    while k < n:
+        if p[k] == "\\":
+            k += 2
+            continue
+        if p[k] == "]":
+            return k + 1
+        k += 1
+    return None
+
+
+def _group_end(p: str, i: int) -> int | None:
+    """The index after the group that starts at ``p[i] == "("``."""
+    depth, k, n = 0, i, len(p)
+    while k < n:
+        c = p[k]
+        if c == "\\":
+            k += 2
+            continue
+        if c == "[":
+            e = _class_end(p, k)
+            if e is None:
+                return None
+            k = e
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return k + 1
+        k += 1
+    return None
+
+
+def _top_items(pattern: str) -> list[str] | None:
+    """The pattern as the sequence of its top-level parts (an atom with its quantifier: a character, an
+    escape, a class, a group), whose concatenation it is; ``None`` where it is not simply a sequence (a
+    top-level ``|``) or has something this small reader does not split safely (comments, verbose mode,
+    multi-character escapes)."""
+    if "(?#" in pattern or re.match(r"\(\?[a-zA-Z]*x", pattern):
+        return None
+    items: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n or pattern[i + 1].isdigit() or pattern[i + 1] in "xuUNg":
+                return None
+            j: int | None = i + 2
+        elif c == "[":
+            j = _class_end(pattern, i)
+        elif c == "(":
+            j = _group_end(pattern, i)
+        elif c in "|*+?{)":
+            return None
+        else:
+            j = i + 1
+        if j is None:
+            return None
+        q = re.compile(_QUANTIFIER).match(pattern, j)
+        if q is not None:
+            j = q.end()
+        items.append(pattern[i:j])
+        i = j
+    return items
+
+
+def _pattern_trie(patterns: Sequence[str]) -> str:
+    """A regex that matches where one of ``patterns`` matches: their top-level parts as a trie, so that a
+    part they begin with alike is tried once (``A(?:B|C)`` matches where ``AB`` or ``AC`` does)."""
+    trie: dict[str, Any] = {}
+    for p in patterns:
+        node = trie
+        for item in _top_items(p) or [f"(?:{p})"]:
+            node = node.setdefault(item, {})
+        node[""] = {}  # a pattern ends here
+
+    def alternation(node: dict[str, Any]) -> str:
+        return "|".join(item + (f"(?:{alternation(child)})" if any(child) else "") if item else ""
+                        for item, child in node.items())
+
+    return alternation(trie)
+
+
 class _Entry:
     """What to try where a token (or a word inside one) is one given word, compiled on first use.
 
-    ``rx`` always matches, with zero width: one optional look-ahead per thing to try, each a capturing group
-    (``(?:(?=(P))|)``), so one call says which of them match there and where each match ends, as
-    ``P.match`` alone would (a look-ahead finds the same first match as a match at that position). Group
-    ``lit`` is the literal rules' alternation; ``leads`` are ``(group, rule)`` of the pattern rules, in rule
-    order. ``standalone``: ``(regex, rule)`` tried one by one instead, when the patterns cannot be joined (a
-    pattern with group references or global inline flags)."""
+    ``screen`` matches where any of the entry's phrases or patterns does (the literal phrases as a trie of
+    words, the patterns as a trie of their top-level parts, so that what they share is read once): most tokens
+    stop there. Where it matches, ``lit_rx`` (the literal rules' alternation, longest literal first, one
+    capturing group per alternative naming the rules with that regex) gives the longest phrase, and ``rx``
+    the pattern rules' matches: it always matches, with zero width, one optional look-ahead per pattern, each a
+    capturing group (``(?:(?=(P))|)``), so one call says which of them match there and where each match
+    ends, as ``P.match`` alone would (a look-ahead finds the same first match as a match at that position);
+    ``leads`` are ``(group, rule)``, in rule order. ``standalone``: ``(regex, rule)`` tried one by one
+    instead, when the patterns cannot be joined (a pattern with group references or global inline flags)."""
 
-    __slots__ = ("rx", "lit", "lit_src", "lit_rx", "lit_rules", "leads", "standalone")
+    __slots__ = ("screen", "rx", "lit_rx", "lit_rules", "leads", "standalone")
 
     def __init__(self, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> None:
-        self.lit = 0
-        self.lit_src = ""
         self.lit_rx: re.Pattern[str] | None = None
         self.lit_rules: list[tuple[ContextRule, ...]] = []
+        self.rx: re.Pattern[str] | None = None
         self.leads: list[tuple[int, ContextRule]] = []
         self.standalone: list[tuple[re.Pattern[str], ContextRule]] = []
-        parts: list[str] = []
+        screen: list[str] = []
         if literal:
-            # the literal rules sharing a first token: one regex, its alternatives longest literal first, so the
-            # first alternative that matches is the longest phrase; each alternative is one capturing group
-            # (literal regexes have no groups of their own) naming the rules with that regex
             group = sorted(literal, key=lambda r: -len(r.literal))
             alternatives: dict[str, list[ContextRule]] = {}
             for rule in group:
                 alternatives.setdefault(rule.regex(), []).append(rule)
-            self.lit_src = "|".join(f"({a})" for a in alternatives)
+            self.lit_rx = re.compile("|".join(f"({a})" for a in alternatives), re.IGNORECASE)
             self.lit_rules = [tuple(rs) for rs in alternatives.values()]
-            # whether one of them matches is asked of the same phrases as a trie (a shared first word is read
-            # once, not once per phrase); which one, of the alternation above, only where one does
-            parts.append(f"(?:(?=(?P<l>{_literal_trie(group)}))|)")
-        joinable = not any(_GROUP_REF.search(r.pattern) for r in leads)  # type: ignore[arg-type]
-        if joinable:
-            parts.extend(f"(?:(?=(?P<p{k}>{r.pattern}))|)" for k, r in enumerate(leads))
-        try:
-            rx = re.compile("".join(parts), re.IGNORECASE)
-        except re.error:  # a pattern that does not combine: try each rule on its own
-            joinable = False
-            rx = re.compile(parts[0] if literal else "", re.IGNORECASE)
-        self.rx = rx
-        if literal:
-            self.lit = rx.groupindex["l"]
-        if joinable:
-            self.leads = [(rx.groupindex[f"p{k}"], r) for k, r in enumerate(leads)]
-        else:
-            self.standalone = [(re.compile(r.pattern, re.IGNORECASE), r) for r in leads]  # type: ignore[arg-type]
+            screen.append(_literal_trie(group))
+        if leads:
+            joinable = not any(_GROUP_REF.search(r.pattern) for r in leads)  # type: ignore[arg-type]
+            if joinable:
+                try:
+                    rx = re.compile("".join(f"(?:(?=(?P<p{k}>{r.pattern}))|)" for k, r in enumerate(leads)),
+                                    re.IGNORECASE)
+                    self.rx = rx
+                    self.leads = [(rx.groupindex[f"p{k}"], r) for k, r in enumerate(leads)]
+                    screen.append(_pattern_trie([r.pattern for r in leads]))  # type: ignore[misc]
+                except re.error:  # a pattern that does not combine (global inline flags): each on its own
+                    joinable = False
+            if not joinable:
+                self.standalone = [(re.compile(r.pattern, re.IGNORECASE), r) for r in leads]  # type: ignore
+        self.screen: re.Pattern[str] | None = None
+        if screen:
+            try:
+                self.screen = re.compile("|".join(f"(?:{a})" for a in screen), re.IGNORECASE)
+            except re.error:  # no screen: every token with the word goes on to the exact matches
+                self.screen = None
 
     def add(self, text: str, pos: int, cands: list[Cue]) -> None:
         """Append the cues that start at ``pos`` (in the order the rules are tried: literal, then patterns)."""
-        m = self.rx.match(text, pos)
-        if m.lastindex is not None:  # type: ignore[union-attr]  (something matched)
-            regs = m.regs  # type: ignore[union-attr]
-            if self.lit and regs[self.lit][0] >= 0:  # the longest literal here, with every rule that has it
-                if self.lit_rx is None:
-                    self.lit_rx = re.compile(self.lit_src, re.IGNORECASE)
-                lm = self.lit_rx.match(text, pos)
-                end = lm.end()  # type: ignore[union-attr]
-                for rule in self.lit_rules[lm.lastindex - 1]:  # type: ignore[union-attr, operator]
+        if self.screen is not None and self.screen.match(text, pos) is None:
+            if self.standalone:
+                self._add_standalone(text, pos, cands)
+            return
+        if self.lit_rx is not None:
+            lm = self.lit_rx.match(text, pos)
+            if lm is not None:  # the longest literal here, with every rule that has it
+                end = lm.end()
+                for rule in self.lit_rules[lm.lastindex - 1]:  # type: ignore[operator]
                     cands.append(Cue(pos, end, rule))
-            for g, rule in self.leads:
-                a, b = regs[g]
-                if b > a:
-                    cands.append(Cue(a, b, rule))
+        if self.rx is not None:
+            m = self.rx.match(text, pos)
+            if m.lastindex is not None:  # type: ignore[union-attr]  (a pattern matched)
+                regs = m.regs  # type: ignore[union-attr]
+                for g, rule in self.leads:
+                    a, b = regs[g]
+                    if b > a:
+                        cands.append(Cue(a, b, rule))
+        if self.standalone:
+            self._add_standalone(text, pos, cands)
+
+    def _add_standalone(self, text: str, pos: int, cands: list[Cue]) -> None:
         for rx, rule in self.standalone:
             sm = rx.match(text, pos)
             if sm is not None and sm.end() > sm.start():
@@ -229,6 +333,11 @@ def _word_part() -> re.Pattern[str]:
     return _WORD_PART_RX[0]
 
 
+def _is_trigger(rule: ContextRule) -> bool:
+    """Whether a rule sets an attr where it matches (a pseudo rule does on the entities inside it)."""
+    return rule.direction != "terminate" and rule.flag is not None
+
+
 class Matcher:
     r"""Leftmost-longest, non-overlapping matching of all rule phrases.
 
@@ -240,45 +349,47 @@ class Matcher:
     and one regex call where a token is an indexed word: all the rules indexed by that word in one expression
     (:class:`_Entry`, compiled the first time the word is seen).
 
-    The termination rules have an index of their own (:meth:`candidates` with ``terminate=True``), so that a
-    sentence without a trigger can skip them (:class:`~imner.context.scope.ContextAnnotator` does).
+    The triggers (the rules that set an attr: forward, backward, bidirectional, and pseudo rules with a
+    category) have an index of their own, apart from the others (termination phrases, pseudo rules without a
+    category): those can only hide triggers, never add one, so a sentence in which no trigger matches needs
+    no more (:meth:`candidates`; :class:`~imner.context.scope.ContextAnnotator` does so).
     """
 
     def __init__(self, rules: Sequence[ContextRule]) -> None:
-        self._trig = _Index([r for r in rules if r.direction != "terminate"])
-        self._term = _Index([r for r in rules if r.direction == "terminate"])
+        self._trig = _Index([r for r in rules if _is_trigger(r)])
+        self._rest = _Index([r for r in rules if not _is_trigger(r)])
 
     @property
     def pattern_rules(self) -> list[tuple[re.Pattern[str], ContextRule]]:
         """The pattern rules searched over the whole text, compiled (on first use)."""
-        return self._trig.pattern_rules() + self._term.pattern_rules()
+        return self._trig.pattern_rules() + self._rest.pattern_rules()
 
     def pattern_cues(self, text: str) -> list[Cue]:
         """Matches of the pattern rules that are searched over the whole text (not indexed by lead words)."""
-        if not (self._trig.scanned or self._term.scanned):
+        if not (self._trig.scanned or self._rest.scanned):
             return []
         out = [Cue(m.start(), m.end(), rule) for rx, rule in self.pattern_rules
                for m in rx.finditer(text) if m.end() > m.start()]
         out.sort(key=lambda c: c.start)
         return out
 
-    def candidates(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = (), *, terminate: bool,
+    def candidates(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = (), *, triggers: bool,
                    lows: Sequence[str] | None = None) -> list[Cue]:
-        """Every match among ``tokens`` of the termination rules (``terminate=True``) or of the others, with
-        those of ``extra`` (:meth:`pattern_cues` in the same stretch of text) of the same kind; overlapping.
-        :meth:`resolve` the two lists joined to get :meth:`cues`. ``lows``: the tokens' texts in lower case,
-        when the caller has them."""
-        cands = [c for c in extra if (c.rule.direction == "terminate") == terminate]
+        """Every match among ``tokens`` of the triggers (``triggers=True``: the rules that set an attr) or of
+        the other rules, with those of ``extra`` (:meth:`pattern_cues` in the same stretch of text) of the same
+        kind; overlapping. :meth:`resolve` the two lists joined to get :meth:`cues`. ``lows``: the tokens'
+        texts in lower case, when the caller has them."""
+        cands = [c for c in extra if _is_trigger(c.rule) == triggers]
         if lows is None:
             lows = [t.text.lower() for t in tokens]
-        return (self._term if terminate else self._trig).candidates(text, tokens, lows, cands)
+        return (self._trig if triggers else self._rest).candidates(text, tokens, lows, cands)
 
     def cues(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = ()) -> list[Cue]:
         """Non-overlapping cues among ``tokens`` (leftmost, then longest, wins); ``extra`` are the
         :meth:`pattern_cues` inside the same stretch of text."""
         lows = [t.text.lower() for t in tokens]
-        return self.resolve(self.candidates(text, tokens, extra, terminate=False, lows=lows)
-                            + self.candidates(text, tokens, extra, terminate=True, lows=lows))
+        return self.resolve(self.candidates(text, tokens, extra, triggers=True, lows=lows)
+                            + self.candidates(text, tokens, extra, triggers=False, lows=lows))
 
     @staticmethod
     def resolve(cands: list[Cue]) -> list[Cue]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -58,19 +58,17 @@ class ContextRule:
     allowed_types: frozenset[str] | None = None
     excluded_types: frozenset[str] | None = None
     within_entity: bool = True
+    #: the span attr this rule sets or terminates (None: a pseudo rule without category, or a terminate-all
+    #: rule); the three experiencer categories share the attr ``experiencer``. Derived from ``category``.
+    flag: str | None = field(init=False, repr=False, compare=False, default=None)
+    #: the value the rule gives its attr (True, or the experiencer). Derived from ``category``.
+    value: Any = field(init=False, repr=False, compare=False, default=None)
 
-    @property
-    def flag(self) -> str | None:
-        """The span attr this rule sets or terminates (None: a pseudo rule without category, or a
-        terminate-all rule). The three experiencer categories share the attr ``experiencer``."""
+    def __post_init__(self) -> None:
         entry = CATEGORIES.get(self.category or "")
-        return entry[0] if entry else None
-
-    @property
-    def value(self) -> Any:
-        """The value the rule gives its attr (True, or the experiencer)."""
-        entry = CATEGORIES.get(self.category or "")
-        return entry[1] if entry else None
+        if entry is not None:  # looked up once: the annotator reads them for every cue and entity
+            object.__setattr__(self, "flag", entry[0])
+            object.__setattr__(self, "value", entry[1])
 
     def regex(self) -> str:
         """The regular expression this rule matches (case-insensitive)."""

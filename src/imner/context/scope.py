@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
 from imner.errors import ConfigError
@@ -21,11 +22,29 @@ _EXPERIENCER_RANK: dict[str, int] = {"patient": 0, "other": 1, "donor": 2, "fami
 assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
 
 
+_FRESH: dict[str, Any] = {**{f: False for f in FLAGS}, "experiencer": "patient", "section": None}
+
+
 def _fresh() -> dict[str, Any]:
-    d: dict[str, Any] = {f: False for f in FLAGS}
-    d["experiencer"] = "patient"
-    d["section"] = None
-    return d
+    return _FRESH.copy()
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def _with_attrs(sp: Span, attrs: dict[str, Any]) -> Span:
+    """``sp`` with ``attrs`` instead of its own, made without :class:`Span`'s checks: its offsets, label and
+    fragments are those of a span already checked (the assertion step makes one per entity, and the checks
+    cost more than the rest of making it)."""
+    new = _new_object(Span)
+    _set_field(new, "start", sp.start)
+    _set_field(new, "end", sp.end)
+    _set_field(new, "label", sp.label)
+    _set_field(new, "score", sp.score)
+    _set_field(new, "attrs", MappingProxyType(attrs))
+    _set_field(new, "fragments", sp.fragments)
+    return new
 
 
 def _set(flags: dict[str, Any], attr: str, value: Any) -> None:
@@ -83,12 +102,12 @@ class ContextAnnotator:
         found = self.assert_spans(doc.text, [doc.spans[i] for i in targets])
         spans = list(doc.spans)
         for i, (flags, cues) in zip(targets, found):
-            update: dict[str, Any] = dict(flags)
+            sp = spans[i]
+            attrs = {**sp.attrs, **flags}
             if self.evidence:
-                update["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
-                                           "text": doc.text[c.start:c.end]} for c in cues]
-            sp = spans[i]  # a new Span directly (Span.evolve's dataclasses.replace is slower)
-            spans[i] = Span(sp.start, sp.end, sp.label, sp.score, {**sp.attrs, **update}, sp.fragments)
+                attrs["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
+                                          "text": doc.text[c.start:c.end]} for c in cues]
+            spans[i] = _with_attrs(sp, attrs)
         return doc.with_spans(spans)
 
     def annotate(self, docs: Iterable[Document]) -> list[Document]:
@@ -143,10 +162,10 @@ class ContextAnnotator:
             sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
             in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
             lows = [t.text.lower() for t in toks]
-            cands = matcher.candidates(text, toks, extra, terminate=False, lows=lows)
-            if not in_effect and not any(c.rule.flag is not None for c in cands):
-                continue  # no trigger (nor a section's effect): the termination phrases need not be looked for
-            cues = matcher.resolve(cands + matcher.candidates(text, toks, extra, terminate=True, lows=lows))
+            cands = matcher.candidates(text, toks, extra, triggers=True, lows=lows)
+            if not cands and not in_effect:
+                continue  # no trigger (nor a section's effect): the other phrases need not be looked for
+            cues = matcher.resolve(cands + matcher.candidates(text, toks, extra, triggers=False, lows=lows))
             triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             if not triggers and not in_effect:
                 continue
@@ -179,9 +198,14 @@ class ContextAnnotator:
             # an entity counts as one word (drop the words that start inside one), unless a trigger lies in it
             inner = [(spans[i].start, spans[i].end) for i in sent_spans if spans[i].end - spans[i].start > 1]
             inner = [(a, b) for a, b in inner if not any(c.start < b and a < c.end for c in triggers)]
-            if inner:
-                words = [t for t in words if not any(a < t.start < b for a, b in inner)]
             tok_starts = [t.start for t in words]
+            if inner:
+                drop: set[int] = set()
+                for a, b in inner:  # the words that start inside [a, b)
+                    drop.update(range(bisect.bisect_right(tok_starts, a), bisect.bisect_left(tok_starts, b)))
+                if drop:
+                    words = [t for k, t in enumerate(words) if k not in drop]
+                    tok_starts = [t.start for t in words]
             for cue in triggers:
                 lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
                 rule = cue.rule
