@@ -203,10 +203,13 @@ class _Entry:
 
     def add(self, text: str, pos: int, cands: list[Cue]) -> None:
         """Append the cues that start at ``pos`` (in the order the rules are tried: literal, then patterns)."""
-        if self.screen is not None and self.screen.match(text, pos) is None:
-            if self.standalone:
-                self._add_standalone(text, pos, cands)
-            return
+        if self.screen is None or self.screen.match(text, pos) is not None:
+            self.exact(text, pos, cands)
+        elif self.standalone:
+            self.add_standalone(text, pos, cands)
+
+    def exact(self, text: str, pos: int, cands: list[Cue]) -> None:
+        """:meth:`add` where the screen matched."""
         if self.lit_rx is not None:
             lm = self.lit_rx.match(text, pos)
             if lm is not None:  # the longest literal here, with every rule that has it
@@ -222,9 +225,9 @@ class _Entry:
                     if b > a:
                         cands.append(Cue(a, b, rule))
         if self.standalone:
-            self._add_standalone(text, pos, cands)
+            self.add_standalone(text, pos, cands)
 
-    def _add_standalone(self, text: str, pos: int, cands: list[Cue]) -> None:
+    def add_standalone(self, text: str, pos: int, cands: list[Cue]) -> None:
         for rx, rule in self.standalone:
             sm = rx.match(text, pos)
             if sm is not None and sm.end() > sm.start():
@@ -292,35 +295,36 @@ class _Index:
         """Append to ``cands`` every match of these rules that starts at a token (or a word inside one);
         ``lows``: the tokens' texts in lower case."""
         keys = self.keys
+        entries = self.entries
+        # the tokens that are an indexed word (most tokens stop at the entry's screen)
+        for low, tok in [(low, tok) for low, tok in zip(lows, tokens) if low in keys]:
+            ent = entries.get(low) or self.entry(low)
+            screen = ent.screen
+            if screen is None or screen.match(text, tok.start) is not None:
+                ent.exact(text, tok.start, cands)
+            elif ent.standalone:
+                ent.add_standalone(text, tok.start, cands)
         lead = self.lead
         digit = bool(self.digit)
-        # only the tokens where something can start: an indexed word, a token that starts with a digit (where
-        # digit-led patterns are), or one of several characters not all letters or digits (a word may start
-        # inside it); a word that is not a key, or one punctuation character that is not, starts nothing
-        if digit:
-            where = [i for i, low in enumerate(lows) if low in keys or not low.isalpha() and (
-                low[0].isdecimal() or len(low) > 1 and not low.isalnum())]
-        elif lead:
-            where = [i for i, low in enumerate(lows) if low in keys or len(low) > 1 and not low.isalnum()]
-        else:
-            where = [i for i, low in enumerate(lows) if low in keys]
-        for i in where:
-            low = lows[i]
-            start = tokens[i].start
-            if low in keys:
-                ent = self.entries.get(low)
-                (ent if ent is not None else self.entry(low)).add(text, start, cands)
+        if not (digit or lead):
+            return cands
+        # then the tokens where a digit-led pattern or a word inside the token may start: a token that starts
+        # with a digit, or one of several characters not all letters or digits ("non-tender", "HIV-1"); the
+        # cues of one token stay in the order the rules are tried (only cues at one place are ever compared)
+        odd = [(low, tok) for low, tok in zip(lows, tokens) if not low.isalpha()] if digit else \
+            [(low, tok) for low, tok in zip(lows, tokens) if len(low) > 1 and not low.isalnum()]
+        for low, tok in odd:
             if low.isalnum() or len(low) == 1:
                 if digit and low[0].isdecimal():
-                    self.digit_add(text, start, cands)
-            else:  # a word may also start inside a token ("non-tender", "step-mother")
+                    self.digit_add(text, tok.start, cands)
+            else:
                 for part in _word_part().finditer(low):
                     word = part.group()
                     if word in lead:
-                        pent = self.part_entries.get(word)
-                        (pent if pent is not None else self.part_entry(word)).add(text, start + part.start(), cands)
+                        (self.part_entries.get(word) or self.part_entry(word)).add(text, tok.start + part.start(),
+                                                                                  cands)
                     if digit and word[0].isdecimal():
-                        self.digit_add(text, start + part.start(), cands)
+                        self.digit_add(text, tok.start + part.start(), cands)
         return cands
 
 

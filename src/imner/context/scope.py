@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import operator
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ _EXPERIENCER_RANK: dict[str, int] = {"patient": 0, "other": 1, "donor": 2, "fami
 assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
 
 
+_TOKEN_TEXT = operator.attrgetter("text")
 _FRESH: dict[str, Any] = {**{f: False for f in FLAGS}, "experiencer": "patient", "section": None}
 
 
@@ -148,6 +150,7 @@ class ContextAnnotator:
                         effect_of[i] = (sec, effect)
         section_history: set[int] = set()  # spans made historical by their section alone
         matcher = self._matcher
+        label_map = self.label_map
         pattern_cues = matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
         for (s, e), toks in sentences_with_tokens(text):
@@ -161,7 +164,7 @@ class ContextAnnotator:
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
             sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
             in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
-            lows = [t.text.lower() for t in toks]
+            lows = list(map(str.lower, map(_TOKEN_TEXT, toks)))
             cands = matcher.candidates(text, toks, extra, triggers=True, lows=lows)
             if not cands and not in_effect:
                 continue  # no trigger (nor a section's effect): the other phrases need not be looked for
@@ -171,15 +174,17 @@ class ContextAnnotator:
                 continue
             # a termination phrase inside an entity ("source of bleeding") ends nothing; one that starts inside
             # an entity ends scopes after it ("no [allergy] to penicillin": the allergy is absent)
+            bounds = [(spans[i].start, spans[i].end) for i in sent_spans]
             terms = []
             for c in cues:
                 if c.rule.direction != "terminate":
                     continue
-                holders = [spans[i] for i in sent_spans if spans[i].start <= c.start < spans[i].end]
-                if not holders:
+                cs = c.start
+                holder_ends = [b for a, b in bounds if a <= cs < b]
+                if not holder_ends:
                     terms.append(c)
-                elif not any(c.end <= sp.end for sp in holders):
-                    terms.append(Cue(max(sp.end for sp in holders), c.end, c.rule))
+                elif max(holder_ends) < c.end:
+                    terms.append(Cue(max(holder_ends), c.end, c.rule))
             if in_effect:
                 self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
             if not triggers:
@@ -196,8 +201,10 @@ class ContextAnnotator:
                             results[i][1].append(cue)
             words = [t for t in toks if t.text[0].isalnum() or t.text[-1].isalnum()]  # scopes count words
             # an entity counts as one word (drop the words that start inside one), unless a trigger lies in it
-            inner = [(spans[i].start, spans[i].end) for i in sent_spans if spans[i].end - spans[i].start > 1]
-            inner = [(a, b) for a, b in inner if not any(c.start < b and a < c.end for c in triggers)]
+            inner = [(a, b) for a, b in bounds if b - a > 1]
+            for c in triggers:
+                cs, ce = c.start, c.end
+                inner = [(a, b) for a, b in inner if not (cs < b and a < ce)]
             tok_starts = [t.start for t in words]
             if inner:
                 drop: set[int] = set()
@@ -209,13 +216,13 @@ class ContextAnnotator:
             for cue in triggers:
                 lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
                 rule = cue.rule
-                for i in sent_spans:
-                    sp = spans[i]
-                    if sp.start < hi_c and lo_c < sp.end and self._reaches(cue, sp) and \
-                            rule.applies_to(self.label_map.get(sp.label, sp.label)):
-                        flags, used = results[i]
-                        _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
-                        used.append(cue)
+                for i, (a, b) in zip(sent_spans, bounds):
+                    if a < hi_c and lo_c < b:
+                        sp = spans[i]
+                        if self._reaches(cue, sp) and rule.applies_to(label_map.get(sp.label, sp.label)):
+                            flags, used = results[i]
+                            _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
+                            used.append(cue)
         for i, (flags, _) in enumerate(results):
             if self.negation_wins and flags["negated"]:
                 flags["uncertain"] = False
