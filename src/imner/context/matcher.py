@@ -7,8 +7,10 @@ word (see :class:`Matcher`), and the whole-text ones at the first :meth:`Matcher
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, Sequence
 
 from imner.context.lead import DIGIT_LEAD, lead_words
@@ -297,7 +299,7 @@ class _Index:
         keys = self.keys
         entries = self.entries
         # the tokens that are an indexed word (most tokens stop at the entry's screen)
-        for low, tok in [(low, tok) for low, tok in zip(lows, tokens) if low in keys]:
+        for low, tok in compress(zip(lows, tokens), map(keys.__contains__, lows)):
             ent = entries.get(low) or self.entry(low)
             screen = ent.screen
             if screen is None or screen.match(text, tok.start) is not None:
@@ -311,9 +313,8 @@ class _Index:
         # then the tokens where a digit-led pattern or a word inside the token may start: a token that starts
         # with a digit, or one of several characters not all letters or digits ("non-tender", "HIV-1"); the
         # cues of one token stay in the order the rules are tried (only cues at one place are ever compared)
-        odd = [(low, tok) for low, tok in zip(lows, tokens) if not low.isalpha()] if digit else \
-            [(low, tok) for low, tok in zip(lows, tokens) if len(low) > 1 and not low.isalnum()]
-        for low, tok in odd:
+        for low, tok in compress(zip(lows, tokens), map(operator.not_, map(str.isalpha if digit else str.isalnum,
+                                                                              lows))):
             if low.isalnum() or len(low) == 1:
                 if digit and low[0].isdecimal():
                     self.digit_add(text, tok.start, cands)

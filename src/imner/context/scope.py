@@ -105,7 +105,8 @@ class ContextAnnotator:
         spans = list(doc.spans)
         for i, (flags, cues) in zip(targets, found):
             sp = spans[i]
-            attrs = {**sp.attrs, **flags}
+            attrs = sp.attrs.copy()  # (a read-only view: its copy is a dict, made in one step)
+            attrs.update(flags)
             if self.evidence:
                 attrs["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
                                           "text": doc.text[c.start:c.end]} for c in cues]

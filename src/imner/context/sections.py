@@ -75,6 +75,31 @@ _HEAD_STARTS = r"\n|[.;](?= )"
 _BLANK_LINE = r"\n[ \t]*\n"
 
 
+def _trie(phrases: Sequence[Sequence[str]], sep: str) -> str:
+    """A regex matching each phrase (its words escaped, ``sep`` between them) as a trie of words: it matches
+    where the alternation of the phrases does."""
+    trie: dict[str, Any] = {}
+    for words in phrases:
+        node = trie
+        for w in words:
+            node = node.setdefault(w, {})
+        node[""] = {}  # a phrase ends here
+
+    def alternation(node: dict[str, Any]) -> str:
+        alts = []
+        for w, child in node.items():
+            if not w:
+                continue
+            if any(child):
+                rest = f"{sep}(?:{alternation(child)})"
+                alts.append(re.escape(w) + (f"(?:{rest}|)" if "" in child else f"(?:{rest})"))
+            else:
+                alts.append(re.escape(w))
+        return "|".join(alts)
+
+    return alternation(trie)
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     """One detected section: ``[start, end)`` of the text, the header's own ``[start, header_end)``."""
@@ -135,14 +160,21 @@ class Sectionizer:
         body = "|".join(r"[\s\-]+".join(map(re.escape, h.split())) for h in alts)
         lead = r"(?:^[ \t]*(?:[-*•]\s*|\d{1,2}[.)]\s+)?|(?<=[.;]) +)"
         self._source = rf"{lead}(?P<h>{body})(?:[ \t]*:|[ \t]*$)"
+        # the same headers as a trie of words: it matches where the regex above does, reading a shared word
+        # once; most places it is tried are no header, and the regex that says which header is tried only where
+        # this one matched
+        trie = _trie([h.split() for h in alts], r"[\s\-]+")
+        self._screen_source = rf"{lead}(?:{trie})(?:[ \t]*:|[ \t]*$)"
         self._rx: re.Pattern[str] | None = None  # compiled on first use
+        self._screen: re.Pattern[str] | None = None
 
     def _headers(self, text: str) -> Iterator[re.Match[str]]:
         """The header matches in ``text``, as ``finditer`` of the header regex gives them: a header can only
         start at a line start or just after a "." or ";" followed by a space, so only those places are tried."""
         if self._rx is None:
             self._rx = re.compile(self._source, re.IGNORECASE | re.MULTILINE)
-        rx = self._rx
+            self._screen = re.compile(self._screen_source, re.IGNORECASE | re.MULTILINE)
+        rx, screen = self._rx, self._screen
         pos = 0
         m = rx.match(text, 0)
         if m is not None:
@@ -150,7 +182,7 @@ class Sectionizer:
             pos = m.end()
         for c in re.finditer(_HEAD_STARTS, text):
             at = c.end()
-            if at >= pos:
+            if at >= pos and screen.match(text, at) is not None:  # type: ignore[union-attr]
                 m = rx.match(text, at)
                 if m is not None:
                     yield m
@@ -166,9 +198,9 @@ class Sectionizer:
         out = []
         for k, (start, hend, name) in enumerate(heads):
             end = heads[k + 1][0] if k + 1 < len(heads) else len(text)
-            content = re.search(r"\S", text[hend:end])
+            content = re.compile(r"\S").search(text, hend, end)
             if content is not None:
-                blank = re.compile(_BLANK_LINE).search(text, hend + content.start(), end)
+                blank = re.compile(_BLANK_LINE).search(text, content.start(), end)
                 if blank is not None:
                     end = blank.start()
             out.append(Section(name, start, hend, end))
