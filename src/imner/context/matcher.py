@@ -338,7 +338,7 @@ def _word_part() -> re.Pattern[str]:
     return _WORD_PART_RX[0]
 
 
-def _is_trigger(rule: ContextRule) -> bool:
+def is_trigger(rule: ContextRule) -> bool:
     """Whether a rule sets an attr where it matches (a pseudo rule does on the entities inside it)."""
     return rule.direction != "terminate" and rule.flag is not None
 
@@ -361,8 +361,8 @@ class Matcher:
     """
 
     def __init__(self, rules: Sequence[ContextRule]) -> None:
-        self._trig = _Index([r for r in rules if _is_trigger(r)])
-        self._rest = _Index([r for r in rules if not _is_trigger(r)])
+        self._trig = _Index([r for r in rules if is_trigger(r)])
+        self._rest = _Index([r for r in rules if not is_trigger(r)])
 
     @property
     def pattern_rules(self) -> list[tuple[re.Pattern[str], ContextRule]]:
@@ -384,7 +384,7 @@ class Matcher:
         the other rules, with those of ``extra`` (:meth:`pattern_cues` in the same stretch of text) of the same
         kind; overlapping. :meth:`resolve` the two lists joined to get :meth:`cues`. ``lows``: the tokens'
         texts in lower case, when the caller has them."""
-        cands = [c for c in extra if _is_trigger(c.rule) == triggers]
+        cands = [c for c in extra if is_trigger(c.rule) == triggers]
         if lows is None:
             lows = [t.text.lower() for t in tokens]
         return (self._trig if triggers else self._rest).candidates(text, tokens, lows, cands)

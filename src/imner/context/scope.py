@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import operator
+import re
+from itertools import chain, compress
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
@@ -12,7 +14,7 @@ from imner.errors import ConfigError
 from imner.text import Token, sentences_with_tokens
 from imner.types import Document, Span
 
-from imner.context.matcher import Cue, Matcher
+from imner.context.matcher import Cue, Matcher, is_trigger
 from imner.context.rules import EXPERIENCERS, FLAGS, ContextRule, load_rules
 from imner.context.sections import ATTR_CATEGORY, Section, Sectionizer, SectionRules, load_section_rules
 
@@ -24,6 +26,7 @@ assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
 
 
 _TOKEN_TEXT = operator.attrgetter("text")
+_START = operator.attrgetter("start")
 _FRESH: dict[str, Any] = {**{f: False for f in FLAGS}, "experiencer": "patient", "section": None}
 
 
@@ -33,6 +36,27 @@ def _fresh() -> dict[str, Any]:
 
 _new_object = object.__new__
 _set_field = object.__setattr__
+
+
+def _with_spans(doc: Document, spans: list[Span]) -> Document:
+    """``doc`` with ``spans`` (the same offsets and labels in the same order as its own, so already sorted and
+    inside the text), made without :class:`Document`'s sort and checks."""
+    new = _new_object(Document)
+    _set_field(new, "id", doc.id)
+    _set_field(new, "text", doc.text)
+    _set_field(new, "spans", tuple(spans))
+    _set_field(new, "meta", doc.meta)
+    return new
+
+
+_WORDLIKE: list[re.Pattern[str]] = []
+
+
+def _wordlike() -> re.Pattern[str]:
+    """A regex that finds a letter or digit at the start or the end of a token (``str.isalnum`` of either)."""
+    if not _WORDLIKE:
+        _WORDLIKE.append(re.compile(r"^[^\W_]|[^\W_]$"))
+    return _WORDLIKE[0]
 
 
 def _with_attrs(sp: Span, attrs: dict[str, Any]) -> Span:
@@ -111,7 +135,7 @@ class ContextAnnotator:
                 attrs["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
                                           "text": doc.text[c.start:c.end]} for c in cues]
             spans[i] = _with_attrs(sp, attrs)
-        return doc.with_spans(spans)
+        return _with_spans(doc, spans)
 
     def annotate(self, docs: Iterable[Document]) -> list[Document]:
         """:meth:`__call__` over many documents."""
@@ -134,7 +158,7 @@ class ContextAnnotator:
         results: list[tuple[dict[str, Any], list[Cue]]] = [(_fresh(), []) for _ in spans]
         if not spans:
             return results
-        order = sorted(range(len(spans)), key=lambda i: spans[i].start)
+        order = sorted(range(len(spans)), key=list(map(_START, spans)).__getitem__)
         starts = [spans[i].start for i in order]
         # sections: the name of each span's section, and the effect to apply (checked per sentence below)
         effect_of: dict[int, tuple[Section, Mapping[str, Any]]] = {}
@@ -154,7 +178,18 @@ class ContextAnnotator:
         label_map = self.label_map
         pattern_cues = matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
-        for (s, e), toks in sentences_with_tokens(text):
+        sentences = sentences_with_tokens(text)
+        # the triggers of the whole text in one pass (each starts inside its token, so inside its sentence),
+        # in text order (a stable sort: the cues of one token keep their order)
+        all_toks = list(chain.from_iterable(toks for _, toks in sentences))
+        all_lows = list(map(str.lower, map(_TOKEN_TEXT, all_toks)))
+        trig = matcher.candidates(text, all_toks, triggers=True, lows=all_lows)
+        trig.sort(key=_START)
+        trig_starts = list(map(_START, trig))
+        first_tok = 0
+        for (s, e), toks in sentences:
+            k0 = first_tok
+            first_tok += len(toks)
             # spans that overlap this sentence
             lo = bisect.bisect_left(starts, s)
             while lo > 0 and spans[order[lo - 1]].end > s:
@@ -163,13 +198,16 @@ class ContextAnnotator:
             if lo >= hi:
                 continue
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
+            cands = [c for c in extra if is_trigger(c.rule)] if extra else []
+            cands += trig[bisect.bisect_left(trig_starts, s):bisect.bisect_left(trig_starts, e)]
+            if not cands and not effect_of:
+                continue  # no trigger (nor a section's effect): the other phrases need not be looked for
             sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
             in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
-            lows = list(map(str.lower, map(_TOKEN_TEXT, toks)))
-            cands = matcher.candidates(text, toks, extra, triggers=True, lows=lows)
             if not cands and not in_effect:
-                continue  # no trigger (nor a section's effect): the other phrases need not be looked for
-            cues = matcher.resolve(cands + matcher.candidates(text, toks, extra, triggers=False, lows=lows))
+                continue
+            cues = matcher.resolve(cands + matcher.candidates(text, toks, extra, triggers=False,
+                                                              lows=all_lows[k0:first_tok]))
             triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             if not triggers and not in_effect:
                 continue
@@ -200,7 +238,8 @@ class ContextAnnotator:
                                 cue.rule.applies_to(self.label_map.get(sp.label, sp.label)):
                             _set(results[i][0], cue.rule.flag, cue.rule.value)  # type: ignore[arg-type]
                             results[i][1].append(cue)
-            words = [t for t in toks if t.text[0].isalnum() or t.text[-1].isalnum()]  # scopes count words
+            # scopes count words: tokens that start or end with a letter or digit
+            words = list(compress(toks, map(_wordlike().search, map(_TOKEN_TEXT, toks))))
             # an entity counts as one word (drop the words that start inside one), unless a trigger lies in it
             inner = [(a, b) for a, b in bounds if b - a > 1]
             for c in triggers:
