@@ -10,6 +10,9 @@
     made beforehand), printed to standard output.
 ``python benchmarks/assertion_profile.py time``
     CPU seconds of that step (best of 3) and of building a :class:`ContextAnnotator` (nothing written).
+``python benchmarks/assertion_profile.py index``
+    rewrites ``src/imner/resources/context_rules.index.json`` (what the matcher works out from the packaged rules
+    at start-up, worked out beforehand; ``tests/test_context.py`` fails when it is stale).
 ``python benchmarks/assertion_profile.py ratio``
     the speed part of ``benchmarks/assertion.py`` alone (its own function, medspaCy beside imner), printed.
 
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
     sub.add_parser("time", help="CPU seconds of the step and of the annotator's construction")
+    sub.add_parser("index", help="rewrite the packaged matcher index from the packaged rules")
     sub.add_parser("ratio", help="the benchmark's speed comparison with medspaCy ConText, printed")
     args = ap.parse_args(argv)
     if args.cmd == "dump":
@@ -127,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         prof = cProfile.Profile()
         _run_step(ann, chunks, prof)
         pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+    elif args.cmd == "index":
+        from imner.context.lead import main as write_index
+        return write_index()
     elif args.cmd == "ratio":
         docs = list(read_brat(data_path("maccrobat", "MACCROBAT2020")))
         print(json.dumps(bench.speed(docs, bench.MedspacyContext()), indent=1))

@@ -7,6 +7,7 @@ but with the same matches). ``tests/test_context.py`` checks the index against a
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -125,3 +126,53 @@ def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
         else:
             return None
     return frozenset(words) or None
+
+
+# ------------------------------------------------------------------------------ the packaged index
+
+_PACKAGED: list[dict[str, Any]] = []
+
+
+def packaged_index() -> dict[str, Any]:
+    """The index worked out beforehand for the packaged rules (``resources/context_rules.index.json``):
+    ``lead`` (pattern -> its :func:`lead_words`, a sorted list or ``None``) and ``first`` (literal -> its
+    first token in lower case). Read once; an unreadable file is an empty index (the matcher then works it
+    all out itself)."""
+    if not _PACKAGED:
+        from imner.context.rules import DEFAULT_INDEX_PATH
+        try:
+            data = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        _PACKAGED.append({"lead": dict(data.get("lead", {})), "first": dict(data.get("first", {}))})
+    return _PACKAGED[0]
+
+
+def first_token(literal: str) -> str:
+    """The first token of a literal phrase, in lower case (the word the matcher indexes it by)."""
+    from imner.text import tokenize
+    return tokenize(literal)[0].text.lower()
+
+
+def build_index(rules: Any) -> dict[str, Any]:
+    """The index of :func:`packaged_index` for ``rules``, worked out."""
+    lead: dict[str, list[str] | None] = {}
+    first: dict[str, str] = {}
+    for r in rules:
+        if r.pattern is not None:
+            words = lead_words(r.pattern)
+            lead[r.pattern] = None if words is None else sorted(words)
+        else:
+            first[r.literal] = first_token(r.literal)
+    return {"note": "what imner.context's matcher works out from context_rules.json at start-up, worked out "
+                    "beforehand; rewrite with: python benchmarks/assertion_profile.py index", "lead": lead, "first": first}
+
+
+def main() -> int:
+    """Rewrite the packaged index from the packaged rules."""
+    from imner.context.rules import DEFAULT_INDEX_PATH, DEFAULT_RULES_PATH, load_rules
+    index = build_index(load_rules(DEFAULT_RULES_PATH))
+    DEFAULT_INDEX_PATH.write_text(json.dumps(index, indent=0, ensure_ascii=False, sort_keys=True) + "\n",
+                                  encoding="utf-8")
+    print(f"wrote {DEFAULT_INDEX_PATH}: {len(index['lead'])} patterns, {len(index['first'])} literals")
+    return 0

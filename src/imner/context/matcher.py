@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Any, Sequence
 
-from imner.context.lead import DIGIT_LEAD, lead_words
+from imner.context.lead import DIGIT_LEAD, first_token, lead_words, packaged_index
 from imner.context.rules import LITERAL_SEPARATOR, ContextRule
-from imner.text import Token, tokenize
+from imner.text import Token
 
 _WORD_PART = r"[^\W_]+"
 #: a pattern starting with one of these literal characters is tried where a token is that character
 _PUNCT_LEADS = frozenset(",;:")
 #: a pattern that may refer to its own groups by number cannot be joined with others into one expression
-_GROUP_REF = re.compile(r"\\[1-9]|\(\?\(")
+_GROUP_REF = r"\\[1-9]|\(\?\("
+#: nor one that starts with global inline flags ("(?i)...")
+_GLOBAL_FLAGS = r"\(\?[aiLmsux]+\)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,7 @@ class _Entry:
     ``leads`` are ``(group, rule)``, in rule order. ``standalone``: ``(regex, rule)`` tried one by one
     instead, when the patterns cannot be joined (a pattern with group references or global inline flags)."""
 
-    __slots__ = ("screen", "rx", "lit_rx", "lit_rules", "leads", "standalone")
+    __slots__ = ("screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources")
 
     def __init__(self, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> None:
         self.lit_rx: re.Pattern[str] | None = None
@@ -175,33 +177,48 @@ class _Entry:
         self.leads: list[tuple[int, ContextRule]] = []
         self.standalone: list[tuple[re.Pattern[str], ContextRule]] = []
         screen: list[str] = []
+        lit_src = rx_src = None
         if literal:
             group = sorted(literal, key=lambda r: -len(r.literal))
             alternatives: dict[str, list[ContextRule]] = {}
             for rule in group:
                 alternatives.setdefault(rule.regex(), []).append(rule)
-            self.lit_rx = re.compile("|".join(f"({a})" for a in alternatives), re.IGNORECASE)
+            lit_src = "|".join(f"({a})" for a in alternatives)
             self.lit_rules = [tuple(rs) for rs in alternatives.values()]
             screen.append(_literal_trie(group))
+        standalone: list[ContextRule] = []
         if leads:
-            joinable = not any(_GROUP_REF.search(r.pattern) for r in leads)  # type: ignore[arg-type]
-            if joinable:
-                try:
-                    rx = re.compile("".join(f"(?:(?=(?P<p{k}>{r.pattern}))|)" for k, r in enumerate(leads)),
-                                    re.IGNORECASE)
-                    self.rx = rx
-                    self.leads = [(rx.groupindex[f"p{k}"], r) for k, r in enumerate(leads)]
-                    screen.append(_pattern_trie([r.pattern for r in leads]))  # type: ignore[misc]
-                except re.error:  # a pattern that does not combine (global inline flags): each on its own
-                    joinable = False
-            if not joinable:
-                self.standalone = [(re.compile(r.pattern, re.IGNORECASE), r) for r in leads]  # type: ignore
+            if any(re.search(_GROUP_REF, r.pattern) or re.match(_GLOBAL_FLAGS, r.pattern)  # type: ignore
+                   for r in leads):
+                standalone = list(leads)  # patterns that do not combine: each on its own
+            else:
+                rx_src = "".join(f"(?:(?=(?P<p{k}>{r.pattern}))|)" for k, r in enumerate(leads))
+                screen.append(_pattern_trie([r.pattern for r in leads]))  # type: ignore[misc]
+        # only the screen is compiled now; the rest where the screen first matches
+        self._sources: tuple[str | None, str | None, list[ContextRule], list[ContextRule]] | None = \
+            (lit_src, rx_src, list(leads), standalone)
         self.screen: re.Pattern[str] | None = None
         if screen:
             try:
                 self.screen = re.compile("|".join(f"(?:{a})" for a in screen), re.IGNORECASE)
             except re.error:  # no screen: every token with the word goes on to the exact matches
                 self.screen = None
+        if standalone:
+            self._compile()
+
+    def _compile(self) -> None:
+        lit_src, rx_src, leads, standalone = self._sources  # type: ignore[misc]
+        self._sources = None
+        if lit_src is not None:
+            self.lit_rx = re.compile(lit_src, re.IGNORECASE)
+        if rx_src is not None:
+            try:
+                rx = re.compile(rx_src, re.IGNORECASE)
+                self.rx = rx
+                self.leads = [(rx.groupindex[f"p{k}"], r) for k, r in enumerate(leads)]
+            except re.error:  # a pattern that does not combine after all: each on its own
+                standalone = leads
+        self.standalone = [(re.compile(r.pattern, re.IGNORECASE), r) for r in standalone]  # type: ignore
 
     def add(self, text: str, pos: int, cands: list[Cue]) -> None:
         """Append the cues that start at ``pos`` (in the order the rules are tried: literal, then patterns)."""
@@ -212,6 +229,8 @@ class _Entry:
 
     def exact(self, text: str, pos: int, cands: list[Cue]) -> None:
         """:meth:`add` where the screen matched."""
+        if self._sources is not None:
+            self._compile()
         if self.lit_rx is not None:
             lm = self.lit_rx.match(text, pos)
             if lm is not None:  # the longest literal here, with every rule that has it
@@ -245,9 +264,15 @@ class _Index:
         self.lead: dict[str, list[ContextRule]] = {}
         self.digit: list[ContextRule] = []
         self.scanned: list[ContextRule] = []
+        known = packaged_index()
+        known_lead, known_first = known["lead"], known["first"]
         for rule in rules:
             if rule.pattern is not None:
-                lead = lead_words(rule.pattern)
+                if rule.pattern in known_lead:
+                    words = known_lead[rule.pattern]
+                    lead = None if words is None else frozenset(words)
+                else:
+                    lead = lead_words(rule.pattern)
                 if lead is None and rule.pattern[0] in _PUNCT_LEADS:  # ",\s+with": tried at each "," token
                     lead = frozenset(rule.pattern[0])
                 if lead is None:
@@ -259,7 +284,9 @@ class _Index:
                     else:
                         self.lead.setdefault(w, []).append(rule)
                 continue
-            first = tokenize(rule.literal)[0].text.lower()
+            first = known_first.get(rule.literal)
+            if first is None:
+                first = first_token(rule.literal)
             self.literal.setdefault(first, []).append(rule)
         #: token texts (lower case) where something is tried: a literal's first token, or a lead word where the
         #: token is that whole word (a word, or one punctuation character)

@@ -42,6 +42,9 @@ DIRECTIONS: tuple[str, ...] = ("forward", "backward", "bidirectional", "terminat
 ALLOWED_KEYS: tuple[str, ...] = ("literal", "category", "direction", "pattern", "max_scope", "allowed_types",
                                  "excluded_types", "within_entity", "metadata")
 DEFAULT_RULES_PATH: Path = RESOURCES / "context_rules.json"
+#: what the matcher would work out from the packaged rules at start-up (lead words of the patterns, first
+#: tokens of the literals), worked out beforehand: ``python benchmarks/assertion_profile.py index`` rewrites it
+DEFAULT_INDEX_PATH: Path = RESOURCES / "context_rules.index.json"
 #: what a space of a literal matches: any run of white space, or a hyphen with white space around it or not
 LITERAL_SEPARATOR = r"(?:\s+|\s*-\s*)"
 
@@ -123,8 +126,11 @@ def _label_set(value: Any, key: str, source: str, index: int) -> frozenset[str] 
     return frozenset(value)
 
 
-def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int = 0) -> ContextRule:
-    """Validate one rule object; errors name ``source``, the rule ``index`` and what is allowed."""
+def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int = 0,
+                   compile_pattern: bool = True) -> ContextRule:
+    """Validate one rule object; errors name ``source``, the rule ``index`` and what is allowed.
+    ``compile_pattern=False`` leaves out compiling ``pattern`` to check it (the packaged rules: a test checks
+    them with it)."""
     _check_keys(d, ALLOWED_KEYS, f"{source}: rule {index}")
     literal = d.get("literal")
     if not isinstance(literal, str) or not literal.strip():
@@ -154,14 +160,16 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
         if not isinstance(pattern, str):
             raise _rule_error(source, index, "'pattern' must be a regular expression string "
                                              f"(spaCy token patterns are not supported), got {type(pattern).__name__}")
-        try:
-            compiled = re.compile(pattern, re.IGNORECASE)
-        except re.error as e:
-            raise _rule_error(source, index, f"'pattern' {pattern!r} is not a valid regular expression: {e}") from None
-        if compiled.groupindex:
-            raise _rule_error(source, index, f"'pattern' {pattern!r} must not use named groups")
-        if compiled.match(""):
-            raise _rule_error(source, index, f"'pattern' {pattern!r} matches the empty string")
+        if compile_pattern:
+            try:
+                compiled = re.compile(pattern, re.IGNORECASE)
+            except re.error as e:
+                raise _rule_error(source, index,
+                                  f"'pattern' {pattern!r} is not a valid regular expression: {e}") from None
+            if compiled.groupindex:
+                raise _rule_error(source, index, f"'pattern' {pattern!r} must not use named groups")
+            if compiled.match(""):
+                raise _rule_error(source, index, f"'pattern' {pattern!r} matches the empty string")
     max_scope = d.get("max_scope")
     if max_scope is not None and (isinstance(max_scope, bool) or not isinstance(max_scope, int) or max_scope < 1):
         raise _rule_error(source, index, f"'max_scope' must be a positive integer (words), got {max_scope!r}")
@@ -179,7 +187,10 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
 
 def load_rules(path: str | Path | None = None) -> tuple[ContextRule, ...]:
     """Read and validate a rules file: a JSON list of rule objects, or ``{"context_rules": [...]}``
-    (medspaCy's layout). ``None`` reads the packaged default rules."""
+    (medspaCy's layout). ``None`` reads the packaged default rules, without compiling their patterns to
+    check them (``tests/test_context.py`` loads them with the full check, by path): the regular expressions
+    are compiled when the matcher first needs them, which keeps start-up short."""
+    packaged = path is None
     path = Path(path) if path is not None else DEFAULT_RULES_PATH
     source = str(path)
     data = _read_json(path, "context rules")
@@ -190,6 +201,6 @@ def load_rules(path: str | Path | None = None) -> tuple[ContextRule, ...]:
         data = data["context_rules"]
     if not isinstance(data, list):
         raise ConfigError(f"{source}: expected a JSON list of rule objects, got {type(data).__name__}")
-    return tuple(rule_from_dict(d, source=source, index=i) for i, d in enumerate(data))
+    return tuple(rule_from_dict(d, source=source, index=i, compile_pattern=not packaged) for i, d in enumerate(data))
 
 

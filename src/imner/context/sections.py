@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -171,19 +172,15 @@ class Sectionizer:
     def _headers(self, text: str) -> Iterator[re.Match[str]]:
         """The header matches in ``text``, as ``finditer`` of the header regex gives them: a header can only
         start at a line start or just after a "." or ";" followed by a space, so only those places are tried."""
-        if self._rx is None:
-            self._rx = re.compile(self._source, re.IGNORECASE | re.MULTILINE)
+        if self._screen is None:
             self._screen = re.compile(self._screen_source, re.IGNORECASE | re.MULTILINE)
-        rx, screen = self._rx, self._screen
+        screen = self._screen
         pos = 0
-        m = rx.match(text, 0)
-        if m is not None:
-            yield m
-            pos = m.end()
-        for c in re.finditer(_HEAD_STARTS, text):
-            at = c.end()
-            if at >= pos and screen.match(text, at) is not None:  # type: ignore[union-attr]
-                m = rx.match(text, at)
+        for at in chain((0,), (c.end() for c in re.finditer(_HEAD_STARTS, text))):
+            if at >= pos and screen.match(text, at) is not None:
+                if self._rx is None:  # the regex that says which header: compiled where one is first seen
+                    self._rx = re.compile(self._source, re.IGNORECASE | re.MULTILINE)
+                m = self._rx.match(text, at)
                 if m is not None:
                     yield m
                     pos = m.end()
