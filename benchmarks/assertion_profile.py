@@ -10,6 +10,10 @@
     made beforehand), printed to standard output.
 ``python benchmarks/assertion_profile.py time``
     CPU seconds of that step (best of 3) and of building a :class:`ContextAnnotator` (nothing written).
+``python benchmarks/assertion_profile.py startup``
+    in a fresh interpreter: regular expressions compiled while ``imner.context`` is imported, while a
+    :class:`ContextAnnotator` is built and while it asserts its first one-line document, and the CPU time of
+    the last two (run it with ``PYTHONPATH`` on another checkout's ``src`` to compare).
 ``python benchmarks/assertion_profile.py index``
     rewrites ``src/imner/resources/context_rules.index.json`` (what the matcher works out from the packaged rules
     at start-up, worked out beforehand; ``tests/test_context.py`` fails when it is stale).
@@ -104,6 +108,34 @@ def _run_step(ann: ContextAnnotator, chunks: list[list[Document]], prof: cProfil
     return total
 
 
+_STARTUP = r"""
+import re._compiler as C, sys, time
+import json, imner.text, imner.types, imner.config
+orig, counts = C.compile, {}
+def counted(p, flags=0):
+    f = sys._getframe(1)
+    while f is not None and not f.f_globals.get("__name__", "").startswith("imner"):
+        f = f.f_back
+    where = f.f_globals["__name__"] if f is not None else "other"
+    counts[where] = counts.get(where, 0) + 1
+    return orig(p, flags)
+C.compile = counted
+import imner.context
+print("compiled on import:", dict(counts)); counts.clear()
+from imner.types import Document, Span
+t0 = time.process_time()
+ann = imner.context.ContextAnnotator()
+t1 = time.process_time()
+print("compiled building the annotator:", dict(counts)); counts.clear()
+text = "A 34-year-old woman with systemic lupus erythematosus had no fever."
+ann(Document("d", text, [Span(25, 53, "IMMUNE_DISEASE"), Span(61, 66, "SIGN_SYMPTOM")]))
+t2 = time.process_time()
+print("compiled asserting the first document:", dict(counts))
+print(f"CPU: building {1000 * (t1 - t0):.1f} ms, first document {1000 * (t2 - t1):.1f} ms, "
+      f"together {1000 * (t2 - t0):.1f} ms")
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -113,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
     sub.add_parser("time", help="CPU seconds of the step and of the annotator's construction")
+    sub.add_parser("startup", help="regex compiles and CPU time from import to the first asserted document")
     sub.add_parser("index", help="rewrite the packaged matcher index from the packaged rules")
     sub.add_parser("ratio", help="the benchmark's speed comparison with medspaCy ConText, printed")
     args = ap.parse_args(argv)
@@ -131,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         prof = cProfile.Profile()
         _run_step(ann, chunks, prof)
         pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+    elif args.cmd == "startup":
+        import subprocess
+        return subprocess.call([sys.executable, "-c", _STARTUP])
     elif args.cmd == "index":
         from imner.context.lead import main as write_index
         return write_index()
