@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "profile":
         ann, chunks = _step_docs()
         _run_step(ann, chunks)  # warm (first-use compiles are not the step)
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(builtins=False)
         _run_step(ann, chunks, prof)
         pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     elif args.cmd == "startup":
