@@ -35,6 +35,23 @@ class Cue:
     rule: ContextRule
 
 
+def _literal_alternation(regexes: Sequence[str], rules: Sequence[ContextRule]) -> str:
+    """The alternation of literal regexes (one capturing group each, tried in order), with their first word
+    read once when they all share it: ``W(?:(R1)|(R2))`` finds the same first alternative as ``(WR1)|(WR2)``
+    (``W`` matches one way only), with the same group numbers."""
+    words = [r.literal.split() for r in rules]
+    first = words[0][0]
+    if any(ws[0] != first for ws in words):
+        return "|".join(f"({a})" for a in regexes)
+    rests = []
+    for ws in words:
+        body = "".join(LITERAL_SEPARATOR + re.escape(w) for w in ws[1:])
+        end = r"(?!\w)" if re.search(r"\w$", ws[-1]) else ""
+        rests.append(f"({body}{end})")
+    lead = r"(?<!\w)" if re.match(r"\w", first) else ""
+    return lead + re.escape(first) + "(?:" + "|".join(rests) + ")"
+
+
 def _literal_trie(rules: Sequence[ContextRule]) -> str:
     """A regex that matches where one of the literal ``rules``' :meth:`~ContextRule.regex` matches: their
     words as a trie, so that each word is tried once whatever the number of phrases that share it."""
@@ -168,23 +185,24 @@ class _Entry:
     ``leads`` are ``(group, rule)``, in rule order. ``standalone``: ``(regex, rule)`` tried one by one
     instead, when the patterns cannot be joined (a pattern with group references or global inline flags)."""
 
-    __slots__ = ("screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources")
+    __slots__ = ("screen", "pattern_screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources")
 
     def __init__(self, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> None:
         self.lit_rx: re.Pattern[str] | None = None
         self.lit_rules: list[tuple[ContextRule, ...]] = []
         self.rx: re.Pattern[str] | None = None
+        self.pattern_screen: re.Pattern[str] | None = None
         self.leads: list[tuple[int, ContextRule]] = []
         self.standalone: list[tuple[re.Pattern[str], ContextRule]] = []
         screen: list[str] = []
-        lit_src = rx_src = None
+        lit_src = rx_src = pattern_screen = None
         if literal:
             group = sorted(literal, key=lambda r: -len(r.literal))
             alternatives: dict[str, list[ContextRule]] = {}
             for rule in group:
                 alternatives.setdefault(rule.regex(), []).append(rule)
-            lit_src = "|".join(f"({a})" for a in alternatives)
             self.lit_rules = [tuple(rs) for rs in alternatives.values()]
+            lit_src = _literal_alternation(list(alternatives), [rs[0] for rs in self.lit_rules])
             screen.append(_literal_trie(group))
         standalone: list[ContextRule] = []
         if leads:
@@ -193,10 +211,11 @@ class _Entry:
                 standalone = list(leads)  # patterns that do not combine: each on its own
             else:
                 rx_src = "".join(f"(?:(?=(?P<p{k}>{r.pattern}))|)" for k, r in enumerate(leads))
-                screen.append(_pattern_trie([r.pattern for r in leads]))  # type: ignore[misc]
+                pattern_screen = _pattern_trie([r.pattern for r in leads])  # type: ignore[misc]
+                screen.append(pattern_screen)
         # only the screen is compiled now; the rest where the screen first matches
-        self._sources: tuple[str | None, str | None, list[ContextRule], list[ContextRule]] | None = \
-            (lit_src, rx_src, list(leads), standalone)
+        self._sources: tuple[str | None, str | None, str | None, list[ContextRule], list[ContextRule]] | None = \
+            (lit_src, rx_src, pattern_screen if literal and rx_src is not None else None, list(leads), standalone)
         self.screen: re.Pattern[str] | None = None
         if screen:
             try:
@@ -207,8 +226,10 @@ class _Entry:
             self._compile()
 
     def _compile(self) -> None:
-        lit_src, rx_src, leads, standalone = self._sources  # type: ignore[misc]
+        lit_src, rx_src, pattern_screen, leads, standalone = self._sources  # type: ignore[misc]
         self._sources = None
+        # where the entry has both, the patterns' own screen: a literal phrase matched does not say a pattern did
+        self.pattern_screen = re.compile(pattern_screen, re.IGNORECASE) if pattern_screen is not None else None
         if lit_src is not None:
             self.lit_rx = re.compile(lit_src, re.IGNORECASE)
         if rx_src is not None:
@@ -237,7 +258,7 @@ class _Entry:
                 end = lm.end()
                 for rule in self.lit_rules[lm.lastindex - 1]:  # type: ignore[operator]
                     cands.append(Cue(pos, end, rule))
-        if self.rx is not None:
+        if self.rx is not None and (self.pattern_screen is None or self.pattern_screen.match(text, pos) is not None):
             m = self.rx.match(text, pos)
             if m.lastindex is not None:  # type: ignore[union-attr]  (a pattern matched)
                 regs = m.regs  # type: ignore[union-attr]
