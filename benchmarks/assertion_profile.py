@@ -14,7 +14,7 @@
     in a fresh interpreter: regular expressions compiled while ``imner.context`` is imported, while a
     :class:`ContextAnnotator` is built and while it asserts its first one-line document, and the CPU time of
     the last two (run it with ``PYTHONPATH`` on another checkout's ``src`` to compare).
-``python benchmarks/assertion_profile.py index``
+``imner build context-index`` (also ``python benchmarks/assertion_profile.py index``)
     rewrites ``src/imner/resources/context_rules.index.json`` (what the matcher works out from the packaged rules
     at start-up, worked out beforehand; ``tests/test_context.py`` fails when it is stale).
 ``python benchmarks/assertion_profile.py ratio``

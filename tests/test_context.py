@@ -672,7 +672,7 @@ def test_packaged_rules_pass_the_full_check_and_the_packaged_index_is_current():
     stored = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
     built = build_index(checked)
     assert (stored["lead"], stored["first"]) == (built["lead"], built["first"]), \
-        "stale: run python benchmarks/assertion_profile.py index"
+        "stale: run imner build context-index"
 
 
 def test_screens_match_where_one_of_their_phrases_does():

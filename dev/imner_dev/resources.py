@@ -8,6 +8,7 @@ resource                  committed file(s)                                     
 ``imd-cases``             ``corpus/imd-cases/ann/*.ann``, ``ann-codiesp/*.ann``,       MACCROBAT2020 / CodiEsp +
                           ``split.tsv``                                                prelabels + decisions
 ``hierarchy``             ``src/imner/resources/ontology/hierarchy.json.gz`` (packaged) ``$IMNER_DATA/lexicons`` + the lexicon's curated taxa
+``context-index``         ``src/imner/resources/context_rules.index.json`` (packaged)   ``context_rules.json`` (the matcher's lead words)
 ========================  ===========================================================  ==========================
 
 ``imner build [RESOURCE ...]`` rewrites them (all, in this order, when none is named); ``imner build --check``
@@ -101,6 +102,22 @@ def _hierarchy_check() -> int:
         return _same_file(fresh, hierarchy.DEFAULT_OUT, "hierarchy")
 
 
+def _context_index_build() -> int:
+    from imner.context.lead import main
+
+    return main()
+
+
+def _context_index_check() -> int:
+    from imner.context.lead import packaged_index_text
+    from imner.context.rules import DEFAULT_INDEX_PATH
+
+    if DEFAULT_INDEX_PATH.read_text(encoding="utf-8") == packaged_index_text():
+        return 0
+    print(f"{DEFAULT_INDEX_PATH} differs from a fresh build: run `imner build context-index`")
+    return 1
+
+
 RESOURCES: tuple[Resource, ...] = (
     Resource("lexicon", "src/imner/resources/lexicon/index.json.gz", _lexicon_build, _lexicon_check),
     Resource("pathogen-names", "dev/imner_dev/resources/annotation/pathogen_names.tsv", _pathogens_build,
@@ -109,6 +126,8 @@ RESOURCES: tuple[Resource, ...] = (
              _imd_build, _imd_check),
     # after the lexicon: the curated taxa it adds are placed under their genus (cohort query descendants)
     Resource("hierarchy", "src/imner/resources/ontology/hierarchy.json.gz", _hierarchy_build, _hierarchy_check),
+    Resource("context-index", "src/imner/resources/context_rules.index.json", _context_index_build,
+             _context_index_check, needs_data=False),
 )
 BY_NAME = {r.name: r for r in RESOURCES}
 

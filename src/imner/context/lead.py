@@ -165,14 +165,21 @@ def build_index(rules: Any) -> dict[str, Any]:
         else:
             first[r.literal] = first_token(r.literal)
     return {"note": "what imner.context's matcher works out from context_rules.json at start-up, worked out "
-                    "beforehand; rewrite with: python benchmarks/assertion_profile.py index", "lead": lead, "first": first}
+                    "beforehand; rewrite with: imner build context-index", "lead": lead, "first": first}
+
+
+def packaged_index_text() -> str:
+    """The packaged index file's text as a fresh build from the packaged rules writes it."""
+    from imner.context.rules import DEFAULT_RULES_PATH, load_rules
+    index = build_index(load_rules(DEFAULT_RULES_PATH))
+    return json.dumps(index, indent=0, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def main() -> int:
-    """Rewrite the packaged index from the packaged rules."""
-    from imner.context.rules import DEFAULT_INDEX_PATH, DEFAULT_RULES_PATH, load_rules
-    index = build_index(load_rules(DEFAULT_RULES_PATH))
-    DEFAULT_INDEX_PATH.write_text(json.dumps(index, indent=0, ensure_ascii=False, sort_keys=True) + "\n",
-                                  encoding="utf-8")
+    """Rewrite the packaged index from the packaged rules (``imner build context-index``)."""
+    from imner.context.rules import DEFAULT_INDEX_PATH
+    text = packaged_index_text()
+    DEFAULT_INDEX_PATH.write_text(text, encoding="utf-8")
+    index = json.loads(text)
     print(f"wrote {DEFAULT_INDEX_PATH}: {len(index['lead'])} patterns, {len(index['first'])} literals")
     return 0

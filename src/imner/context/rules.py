@@ -43,7 +43,7 @@ ALLOWED_KEYS: tuple[str, ...] = ("literal", "category", "direction", "pattern", 
                                  "excluded_types", "within_entity", "metadata")
 DEFAULT_RULES_PATH: Path = RESOURCES / "context_rules.json"
 #: what the matcher would work out from the packaged rules at start-up (lead words of the patterns, first
-#: tokens of the literals), worked out beforehand: ``python benchmarks/assertion_profile.py index`` rewrites it
+#: tokens of the literals), worked out beforehand: ``imner build context-index`` rewrites it
 DEFAULT_INDEX_PATH: Path = RESOURCES / "context_rules.index.json"
 #: what a space of a literal matches: any run of white space, or a hyphen with white space around it or not
 LITERAL_SEPARATOR = r"(?:\s+|\s*-\s*)"
