@@ -220,6 +220,49 @@ def speed(docs: list[Document], lex) -> dict[str, Any]:
     return out
 
 
+def cross_validate(k: int, lex) -> dict[str, Any]:
+    """Choose the corpus-synonym rules by ``k``-fold cross-validation over the TRAIN splits: for each fold, the
+    table is built from the other folds (and BioRED train, minus the fold's PMIDs), and the normalizer scores
+    the fold's mentions. Returns accuracy@1 over all folds per configuration (``none`` = no corpus synonyms)."""
+    import zlib
+
+    from imner_dev.lexicon import corpus_terms as ct
+
+    docs = {name: mention_docs(name, "train") for name in CORPORA}
+    held = corpora.exclude_overlap(corpora.load("biored", "train"), ct.HELD_OUT).docs
+    biored = [(str(d.meta.get("pmid") or d.id), ct.mentions([d], ct.SOURCES["biored"], "biored")) for d in held]
+    fold_of = {d.id: zlib.crc32(str(d.meta.get("pmid") or d.id).encode()) % k for ds in docs.values() for d in ds}
+    configs: dict[str, dict[str, Any] | None] = {"none": None}
+    for after in ("exact", "variant", "token_sorted", "stripped", "fallback"):
+        for abbr in (False, True):
+            for mm in (1, 2):
+                configs[f"after={after} abbr={int(abbr)} min={mm}"] = {"after": after, "abbr": abbr, "min": mm}
+    totals: dict[str, dict[str, Any]] = {}
+    for name_c, cfg in configs.items():
+        parts = []
+        for f in range(k):
+            table = None
+            if cfg is not None:
+                test_pmids = {str(d.meta.get("pmid") or d.id) for ds in docs.values() for d in ds
+                              if fold_of[d.id] == f}
+                rows = [m for name, ds in docs.items() for d in ds if fold_of[d.id] != f
+                        for m in ct.mentions([d], CORPORA[name], name)]
+                rows += [m for pmid, ms in biored if pmid not in test_pmids for m in ms]
+                table = {key: v[0] for key, v in ct.build_table(rows, lex, abbreviations=cfg["abbr"],
+                                                                   min_mentions=cfg["min"]).items()}
+            norm = Normalizer(lex, label_map={lab: "DISEASE" for labs in CORPORA.values() for lab in labs},
+                              corpus_terms=table or False, corpus_after=cfg["after"] if cfg else "exact")
+            for name, ds in docs.items():
+                parts.append(evaluate(name, [d for d in ds if fold_of[d.id] == f], norm, lex, None))
+        totals[name_c] = merge(parts)
+        print(f"cv {name_c:40s} acc@1={_pct(totals[name_c]['accuracy_at_1'])} "
+              f"precision={_pct(totals[name_c]['precision'])}", flush=True)
+    best = max((n for n in configs if n != "none"), key=lambda n: totals[n]["accuracy_at_1"])
+    return {"folds": k, "best": best, "results": {n: {x: r[x] for x in ("mappable", "correct", "accuracy_at_1",
+                                                                        "coverage", "precision")}
+                                                  for n, r in totals.items()}}
+
+
 def git_commit() -> str:
     head = git_head()
     if head == "unknown":
@@ -287,10 +330,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="dev", choices=("train", "dev"), help="split to score (tune on train)")
     ap.add_argument("--errors", type=Path, help="write every mention not normalized correctly to this TSV file")
     ap.add_argument("--no-write", action="store_true", help="print only; do not write results/")
+    ap.add_argument("--cv", type=int, metavar="K", help="choose the corpus-synonym rules by K-fold cross-validation "
+                    "over the train splits (writes results/normalization_cv.json)")
     args = ap.parse_args(argv)
     t0 = time.process_time()
     lex = load_lexicon()
     load_s = time.process_time() - t0
+    if args.cv:
+        cv = cross_validate(args.cv, lex)
+        cv.update({"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+                   "git_commit": git_commit(), "command": "python benchmarks/normalization.py "
+                   + " ".join(argv if argv is not None else sys.argv[1:]), "split": "train (cross-validation)"})
+        print("best:", cv["best"])
+        if not args.no_write:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "normalization_cv.json").write_text(json.dumps(cv, indent=2) + "\n", encoding="utf-8")
+        return 0
     norm = Normalizer(lex, label_map={lab: "DISEASE" for labs in CORPORA.values() for lab in labs})
     errors: list[str] | None = [] if args.errors else None
     results: dict[str, Any] = {}

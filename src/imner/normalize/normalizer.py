@@ -75,7 +75,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from imner.errors import ConfigError
-from imner.lexicon import Concept, Lexicon, load_lexicon
+from imner.lexicon import Concept, Lexicon, load_lexicon, normalize_term
+from imner.lexicon.normalize import is_abbreviation
 from imner.normalize.abbrev import find_abbreviations, mention_definitions
 from imner.normalize.drug_classes import DrugClassRules, load_drug_class_rules
 from imner.normalize.matcher import NO_MATCH, STAGES, Match, TermMatcher, is_codeless
@@ -128,8 +129,15 @@ class Normalizer:
 
     def __init__(self, lexicon: Lexicon | str | Path | None = None, *, abbreviations: bool = True,
                  label_map: Mapping[str, str] | None = None, cross_label: bool = True,
-                 drug_classes: DrugClassRules | str | Path | None = None, icd10cm: bool = True) -> None:
+                 drug_classes: DrugClassRules | str | Path | None = None, icd10cm: bool = True,
+                 corpus_terms: bool | str | Path | Mapping[str, str] = True, corpus_after: str = "exact") -> None:
         self.icd10cm = icd10cm
+        if corpus_after not in (*STAGES, "fallback"):
+            raise ConfigError(f"corpus_after must be one of {', '.join(STAGES)}, fallback; got {corpus_after!r}")
+        #: True: the packaged corpus synonyms (loaded on first need); False: none; a path or a key -> DOID mapping
+        self._corpus_terms: bool | str | Path | Mapping[str, str] = corpus_terms
+        self._stages = tuple(x for st in STAGES for x in ((st, "corpus") if st == corpus_after else (st,)))
+        self._corpus_last = corpus_after == "fallback"
         self._lexicon = lexicon if isinstance(lexicon, Lexicon) else None
         self._lexicon_path = None if isinstance(lexicon, Lexicon) else lexicon
         self.abbreviations = abbreviations
@@ -188,7 +196,14 @@ class Normalizer:
         out: tuple[Match, bool] = (NO_MATCH, False)
         weak: tuple[Match, bool] | None = None
         pending: tuple[Match, bool] | None = None
-        for stage in STAGES:
+        for stage in self._stages:
+            if stage == "corpus":
+                if main is DISEASE_LABELS:
+                    m = self._corpus_match(surface)
+                    if m:
+                        out = (m, False)
+                        break
+                continue
             for labels, is_fallback in vocabularies:
                 m = self._matcher(labels).match_stage(surface, stage)
                 if not m:
@@ -208,12 +223,49 @@ class Normalizer:
                 break
             if out[0]:
                 break
+        if not out[0] and self._corpus_last and main is DISEASE_LABELS and pending is None:
+            m = self._corpus_match(surface)
+            out = (m, False) if m else out
         if not out[0]:
             out = pending or weak or out
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[ck] = out
         return out
+
+    def _corpus_table(self) -> Mapping[str, str]:
+        t = self._corpus_terms
+        if t is True or isinstance(t, (str, Path)):
+            from imner.normalize.corpus_terms import load_corpus_terms
+
+            t = self._corpus_terms = load_corpus_terms(None if t is True else t)
+        return t or {}
+
+    def _corpus_match(self, surface: str) -> Match:
+        """Stage ``corpus``: the DOID the training corpora give the key of ``surface`` (or of a light variant:
+        plural, disease/syndrome suffix...), see :mod:`imner.normalize.corpus_terms`."""
+        table = self._corpus_table()
+        if not table:
+            return NO_MATCH
+        if is_abbreviation(surface.strip()):
+            # abbreviation rows are case-sensitive: the surface as written
+            doid = table.get(surface.strip())
+            c = self.lexicon.concept(doid) if doid is not None and doid in self.lexicon else None
+            return Match((c,), "corpus", surface.strip()) if c is not None and c.label in DISEASE_LABELS \
+                else NO_MATCH
+        key = normalize_term(surface)
+        if not key:
+            return NO_MATCH
+        keys = [key]
+        if key not in table:
+            keys.extend(self._matcher(DISEASE_LABELS).variants(surface, key))
+        for k in keys:
+            doid = table.get(k)
+            if doid is not None and doid in self.lexicon:
+                c = self.lexicon.concept(doid)
+                if c.label in DISEASE_LABELS:
+                    return Match((c,), "corpus", k)
+        return NO_MATCH
 
     def _bridge(self, m: Match) -> Match:
         """An HPO match -> the one disease concept its UMLS xrefs lead to (``m`` itself when none or several)."""
