@@ -402,7 +402,7 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
     from imner.lexicon import load_lexicon
     from imner_dev.lexicon import corpus_terms
 
-    _, ct_counts = corpus_terms.write(out, load_lexicon(path))
+    _, ct_counts = corpus_terms.write(out, load_lexicon(path), do.parents)
     b.info["corpus_terms"] = ct_counts
     return path, b.info
 

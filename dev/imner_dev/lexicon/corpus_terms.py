@@ -14,10 +14,12 @@ Rules (chosen by cross-validation over the train splits, ``benchmarks/normalizat
 * a mention with one gold id (composite mentions ``D1|D2`` and ``-1`` are skipped) whose id maps to DOIDs;
 * abbreviation-like surfaces (``DMD``, ``PDS``: :func:`imner.lexicon.normalize.is_abbreviation`) are kept as
   written (case-sensitive keys); the normalizer tries a definition in the document first;
+* ids whose DOID cross-references name another or a narrower disease are skipped (:data:`XREF_ARTEFACTS`,
+  read off the train mentions: MeSH D012640 Seizures reaches only *visual epilepsy*);
 * per key, the majority DOID set over its mentions; a key whose mentions disagree without a strict majority
   is dropped;
-* when an id maps to several DOIDs, the one whose name (or lexicon term) is the key, else the one most of the
-  id's mentions share, else the first by id.
+* when an id maps to several DOIDs, the one whose name (or lexicon term) is the key, else the broadest (an
+  ancestor of the others in DO), else the first by id.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from imner.lexicon import Lexicon
 from imner.lexicon.normalize import is_abbreviation, normalize_term
@@ -81,9 +83,30 @@ def training_mentions() -> tuple[list[tuple[str, str, str]], dict[str, int]]:
     return out, dropped
 
 
-def build_table(rows: Sequence[tuple[str, str, str]], lexicon: Lexicon, *,
-                abbreviations: bool = True, min_mentions: int = 1) -> dict[str, tuple[str, int, str]]:
-    """``key -> (doid, mentions, corpora)`` from (surface, raw gold id, corpus) rows (see the module doc)."""
+#: gold ids whose DOID cross-references name another or a narrower disease than the MeSH heading (read from the
+#: train mentions, e.g. every "seizures" would become *visual epilepsy*); their mentions are not learned
+XREF_ARTEFACTS: dict[str, str] = {
+    "MESH:D012640": "Seizures -> only DOID:11832 visual epilepsy",
+    "MESH:D008175": "Lung Neoplasms -> only lung benign neoplasm ('lung cancer' mentions)",
+    "MESH:D015470": "Leukemia, Myeloid, Acute -> only AML with/without maturation",
+    "MESH:D003693": "Delirium -> only subacute delirium",
+    "MESH:D010554": "Aggression -> avoidant personality disorder",
+    "MESH:D006970": "Disorders of Excessive Somnolence -> recurrent hypersomnia ('drowsiness')",
+    "MESH:D020301": "Vasospasm, Intracranial -> mentions are any vasospasm",
+    "MESH:D011618": "Psychotic Disorders -> schizophreniform / schizoaffective disorder",
+    "MESH:D000236": "Adenoma -> papillary / microcystic adenoma",
+    "MESH:D010009": "Osteochondrodysplasias -> Melnick-Needles syndrome / multiple epiphyseal dysplasia",
+    "MESH:D013276": "Stomach Ulcer, used for any 'ulcer'",
+}
+
+
+def build_table(rows: Sequence[tuple[str, str, str]], lexicon: Lexicon, *, abbreviations: bool = True,
+                min_mentions: int = 1, parents: Mapping[str, Iterable[str]] | None = None,
+                exclude: Iterable[str] = tuple(XREF_ARTEFACTS)) -> dict[str, tuple[str, int, str]]:
+    """``key -> (doid, mentions, corpora)`` from (surface, raw gold id, corpus) rows (see the module doc).
+    ``parents``: DOID -> parent DOIDs (when an id maps to several DOIDs, the broadest is taken); ``exclude``:
+    gold ids not learned."""
+    excluded = frozenset(exclude)
     xref_cache: dict[str, tuple[str, ...]] = {}
 
     def doids(x: str) -> tuple[str, ...]:
@@ -93,10 +116,9 @@ def build_table(rows: Sequence[tuple[str, str, str]], lexicon: Lexicon, *,
 
     by_key: dict[str, Counter[tuple[str, ...]]] = defaultdict(Counter)
     key_corpora: dict[str, set[str]] = defaultdict(set)
-    id_doids: dict[str, Counter[str]] = defaultdict(Counter)
     for surface, raw, corpus in rows:
         xs = gold_xrefs(raw)
-        if len(xs) != 1:
+        if len(xs) != 1 or xs[0] in excluded:
             continue
         targets = doids(xs[0])
         if not targets:
@@ -112,7 +134,6 @@ def build_table(rows: Sequence[tuple[str, str, str]], lexicon: Lexicon, *,
             continue
         by_key[key][targets] += 1
         key_corpora[key].add(corpus)
-        id_doids[xs[0]].update(targets)
     out: dict[str, tuple[str, int, str]] = {}
     for key, counts in by_key.items():
         ranked = counts.most_common()
@@ -120,20 +141,36 @@ def build_table(rows: Sequence[tuple[str, str, str]], lexicon: Lexicon, *,
         best, n = ranked[0]
         if total < min_mentions or 2 * n <= total:
             continue
-        out[key] = (_pick(key, best, lexicon), n, ",".join(sorted(key_corpora[key])))
+        out[key] = (_pick(key, best, lexicon, parents or {}), n, ",".join(sorted(key_corpora[key])))
     return out
 
 
-def _pick(key: str, doids: tuple[str, ...], lexicon: Lexicon) -> str:
+def _ancestors(doid: str, parents: Mapping[str, Iterable[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(parents.get(doid, ()))
+    while todo:
+        p = todo.pop()
+        if p not in seen:
+            seen.add(p)
+            todo.extend(parents.get(p, ()))
+    return seen
+
+
+def _pick(key: str, doids: tuple[str, ...], lexicon: Lexicon, parents: Mapping[str, Iterable[str]]) -> str:
+    """One DOID of an id that maps to several: the one named by the key, else the broadest (an ancestor of
+    all the others: MeSH "Color Vision Defects" -> *color blindness*, not *blue color blindness*), else the
+    first by id."""
     if len(doids) == 1:
         return doids[0]
     named = [d for d in doids if d in lexicon and normalize_term(lexicon.concept(d).name) == key]
     if named:
         return named[0]
-    termed = [c.id for c in lexicon.lookup(key) if c.id in doids] if hasattr(lexicon, "lookup") else []
+    termed = [c.id for c in lexicon.lookup(key) if c.id in doids]
     if termed:
         return termed[0]
-    return doids[0]
+    anc = {d: _ancestors(d, parents) for d in doids}
+    broadest = [d for d in doids if all(d in anc[o] for o in doids if o != d)]
+    return broadest[0] if broadest else doids[0]
 
 
 def to_bytes(table: dict[str, tuple[str, int, str]]) -> bytes:
@@ -145,11 +182,11 @@ def to_bytes(table: dict[str, tuple[str, int, str]]) -> bytes:
     return buf.getvalue()
 
 
-def write(out_dir: Path, lexicon: Lexicon) -> tuple[Path, dict[str, int]]:
+def write(out_dir: Path, lexicon: Lexicon, parents: Mapping[str, Iterable[str]]) -> tuple[Path, dict[str, int]]:
     """Build the table from the training corpora and write it as ``out_dir/corpus_terms.tsv.gz``; returns the
     path and counts for the build report."""
     rows, dropped = training_mentions()
-    table = build_table(rows, lexicon)
+    table = build_table(rows, lexicon, parents=parents)
     path = Path(out_dir) / FILE_NAME
     path.write_bytes(to_bytes(table))
     counts = {"corpus terms": len(table), "corpus mentions read": len(rows)}

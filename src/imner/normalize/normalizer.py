@@ -78,6 +78,9 @@ from imner.errors import ConfigError
 from imner.lexicon import Concept, Lexicon, load_lexicon, normalize_term
 from imner.lexicon.normalize import is_abbreviation
 from imner.normalize.abbrev import find_abbreviations, mention_definitions
+from imner.normalize.fuzzy import DEFAULT_THRESHOLD
+from imner.normalize.fuzzy import build_once as build_fuzzy
+from imner.normalize.fuzzy import eligible as fuzzy_eligible
 from imner.normalize.drug_classes import DrugClassRules, load_drug_class_rules
 from imner.normalize.matcher import NO_MATCH, STAGES, Match, TermMatcher, is_codeless
 from imner.schema import DISEASE_LABELS, LABEL_NAMES
@@ -130,14 +133,20 @@ class Normalizer:
     def __init__(self, lexicon: Lexicon | str | Path | None = None, *, abbreviations: bool = True,
                  label_map: Mapping[str, str] | None = None, cross_label: bool = True,
                  drug_classes: DrugClassRules | str | Path | None = None, icd10cm: bool = True,
-                 corpus_terms: bool | str | Path | Mapping[str, str] = True, corpus_after: str = "exact") -> None:
+                 corpus_terms: bool | str | Path | Mapping[str, str] = True, corpus_after: str = "exact",
+                 fuzzy: float | None = DEFAULT_THRESHOLD) -> None:
         self.icd10cm = icd10cm
-        if corpus_after not in (*STAGES, "fallback"):
-            raise ConfigError(f"corpus_after must be one of {', '.join(STAGES)}, fallback; got {corpus_after!r}")
+        if corpus_after not in ("first", *STAGES, "fallback"):
+            raise ConfigError(f"corpus_after must be one of first, {', '.join(STAGES)}, fallback; "
+                              f"got {corpus_after!r}")
         #: True: the packaged corpus synonyms (loaded on first need); False: none; a path or a key -> DOID mapping
         self._corpus_terms: bool | str | Path | Mapping[str, str] = corpus_terms
-        self._stages = tuple(x for st in STAGES for x in ((st, "corpus") if st == corpus_after else (st,)))
+        self._stages = (("corpus",) if corpus_after == "first" else ()) + tuple(
+            x for st in STAGES for x in ((st, "corpus") if st == corpus_after else (st,)))
         self._corpus_last = corpus_after == "fallback"
+        #: stage ``fuzzy`` threshold (None: off), see :mod:`imner.normalize.fuzzy`
+        self.fuzzy = fuzzy
+        self._fuzzy: dict = {}
         self._lexicon = lexicon if isinstance(lexicon, Lexicon) else None
         self._lexicon_path = None if isinstance(lexicon, Lexicon) else lexicon
         self.abbreviations = abbreviations
@@ -226,6 +235,9 @@ class Normalizer:
         if not out[0] and self._corpus_last and main is DISEASE_LABELS and pending is None:
             m = self._corpus_match(surface)
             out = (m, False) if m else out
+        if not out[0] and pending is None and weak is None and main is DISEASE_LABELS and self.fuzzy is not None:
+            m = self._fuzzy_match(surface)
+            out = (m, False) if m else out
         if not out[0]:
             out = pending or weak or out
         if len(self._cache) >= _CACHE_LIMIT:
@@ -266,6 +278,18 @@ class Normalizer:
                 if c.label in DISEASE_LABELS:
                     return Match((c,), "corpus", k)
         return NO_MATCH
+
+    def _fuzzy_match(self, surface: str) -> Match:
+        """Stage ``fuzzy``: the nearest disease term by character 3-gram TF-IDF cosine, when it reaches
+        :attr:`fuzzy` and names one concept (:mod:`imner.normalize.fuzzy`)."""
+        if not fuzzy_eligible(surface):
+            return NO_MATCH
+        key = normalize_term(surface)
+        idx = build_fuzzy(self._fuzzy, self.lexicon, self._corpus_table())
+        ids, sim = idx.nearest(key)
+        if len(ids) != 1 or sim < self.fuzzy or ids[0] not in self.lexicon:
+            return NO_MATCH
+        return Match((self.lexicon.concept(ids[0]),), "fuzzy", key)
 
     def _bridge(self, m: Match) -> Match:
         """An HPO match -> the one disease concept its UMLS xrefs lead to (``m`` itself when none or several)."""
