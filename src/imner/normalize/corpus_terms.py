@@ -3,7 +3,8 @@
 ``resources/lexicon/corpus_terms.tsv.gz`` (``key<TAB>doid<TAB>mentions<TAB>corpora``, built with the lexicon by
 ``imner build lexicon``, :mod:`imner_dev.lexicon.corpus_terms`) holds the gold disease mentions of the NCBI-disease,
 BC5CDR and BioRED train splits (PMIDs of their dev/test splits removed) with their MeSH/OMIM ids mapped to DOIDs.
-The :class:`~imner.normalize.Normalizer` consults it only for disease spans that no lexicon stage maps to a
+It is written beside the index it was built with; the :class:`~imner.normalize.Normalizer` reads the one
+beside its lexicon's index file (none for an in-memory lexicon) and consults it only for disease spans that no lexicon stage maps to a
 disease concept; the dictionary tagger never reads it. Loaded on first need (a few ms).
 """
 
@@ -17,9 +18,10 @@ from typing import Mapping
 from imner.errors import FormatError, InputError
 from imner.lexicon import LEXICON_DIR
 
-__all__ = ["CORPUS_TERMS_FILE", "load_corpus_terms", "read_corpus_terms"]
+__all__ = ["CORPUS_TERMS_FILE", "CORPUS_TERMS_NAME", "load_corpus_terms", "read_corpus_terms"]
 
-CORPUS_TERMS_FILE = LEXICON_DIR / "corpus_terms.tsv.gz"
+CORPUS_TERMS_NAME = "corpus_terms.tsv.gz"
+CORPUS_TERMS_FILE = LEXICON_DIR / CORPUS_TERMS_NAME
 _HEADER = "key\tdoid\tmentions\tcorpora"
 _CACHE: dict[Path, dict[str, str]] = {}
 _LOCK = threading.Lock()

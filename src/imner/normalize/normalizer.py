@@ -17,7 +17,10 @@ token-sorted; :mod:`imner.normalize.matcher`) the main vocabulary is tried befor
 span that matches an HPO term is bridged to the Disease Ontology when the term's UMLS xrefs lead to exactly
 one DOID (``via`` names the HPO id), and that DOID counts as a main-vocabulary match of that stage. A
 fallback concept that cannot be bridged is used only when no stage finds a main-vocabulary concept; such
-spans get ``cross_label: True``. Curated-only concepts (``IMNER:...``, no code) are used only when no stage
+spans get ``cross_label: True``. Disease spans have two more stages: ``corpus`` right after ``exact`` (the gold
+mentions of the NCBI-disease/BC5CDR/BioRED train splits, :mod:`imner.normalize.corpus_terms`; it outranks an
+unbridged HPO match of the exact stage), and ``fuzzy`` when nothing at all matched (the nearest disease term by
+character 3-gram TF-IDF, :mod:`imner.normalize.fuzzy`). Curated-only concepts (``IMNER:...``, no code) are used only when no stage
 finds a coded concept.
 
 Attrs written (keys not applicable are absent; a second run replaces them, and a ``concept_id`` /
@@ -47,7 +50,8 @@ Attrs written (keys not applicable are absent; a second run replaces them, and a
     medications: from the curated rules (:mod:`imner.normalize.drug_classes`), applied to the concept name,
     the surface and the abbreviation's long form; also set on unmapped medications when a rule matches.
 ``match``
-    the stage that found the concept: ``exact``, ``variant``, ``token_sorted`` (:mod:`imner.normalize.matcher`).
+    the stage that found the concept: ``exact``, ``variant``, ``token_sorted``, ``stripped``
+    (:mod:`imner.normalize.matcher`), ``corpus`` or ``fuzzy`` (diseases; see above).
 ``abbreviation_of``
     the long form, when the span is (or contains) a short form defined in the document
     ("systemic lupus erythematosus (SLE)") and was normalized through it.
@@ -78,6 +82,7 @@ from imner.errors import ConfigError
 from imner.lexicon import Concept, Lexicon, load_lexicon, normalize_term
 from imner.lexicon.normalize import is_abbreviation
 from imner.normalize.abbrev import find_abbreviations, mention_definitions
+from imner.normalize.corpus_terms import CORPUS_TERMS_NAME
 from imner.normalize.fuzzy import DEFAULT_THRESHOLD
 from imner.normalize.fuzzy import build_once as build_fuzzy
 from imner.normalize.fuzzy import eligible as fuzzy_eligible
@@ -125,7 +130,12 @@ class Normalizer:
     fallback vocabulary. ``drug_classes``: a :class:`DrugClassRules`, a rule-file path, or None for the
     packaged rules. ``icd10cm``: give disease spans without a DO/MONDO ICD-10-CM code the code of the ICD-10-CM
     tabular list or curated names, and pathogens the code of the infection they name
-    (:mod:`imner.normalize.icd10cm`; ``icd10cm_source`` says which).
+    (:mod:`imner.normalize.icd10cm`; ``icd10cm_source`` says which). ``corpus_terms``: the corpus synonyms
+    of stage ``corpus`` (:mod:`imner.normalize.corpus_terms`): True = the table beside the lexicon's index file
+    (none for an in-memory lexicon), False = none, a path, or a ``key -> DOID`` mapping; ``corpus_after``: the
+    stage it follows (``exact``; ``first``, ``variant``, ``token_sorted``, ``stripped`` or ``fallback`` = after
+    the cross-label fallback, for comparisons). ``fuzzy``: the cosine threshold of stage ``fuzzy``
+    (:mod:`imner.normalize.fuzzy`), None = off.
 
     Lookups are cached per (surface form, label group); the instance is safe to share between threads.
     """
@@ -139,7 +149,8 @@ class Normalizer:
         if corpus_after not in ("first", *STAGES, "fallback"):
             raise ConfigError(f"corpus_after must be one of first, {', '.join(STAGES)}, fallback; "
                               f"got {corpus_after!r}")
-        #: True: the packaged corpus synonyms (loaded on first need); False: none; a path or a key -> DOID mapping
+        #: True: the corpus synonyms beside the lexicon's index (loaded on first need); False: none; a path or a
+        #: key -> DOID mapping
         self._corpus_terms: bool | str | Path | Mapping[str, str] = corpus_terms
         self._stages = (("corpus",) if corpus_after == "first" else ()) + tuple(
             x for st in STAGES for x in ((st, "corpus") if st == corpus_after else (st,)))
@@ -247,10 +258,17 @@ class Normalizer:
 
     def _corpus_table(self) -> Mapping[str, str]:
         t = self._corpus_terms
-        if t is True or isinstance(t, (str, Path)):
+        if t is True:
+            # the table built beside the lexicon's index (``imner build lexicon`` writes both); none for an
+            # in-memory lexicon or an index without one
+            path = self.lexicon.path
+            beside = Path(path).parent / CORPUS_TERMS_NAME if path is not None else None
+            t = beside if beside is not None and beside.is_file() else {}
+        if isinstance(t, (str, Path)):
             from imner.normalize.corpus_terms import load_corpus_terms
 
-            t = self._corpus_terms = load_corpus_terms(None if t is True else t)
+            t = load_corpus_terms(t)
+        self._corpus_terms = t
         return t or {}
 
     def _corpus_match(self, surface: str) -> Match:
