@@ -27,14 +27,26 @@ __all__ = ["DEFAULT_THRESHOLD", "FuzzyIndex", "disease_keys", "eligible"]
 DEFAULT_THRESHOLD = 0.75
 
 
-def _codes(text: str) -> np.ndarray:
-    """Code points of ``text`` as int64."""
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+#: characters of the 3-grams (normalized keys are lower case); any other character is one symbol, the key
+#: separator another: 39 symbols, so a 3-gram id fits in 16 bits (39 ** 3 = 59,319) and sorts by radix
+_ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789"
+_OTHER, _SEP = len(_ALPHABET), len(_ALPHABET) + 1
+_K = len(_ALPHABET) + 2
+_N_GRAMS = _K ** 3
+_TABLE = np.full(128, _OTHER, dtype=np.int32)
+for _i, _ch in enumerate(_ALPHABET):
+    _TABLE[ord(_ch)] = _i
+_TABLE[10] = _SEP
 
 
-def _gram_codes(cp: np.ndarray) -> np.ndarray:
-    """One int64 per 3-gram of a code-point array (21 bits per character)."""
-    return (cp[:-2] << 42) | (cp[1:-1] << 21) | cp[2:]
+def _symbols(text: str) -> np.ndarray:
+    """One symbol id per character of ``text`` (see :data:`_ALPHABET`)."""
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.where(cp < 128, _TABLE[np.minimum(cp, 127)], _OTHER)
+
+
+def _gram_ids(sym: np.ndarray) -> np.ndarray:
+    return ((sym[:-2] * _K + sym[1:-1]) * _K + sym[2:]).astype(np.uint16)
 
 
 class FuzzyIndex:
@@ -45,28 +57,30 @@ class FuzzyIndex:
         self._ids = [keys[k] for k in self._keys]
         n_docs = len(self._keys)
         self._n = n_docs
-        if not n_docs:
-            self._grams = np.zeros(0, dtype=np.int64)
-            return
         # all keys padded and joined by newlines; 3-grams that hold a newline cross two keys and are dropped
-        cp = _codes("\n".join(f" {k} " for k in self._keys))
-        grams = _gram_codes(cp)
-        nl = cp == 10
-        ok = ~(nl[:-2] | nl[1:-1] | nl[2:])
-        row_at = np.cumsum(nl)[:-2]
-        grams, rows = grams[ok], row_at[ok]
-        self._grams, cols = np.unique(grams, return_inverse=True)
-        n_vocab = len(self._grams)
-        pair, tf = np.unique(rows * n_vocab + cols, return_counts=True)
-        rows, cols = pair // n_vocab, pair % n_vocab
-        df = np.bincount(cols, minlength=n_vocab).astype(np.float64)
+        sym = _symbols("\n".join(f" {k} " for k in self._keys))
+        sep = sym == _SEP
+        ok = ~(sep[:-2] | sep[1:-1] | sep[2:])
+        cols = _gram_ids(sym)[ok]
+        rows = np.cumsum(sep, dtype=np.int32)[:-2][ok]
+        # postings by 3-gram (a stable radix sort keeps each posting list in key order); repeats of a 3-gram
+        # in one key are adjacent: one posting with its count
+        order = np.argsort(cols, kind="stable")
+        cols, rows = cols[order], rows[order]
+        first = np.ones(len(cols), dtype=bool)
+        first[1:] = (cols[1:] != cols[:-1]) | (rows[1:] != rows[:-1])
+        starts = np.flatnonzero(first)
+        tf = np.diff(np.append(starts, len(cols)))
+        cols, rows = cols[starts].astype(np.int64), rows[starts]
+        df = np.bincount(cols, minlength=_N_GRAMS).astype(np.float64)
         self._idf = np.log((1 + n_docs) / (1 + df)) + 1.0
+        self._max_idf = float(np.log(1 + n_docs) + 1.0)
         w = (1.0 + np.log(tf)) * self._idf[cols]
         w = w / np.sqrt(np.bincount(rows, weights=w * w, minlength=n_docs))[rows]
-        order = np.argsort(cols)
-        self._post_rows = rows[order].astype(np.int32)
-        self._post_w = w[order].astype(np.float32)
-        self._post_start = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n_vocab))])
+        self._post_rows = rows
+        self._post_w = w.astype(np.float32)
+        self._post_start = np.concatenate([[0], np.cumsum(df.astype(np.int64))])
+        self._df = df
 
     def __len__(self) -> int:
         return self._n
@@ -75,14 +89,13 @@ class FuzzyIndex:
         """The concept ids of the nearest keys (several when different concepts tie) and the cosine."""
         if not self._n or not key:
             return [], 0.0
-        grams, tf = np.unique(_gram_codes(_codes(f" {key} ")), return_counts=True)
-        pos = np.minimum(np.searchsorted(self._grams, grams), len(self._grams) - 1)
-        seen = self._grams[pos] == grams
+        grams, tf = np.unique(_gram_ids(_symbols(f" {key} ")), return_counts=True)
+        seen = self._df[grams] > 0
         # the query's norm counts its unseen 3-grams too (with the largest idf)
-        idf = np.where(seen, self._idf[pos], self._idf.max())
+        idf = np.where(seen, self._idf[grams], self._max_idf)
         qw = (1.0 + np.log(tf)) * idf
         qw = qw / np.sqrt(float(qw @ qw))
-        cols, qw = pos[seen], qw[seen]
+        cols, qw = grams[seen], qw[seen]
         if not len(cols):
             return [], 0.0
         parts_r = [self._post_rows[self._post_start[c]:self._post_start[c + 1]] for c in cols]
