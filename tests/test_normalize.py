@@ -536,3 +536,14 @@ def test_broadest_doid_of_an_id() -> None:
     parents = {"DOID:1074": {"DOID:1287"}, "DOID:10763": {"DOID:1287"}}
     assert _pick("kidney trouble", ("DOID:10763", "DOID:1074", "DOID:1287"), lex, parents) == "DOID:1287"
     assert _pick("kidney failure", ("DOID:1074", "DOID:1287"), lex, parents) == "DOID:1074"  # named by the key
+
+
+def test_generic_head_word_variant(lexicon: Lexicon) -> None:
+    from imner.normalize.matcher import TermMatcher
+    from imner.schema import DISEASE_LABELS
+
+    m = TermMatcher(lexicon, DISEASE_LABELS, disease_variants=True)
+    # "<organ> damage" -> "<organ> disease" -> the organ noun ("renal" -> "kidney") ... and only for 2+ words
+    assert "kidney disease" in list(m.variants("renal damage", "renal damage"))
+    assert "disease" not in list(m.variants("damage", "damage"))
+    assert m.match("cardiovascular system toxicity").concepts[0].id == "DOID:1287"
