@@ -4,6 +4,7 @@
 resource                  committed file(s)                                            made from
 ========================  ===========================================================  ==========================
 ``lexicon``               ``src/imner/resources/lexicon/index.json.gz`` (packaged)     ``$IMNER_DATA/lexicons`` + the curated TSVs
+                          and ``corpus_terms.tsv.gz`` (packaged)                       + NCBI-disease/BC5CDR/BioRED train
 ``pathogen-names``        ``dev/imner_dev/resources/annotation/pathogen_names.tsv``    ``$IMNER_DATA/lexicons`` (NCBITaxon imports)
 ``imd-cases``             ``corpus/imd-cases/ann/*.ann``, ``ann-codiesp/*.ann``,       MACCROBAT2020 / CodiEsp +
                           ``split.tsv``                                                prelabels + decisions
@@ -57,7 +58,8 @@ def _lexicon_check() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         path, _ = build(tmp)
-        return _same_file(path, LEXICON_DIR / path.name, "lexicon")
+        return _same_file(path, LEXICON_DIR / path.name, "lexicon") or _same_file(
+            path.parent / "corpus_terms.tsv.gz", LEXICON_DIR / "corpus_terms.tsv.gz", "lexicon")
 
 
 def _pathogens_build() -> int:
