@@ -305,10 +305,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluation(s) to run, in this order (default: imd-cases)")
     ap.add_argument("--limit", type=int, default=0, help="first N documents of each split in split order (0 = all)")
     ap.add_argument("--ncbi-prompt-labels", choices=("disease", "all"), default="disease")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="llama.cpp threads (1: on a shared, loaded machine 2 threads ran 18x slower here)")
     ap.add_argument("--nice", type=int, default=19)
     ap.add_argument("--n-ctx", type=int, default=4096)
-    ap.add_argument("--max-tokens", type=int, default=1024)
+    ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--max-chars", type=int, default=2000, help="llm.v1 chunk size in characters (whole sentences)")
     ap.add_argument("--chat-format", help="llama_cpp.server --chat_format (default: the GGUF's own template)")
     ap.add_argument("--request-timeout", type=float, default=900.0)
