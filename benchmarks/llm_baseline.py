@@ -243,13 +243,15 @@ def markdown(res: dict[str, Any]) -> str:
            f"- licence (GGUF metadata `general.license`): {m['gguf'].get('general.license', 'not stated')}"
            + (f"; package metadata: {m['package']['license']}" if m['package'] and m['package']['license'] else ""),
            f"- server: llama-cpp-python {res['server']['llama_cpp_python']} (`python -m llama_cpp.server`, built from "
-           f"source), CPU, {res['server']['threads']} threads under `nice -n {res['server']['nice']}`, n_ctx "
+           f"source), CPU, {res['server']['threads']} thread(s) under `nice -n {res['server']['nice']}`, n_ctx "
            f"{res['server']['n_ctx']}, temperature 0, max_tokens {res['settings']['max_tokens']} per answer, chunks "
            f"of at most {res['settings']['max_chars']} characters (whole sentences)",
            f"- prompt: `{res['prompt']['file']}` (sha256 `{res['prompt']['sha256'][:16]}…`)", ""]
     md += ["Scored with imner.evaluate as `imner compare` scores (strict: same boundaries and label; partial: "
            "overlapping spans; 95% intervals: bootstrap over documents). The shipped default model is scored on the "
-           "same documents, side by side. Tokens/s: imner.text tokens over the wall-clock time of predicting.", ""]
+           "same documents, side by side. Tokens/s: imner.text tokens over the wall-clock time of predicting (for the "
+           "default model, loading it included, in the same `nice` process: not comparable with comparison.md's "
+           "speed column).", ""]
     for ev in res["evaluations"]:
         docs = (f"first {ev['documents']} of {ev['documents_in_split']} documents in split order"
                 if ev["prefix"] else f"all {ev['documents']} documents")
@@ -316,8 +318,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start-timeout", type=float, default=300.0)
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--name", default="llm_baseline", help="stem of the result files")
+    ap.add_argument("--markdown-only", action="store_true",
+                    help="only write the .md again from the existing .json (no server, no run)")
     args = ap.parse_args(argv)
     args.eval = args.eval or ["imd-cases"]
+    if args.markdown_only:
+        res = json.loads((RESULTS / f"{args.name}.json").read_text(encoding="utf-8"))
+        (RESULTS / f"{args.name}.md").write_text(markdown(res) + "\n", encoding="utf-8")
+        return 0
     if not args.server_python:
         ap.error("--server-python (or IMNER_LLM_PYTHON) is required: the benchmark venv's python")
     if args.limit < 0:
