@@ -45,7 +45,9 @@ def run_suite(root: Path, pythonpath: str) -> dict:
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|errors?)", tail[0])}
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
+        failures = proc.stdout.find("= FAILURES =")
+        sys.stderr.write(proc.stdout[failures:][:12000] if failures >= 0 else proc.stdout[-4000:])
+        sys.stderr.write(proc.stderr[-2000:])
         raise SystemExit(f"the suite in {root} failed (rc {proc.returncode}): {tail[0]}")
     return {"wall_s": round(wall, 1), "summary": tail[0], **counts}
 
