@@ -7,6 +7,10 @@ with entity *strings*; they are aligned back to exact character spans in order o
 listed per document in ``self.unaligned``.
 
 Long documents are sent in chunks of whole sentences (``max_chars`` each), never cut.
+``max_tokens`` caps each answer (small models can repeat themselves until the context is full). An answer that is
+not valid JSON — most often one cut off at ``max_tokens`` — raises :class:`LLMError` by default; with
+``on_bad_answer="count"`` the complete ``{"text": ..., "label": ...}`` objects in it are kept and the answer is counted
+(``stats["bad_answers"]``, ``self.bad_answers``). Token usage reported by the endpoint is summed in ``stats``.
 No network access happens until :meth:`predict` is called with a configured ``base_url``.
 """
 
@@ -96,16 +100,21 @@ def align_mentions(text: str, mentions: Sequence[tuple[str, str]], offset: int =
     return sorted(spans, key=lambda s: (s.start, s.end)), unaligned
 
 
-def parse_answer(content: str, labels: Sequence[str]) -> tuple[list[tuple[str, str]], int]:
-    """Entity pairs from the model's answer; also the number of items with a label outside ``labels``."""
-    m = re.search(r"\{.*\}|\[.*\]", content, re.DOTALL)
-    if not m:
-        raise LLMError(f"the model answered no JSON: {content[:200]!r}")
-    try:
-        data = json.loads(m.group(0))
-    except json.JSONDecodeError as e:
-        raise LLMError(f"the model answered invalid JSON ({e.msg}): {content[:200]!r}") from e
-    items = data.get("entities", []) if isinstance(data, dict) else data
+def salvage_items(content: str) -> list[dict[str, Any]]:
+    """The complete flat JSON objects (``{"text": ..., "label": ...}``) in an answer that is not valid JSON as a
+    whole, e.g. one cut off mid-list."""
+    items = []
+    for m in re.finditer(r"\{[^{}]*\}", content):
+        try:
+            item = json.loads(m.group(0))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(item, dict) and "text" in item:
+            items.append(item)
+    return items
+
+
+def _pairs(items: Any, labels: Sequence[str]) -> tuple[list[tuple[str, str]], int]:
     pairs, bad = [], 0
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
@@ -119,13 +128,29 @@ def parse_answer(content: str, labels: Sequence[str]) -> tuple[list[tuple[str, s
     return pairs, bad
 
 
+def parse_answer(content: str, labels: Sequence[str]) -> tuple[list[tuple[str, str]], int]:
+    """Entity pairs from the model's answer; also the number of items with a label outside ``labels``."""
+    m = re.search(r"\{.*\}|\[.*\]", content, re.DOTALL)
+    if not m:
+        raise LLMError(f"the model answered no JSON: {content[:200]!r}")
+    try:
+        data = json.loads(m.group(0))
+    except json.JSONDecodeError as e:
+        raise LLMError(f"the model answered invalid JSON ({e.msg}): {content[:200]!r}") from e
+    items = data.get("entities", []) if isinstance(data, dict) else data
+    return _pairs(items, labels)
+
+
 class LLMTagger(Tagger):
     name = "llm.v1"
     labels_key = "labels"
 
     def __init__(self, base_url: str | None = None, model: str = "default", *, api_key_env: str = "IMNER_LLM_API_KEY",
                  prompt: str | None = None, labels: Sequence[str] = LABEL_NAMES, temperature: float = 0.0,
-                 max_chars: int = 2000, timeout: float = 120.0) -> None:
+                 max_chars: int = 2000, timeout: float = 120.0, max_tokens: int | None = None,
+                 on_bad_answer: str = "raise") -> None:
+        if on_bad_answer not in ("raise", "count"):
+            raise ConfigError(f"llm.v1: on_bad_answer must be 'raise' or 'count', got {on_bad_answer!r}")
         self.base_url = base_url or os.environ.get("IMNER_LLM_URL")
         self.model = model
         self.api_key_env = api_key_env
@@ -134,8 +159,11 @@ class LLMTagger(Tagger):
         self.temperature = temperature
         self.max_chars = max_chars
         self.timeout = timeout
+        self.max_tokens = max_tokens
+        self.on_bad_answer = on_bad_answer
         self.stats: Counter[str] = Counter()
         self.unaligned: dict[str, list[tuple[str, str]]] = {}
+        self.bad_answers: dict[str, list[dict[str, Any]]] = {}
 
     def config(self) -> dict[str, Any]:
         return init_config(self, exclude=("labels",))
@@ -148,8 +176,11 @@ class LLMTagger(Tagger):
         if not self.base_url:
             raise ConfigError("llm.v1 needs an endpoint: pass base_url (e.g. http://127.0.0.1:8000/v1) "
                               "or set IMNER_LLM_URL")
-        body = json.dumps({"model": self.model, "temperature": self.temperature,
-                           "messages": [{"role": "user", "content": content}]}).encode()
+        request: dict[str, Any] = {"model": self.model, "temperature": self.temperature,
+                                   "messages": [{"role": "user", "content": content}]}
+        if self.max_tokens is not None:
+            request["max_tokens"] = self.max_tokens
+        body = json.dumps(request).encode()
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(self.api_key_env)
         if key:
@@ -162,9 +193,17 @@ class LLMTagger(Tagger):
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as e:
             raise LLMError(f"{url}: request failed: {e}") from e
         try:
-            return data["choices"][0]["message"]["content"]
+            choice = data["choices"][0]
+            answer = choice["message"]["content"]
         except (KeyError, IndexError, TypeError) as e:
             raise LLMError(f"{url}: not an OpenAI-style chat answer: {str(data)[:200]}") from e
+        usage = data.get("usage") if isinstance(data, dict) else None
+        if isinstance(usage, dict):
+            self.stats.update({k: int(usage[k]) for k in ("prompt_tokens", "completion_tokens")
+                               if isinstance(usage.get(k), int)})
+        if isinstance(choice, dict) and choice.get("finish_reason") == "length":
+            self.stats.update(cut_at_max_tokens=1)
+        return answer
 
     def predict(self, docs: Sequence[Document]) -> list[list[Span]]:
         template = self._template()
@@ -176,7 +215,15 @@ class LLMTagger(Tagger):
             lost: list[tuple[str, str]] = []
             for a, b in chunk_sentences(doc.text, self.max_chars):
                 answer = self._chat(template.format(label_descriptions=descriptions, text=doc.text[a:b]))
-                pairs, bad = parse_answer(answer, self.labels)
+                try:
+                    pairs, bad = parse_answer(answer, self.labels)
+                except LLMError as e:
+                    if self.on_bad_answer == "raise":
+                        raise LLMError(f"document {doc.id!r}, characters {a}-{b}: {e}") from e
+                    pairs, bad = _pairs(salvage_items(answer), self.labels)
+                    self.bad_answers.setdefault(doc.id, []).append(
+                        {"start": a, "end": b, "error": str(e), "kept_items": len(pairs) + bad})
+                    self.stats.update(bad_answers=1)
                 got, missing = align_mentions(doc.text[a:b], pairs, offset=a)
                 spans.extend(got)
                 lost.extend(missing)
