@@ -67,20 +67,24 @@ class Lexicon:
         self.sha256 = sha256
         self.info: dict[str, Any] = data.get("info", {})
         self._lines: list[str] = data["concepts"].split("\n") if data["concepts"] else []
-        terms: dict[str, str] = {}
-        for line in data["terms"].split("\n") if data["terms"] else ():
-            key, _, rows = line.partition("\t")
-            terms[key] = rows
         #: key -> comma-separated concept rows (parsed on use)
-        self._terms = terms
-        self.abbreviations: dict[str, frozenset[str]] = {
-            k: frozenset(canonical_surface(s) for s in v) for k, v in data.get("abbreviations", {}).items()}
+        self._terms = _parse_terms(data["terms"])
+        self._abbreviation_forms: dict[str, list[str]] = data.get("abbreviations", {})
+        self._abbreviations: dict[str, frozenset[str]] | None = None
         self.curated: frozenset[str] = frozenset(data.get("curated", ()))
         self._xref_text: str = data.get("xrefs", "")
         self._xrefs: dict[str, list[str]] | None = None
         self._row_of: dict[str, int] | None = None
         self._cache: dict[int, Concept] = {}
-        self._id_label: list[tuple[str, str]] | None = None
+        self._id_label: dict[int, tuple[str, str]] = {}
+
+    @property
+    def abbreviations(self) -> dict[str, frozenset[str]]:
+        """Case-sensitive keys -> their stored surface forms (canonical: letters and digits), built on first use."""
+        if self._abbreviations is None:
+            self._abbreviations = {k: frozenset(canonical_surface(s) for s in v)
+                                   for k, v in self._abbreviation_forms.items()}
+        return self._abbreviations
 
     # ------------------------------------------------------------------ construction
 
@@ -153,9 +157,11 @@ class Lexicon:
 
     def id_label_at(self, row: int) -> tuple[str, str]:
         """(id, label) of the concept at ``row`` without building the concept."""
-        if self._id_label is None:
-            self._id_label = [tuple(line.split("\t", 3)[:3:2]) for line in self._lines]  # type: ignore[misc]
-        return self._id_label[row]
+        hit = self._id_label.get(row)
+        if hit is None:  # one row at a time: a table of every row costs tens of ms at start-up
+            cid, _, label, _ = self._lines[row].split("\t", 3)
+            hit = self._id_label[row] = (cid, label)
+        return hit
 
     def concepts_for_key(self, key: str) -> list[Concept]:
         """Concepts of an already normalized key, best first."""
@@ -194,6 +200,27 @@ class Lexicon:
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"
         return f"<Lexicon {len(self)} concepts, {len(self._terms)} terms ({where})>"
+
+
+_ROW_CHARS = str.maketrans("", "", "0123456789,")
+
+
+def _parse_terms(text: str) -> dict[str, str]:
+    """``key<TAB>rows`` lines (rows: comma-separated integers) -> {key: rows}. One split over the whole table,
+    zipped into a dict, is faster than a loop over its lines; when the pieces do not pair up as key, rows
+    (a line without exactly one tab), the loop decides (the first tab splits)."""
+    if not text:
+        return {}
+    parts = text.replace("\n", "\t").split("\t")
+    if len(parts) == 2 * (text.count("\n") + 1):
+        rows = parts[1::2]
+        if not "".join(rows).translate(_ROW_CHARS):
+            return dict(zip(parts[::2], rows))
+    terms: dict[str, str] = {}
+    for line in text.split("\n"):
+        key, _, rows = line.partition("\t")
+        terms[key] = rows
+    return terms
 
 
 _CACHE: dict[tuple[Path, int, int], Lexicon] = {}
