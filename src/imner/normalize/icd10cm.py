@@ -123,8 +123,23 @@ def _read_terms(path: str | Path) -> dict[str, str]:
     """term -> code of the gzipped ``term<TAB>code<TAB>description`` table. The table is split at once and sliced
     in threes (faster than parsing it line by line, which matters at start-up); the slices joined back must give
     the table (so every line has three fields), else it is read line by line, to name the first bad line."""
+    import hashlib
+
+    from imner import cache
+
     with open(path, "rb") as f:
-        text = gzip.decompress(f.read()).decode("utf-8")
+        raw = f.read()
+    ck = cache.cache_key("icd10cm-terms", hashlib.sha256(raw).hexdigest())
+    hit = cache.load(ck)  # a new process reads the parsed table from the start-up cache (imner.cache)
+    if isinstance(hit, dict):
+        return hit
+    terms = _parse_terms(raw, path)
+    cache.store(ck, terms)
+    return terms
+
+
+def _parse_terms(raw: bytes, path: str | Path) -> dict[str, str]:
+    text = gzip.decompress(raw).decode("utf-8")
     body = text[:-1] if text.endswith("\n") else text
     if not body:
         return {}
