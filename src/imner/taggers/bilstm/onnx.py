@@ -221,7 +221,7 @@ class BiLSTMOnnxTagger(ExportedTagger):
                     continue
                 if marg is None:
                     marg = marginals(em, self._transitions, self._start, self._end, batch["mask"])
-                scores = [float(marg[r, i, p]) for i, p in enumerate(path)]
+                scores = marg[r, np.arange(len(path)), path].tolist()  # the marginal of each chosen tag
                 out[row[0]].extend(tags_to_spans(row[1], [self.tags[p] for p in path], scores))
 
     def _with_lexicon(self, spans: list[Span], lexical: Sequence[Span]) -> list[Span]:
