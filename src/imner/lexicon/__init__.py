@@ -253,15 +253,15 @@ def _parsed_index(path: Path, raw: bytes, sha: str) -> dict[str, Any]:
     """The index of ``raw`` with its tables parsed (concept lines as a list, terms as a dict), through the
     on-disk cache of :mod:`imner.cache` keyed by the file's sha256: a new process loads that in about a third of
     the time that decompressing and parsing the index takes."""
-    from imner import cache
+    from imner.cache import cache_key, load, store
 
-    ck = cache.cache_key("lexicon", sha)
-    hit = cache.load(ck)
+    ck = cache_key("lexicon", sha)
+    hit = load(ck)
     if isinstance(hit, dict) and isinstance(hit.get("concepts"), list) and isinstance(hit.get("terms"), dict):
         return hit
     data = read_index(path, raw)
     concepts = data["concepts"]
     data["concepts"] = concepts.split("\n") if concepts else []
     data["terms"] = _parse_terms(data["terms"])
-    cache.store(ck, data)
+    store(ck, data)
     return data

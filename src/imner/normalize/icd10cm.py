@@ -125,16 +125,16 @@ def _read_terms(path: str | Path) -> dict[str, str]:
     the table (so every line has three fields), else it is read line by line, to name the first bad line."""
     import hashlib
 
-    from imner import cache
+    from imner.cache import cache_key, load, store
 
     with open(path, "rb") as f:
         raw = f.read()
-    ck = cache.cache_key("icd10cm-terms", hashlib.sha256(raw).hexdigest())
-    hit = cache.load(ck)  # a new process reads the parsed table from the start-up cache (imner.cache)
+    ck = cache_key("icd10cm-terms", hashlib.sha256(raw).hexdigest())
+    hit = load(ck)  # a new process reads the parsed table from the start-up cache (imner.cache)
     if isinstance(hit, dict):
         return hit
     terms = _parse_terms(raw, path)
-    cache.store(ck, terms)
+    store(ck, terms)
     return terms
 
 
