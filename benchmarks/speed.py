@@ -255,7 +255,7 @@ def render(res: dict) -> str:
                   f"{r['ratio_cpu']} | {r['imner']['peak_rss_mb']} | {r['spacy']['peak_rss_mb']} | {rss_ratio} |")
     for r in res.get("alone", []):
         md += ["", f"imner alone on {r['input']} ({r['chars']:,} characters, {r['words']:,} words; spaCy left "
-               f"out: its peak memory grows with a document's length, 1.7 GB for 0.5 MB here): "
+               f"out: its peak memory grows with a document's length, see the single-line row above): "
                f"**{r['imner']['wall_s']} s** wall, {r['imner']['cpu_s']} CPU s, {r['imner']['words_per_s']:,} "
                f"words/s, peak RSS **{r['imner']['peak_rss_mb']} MB**."]
     s = res["startup"]
