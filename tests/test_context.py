@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from imner.context.lead import DIGIT_LEAD
 from imner.context import (DIRECTIONS, FLAGS, ContextAnnotator, ContextRule, _lead_words, _Matcher, load_rules,
                            rule_from_dict)
 from imner.errors import ConfigError
@@ -411,7 +412,10 @@ def test_bad_files(tmp_path):
     (r"\b(?:a|b)+\s", None),     # not a finite choice
     (r"\bx[yz]\s", None),
     (r"\bfoo(?:bar)*\s", None),
-    (r"\b\d+\s+weeks", None),
+    (r"\b\d+\s+weeks", {DIGIT_LEAD}),  # tried at every word that starts with a digit
+    (r"\b(?:\d+|an?)\s*-?\s*weeks?\s", {DIGIT_LEAD, "a", "an", "aweek", "aweeks", "anweek", "anweeks"}),
+    (r"\bx\d+\s", None),
+    (r"\d+\s+weeks", None),       # no word boundary before
     (r",\s+with\b", None),
     (r"\bfoo\s|bar\s", None),    # one alternative without a leading boundary
 ])
@@ -653,3 +657,99 @@ def test_bare_list_items_under_history_headers_are_historical(ann):
                              "Heavy alcohol use": "SIGN_SYMPTOM"})
     assert all(v["historical"] for v in a.values())
     assert a["Heavy alcohol use"]["section"] == "social_history"
+
+
+# ------------------------------------------------------------------ speed machinery: same matches, same outputs
+
+def test_packaged_rules_pass_the_full_check_and_the_packaged_index_is_current():
+    """The packaged rules are loaded without compiling their patterns and the matcher reads their index from
+    resources/context_rules.index.json: both hold only while these two checks do."""
+    from imner.context.lead import build_index
+    from imner.context.rules import DEFAULT_INDEX_PATH, DEFAULT_RULES_PATH
+
+    checked = load_rules(DEFAULT_RULES_PATH)  # by path: every pattern compiled and checked
+    assert checked == load_rules()
+    stored = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
+    built = build_index(checked)
+    assert (stored["lead"], stored["first"]) == (built["lead"], built["first"]), \
+        "stale: run imner build context-index"
+
+
+def test_screens_match_where_one_of_their_phrases_does():
+    """An entry's screen (the literal phrases and the patterns as tries) matches exactly where one of them does,
+    at every position of a text full of near misses."""
+    import re
+
+    from imner.context.matcher import _literal_trie, _pattern_trie, _top_items
+
+    rules = load_rules()
+    pats = [r.pattern for r in rules if r.pattern is not None]
+    assert sum(_top_items(p) is not None for p in pats) >= 40
+    for p in pats:
+        items = _top_items(p)
+        assert items is None or "".join(items) == p
+    text = ("He was not seen. She was ruled out? Were also negative, was removed; was partly resolved and "
+            "had been excluded. No evidence of fever, no sign of rash, no-one, not consistent with TB, "
+            "which was suggested but declined. Non-tender, HIV-1 negative, in his mother, of the donor site.")
+    by_word: dict[str, list] = {}
+    for r in rules:
+        if r.pattern is None:
+            by_word.setdefault(r.literal.split()[0].lower(), []).append(r)
+    for word, group in by_word.items():
+        trie = re.compile(_literal_trie(group), re.IGNORECASE)
+        alts = re.compile("|".join(r.regex() for r in group), re.IGNORECASE)
+        for pos in range(len(text)):
+            assert (trie.match(text, pos) is None) == (alts.match(text, pos) is None), (word, text[pos:pos + 20])
+    screen = re.compile(_pattern_trie(pats), re.IGNORECASE)
+    each = [re.compile(p, re.IGNORECASE) for p in pats]
+    for pos in range(len(text)):
+        assert (screen.match(text, pos) is None) == all(rx.match(text, pos) is None for rx in each), text[pos:]
+
+
+def test_digit_led_pattern_is_tried_inside_tokens(tmp_path):
+    """A pattern led by a digit is indexed (not searched over the text) and still found inside a token."""
+    p = write(tmp_path, [{"literal": "N-week", "direction": "pseudo", "pattern": r"\b\d+\s*-?\s*weeks?\b"},
+                         {"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "forward"}])
+    ann = ContextAnnotator(p)
+    text = "A 3-week fever, HIV-2 week and 10 weeks ago no rash."
+    found = {text[c.start:c.end] for c in ann.cues(text)}
+    assert {"3-week", "2 week", "10 weeks", "no"} <= found
+    assert not ann._matcher.pattern_rules  # nothing left to search over the whole text
+
+
+def test_section_headers_as_a_whole_text_search_finds_them():
+    """Headers are tried only at line starts and after '. '/'; ', with a screen first: the same matches as the
+    header regex searched over the text."""
+    import re
+
+    ann = ContextAnnotator()
+    sz = ann.sectionizer
+    text = ("HPI: cough. Past Medical History: lupus; Family history: RA.\n  - Medications: none\n"
+            "1. Plan: start\nSocial-history\nAssessment and plan:\nno header here: x. Allergies : none")
+    rx = re.compile(sz._source, re.IGNORECASE | re.MULTILINE)
+    assert [m.span() for m in sz._headers(text)] == [m.span() for m in rx.finditer(text)]
+    assert len(ann.sections(text)) >= 5
+
+
+@pytest.mark.parametrize("text, mentions, expected", [
+    # sentences written for this test; each value: negated, uncertain, hypothetical, historical, experiencer
+    ("No fever, chills or night sweats were reported, but a cough was noted.",
+     {"fever": "SIGN_SYMPTOM", "night sweats": "SIGN_SYMPTOM", "cough": "SIGN_SYMPTOM"},
+     {"fever": (True, False, False, False, "patient"), "night sweats": (True, False, False, False, "patient"),
+      "cough": (False, False, False, False, "patient")}),
+    ("Tuberculosis was ruled out; possible sarcoidosis. Her mother had lupus.",
+     {"Tuberculosis": "INFECTIOUS_DISEASE", "sarcoidosis": "IMMUNE_DISEASE", "lupus": "IMMUNE_DISEASE"},
+     {"Tuberculosis": (True, False, False, False, "patient"), "sarcoidosis": (False, True, False, False, "patient"),
+      "lupus": (False, False, False, False, "family")}),
+    ("PAST MEDICAL HISTORY: hepatitis B.\nPlan: start methotrexate if the rash returns.",
+     {"hepatitis B": "INFECTIOUS_DISEASE", "methotrexate": "MEDICATION", "rash": "SIGN_SYMPTOM"},
+     {"hepatitis B": (False, False, False, True, "patient"), "methotrexate": (False, False, True, False, "patient"),
+      "rash": (False, False, True, False, "patient")}),
+])
+def test_assertion_outputs_stay_as_they_were(ann, text, mentions, expected):
+    """A few sentences with every attr, so that a speed change that alters an output fails here (the full
+    check: `python benchmarks/assertion_profile.py dump FILE` before and after, then `cmp`)."""
+    out = ann(make_doc(text, mentions))
+    got = {s.text_in(text): tuple(s.attrs[k] for k in ("negated", "uncertain", "hypothetical", "historical",
+                                                        "experiencer")) for s in out.spans}
+    assert got == expected

@@ -452,3 +452,98 @@ def test_icd10cm_terms_come_from_the_tabular_list() -> None:
     assert icd.codes_for_disease(["Candida infection"]) == (["B37.9"], "agent")
     assert icd.codes_for_pathogen("Klebsiella oxytoca") == (["B96.1"], "agent")  # by genus
     assert icd.codes_for_pathogen("Homo sapiens") is None
+
+
+# ---------------------------------------------------------------- corpus synonyms and fuzzy back-off
+
+
+def test_corpus_synonyms_fill_in_after_exact(lexicon: Lexicon) -> None:
+    table = {"falling sickness": "DOID:1826", "hypertension": "DOID:2355", "pyrexia": "DOID:12365",
+             "FS": "DOID:1826", "unknown thing": "DOID:999999"}
+    n = Normalizer(lexicon, corpus_terms=table, fuzzy=None)
+    a = n.normalize_text("Falling sicknesses", "OTHER_DISEASE")  # a light variant (plural) of a table key
+    assert (a["doid"], a["match"], a["category"]) == ("DOID:1826", "corpus", "other")
+    # the lexicon's exact match wins over the table; the table beats an unbridged HPO match of the exact stage
+    assert n.normalize_text("hypertension", "OTHER_DISEASE")["doid"] == "DOID:10763"
+    a = n.normalize_text("pyrexia", "INFECTIOUS_DISEASE")
+    assert (a["doid"], a["match"]) == ("DOID:12365", "corpus") and "cross_label" not in a
+    # abbreviation rows are case-sensitive; ids missing from the lexicon are ignored; symptoms never use it
+    assert n.normalize_text("FS", "OTHER_DISEASE")["doid"] == "DOID:1826"
+    assert n.normalize_text("fs", "OTHER_DISEASE")["code_status"] == "unmapped"
+    assert n.normalize_text("unknown thing", "OTHER_DISEASE")["code_status"] == "unmapped"
+    assert n.normalize_text("falling sickness", "SIGN_SYMPTOM")["code_status"] == "unmapped"
+    # an in-memory lexicon has no table beside it: corpus_terms=True means none
+    assert Normalizer(lexicon, fuzzy=None).normalize_text("falling sickness", "OTHER_DISEASE")["code_status"] \
+        == "unmapped"
+    with pytest.raises(ConfigError, match="corpus_after"):
+        Normalizer(lexicon, corpus_after="never")
+
+
+def test_fuzzy_backoff(lexicon: Lexicon) -> None:
+    n = Normalizer(lexicon)
+    a = n.normalize_text("osteoporotic fracture disease", "OTHER_DISEASE")
+    assert a["code_status"] == "unmapped"  # nearest is far below the threshold
+    a = n.normalize_text("osteoporosiss", "OTHER_DISEASE")
+    assert (a["doid"], a["match"]) == ("DOID:11476", "fuzzy")
+    assert Normalizer(lexicon, fuzzy=None).normalize_text("osteoporosiss", "OTHER_DISEASE")["code_status"] == \
+        "unmapped"
+    # never for abbreviations, short mentions or non-disease labels
+    assert n.normalize_text("SLEE", "OTHER_DISEASE")["code_status"] == "unmapped"
+    assert n.normalize_text("osteoporosiss", "MEDICATION")["code_status"] == "unmapped"
+
+
+def test_fuzzy_index_cosine() -> None:
+    from imner.normalize.fuzzy import FuzzyIndex
+
+    idx = FuzzyIndex({"kidney failure": "DOID:1074", "kidney disease": "DOID:557", "anemia": "DOID:2355"})
+    ids, sim = idx.nearest("kidney failure")
+    assert ids == ["DOID:1074"] and sim == pytest.approx(1.0)
+    ids, sim = idx.nearest("kidney failures")
+    assert ids == ["DOID:1074"] and 0.75 < sim < 1.0
+    assert idx.nearest("zzzz") == ([], 0.0)
+
+
+def test_corpus_table_rules(lexicon: Lexicon, tmp_path) -> None:
+    from imner.errors import FormatError
+    from imner.normalize.corpus_terms import read_corpus_terms
+    from imner_dev.lexicon.corpus_terms import build_table, to_bytes
+
+    rows = [("lupus disease", "D008180", "ncbi-disease"), ("Lupus disease", "D008180", "bc5cdr"),
+            ("lupus disease", "D000001", "bc5cdr"),  # no DOID: skipped, the majority stands
+            ("SLEx", "D008180", "biored"),  # abbreviation-like: kept as written
+            ("lupus or tb", "D008180|D014376", "bc5cdr"),  # composite: skipped
+            ("tie", "D008180", "x"), ("tie", "MESH:D999", "x")]
+    xl = Lexicon.from_builder(builder_from_records(CONCEPTS, TERMS, CURATED,
+                                                   {**XREFS, "MESH:D999": ["DOID:7148"]}))
+    table = build_table(rows, xl, exclude=())
+    assert table == {"lupus disease": ("DOID:9074", 2, "bc5cdr,ncbi-disease"), "SLEx": ("DOID:9074", 1, "biored")}
+    # an excluded id (an xref artefact) is not learned; "tie" then has a majority of its one remaining id
+    assert build_table(rows, xl, exclude=("MESH:D008180",)) == {"tie": ("DOID:7148", 1, "x")}
+    path = tmp_path / "corpus_terms.tsv.gz"
+    path.write_bytes(to_bytes(table))
+    assert to_bytes(table) == path.read_bytes()  # deterministic
+    assert read_corpus_terms(path) == {"lupus disease": "DOID:9074", "SLEx": "DOID:9074"}
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("key\tdoid\tmentions\tcorpora\nx\tHP:1\t1\ty\n")
+    with pytest.raises(FormatError, match="line 2|DOID"):
+        read_corpus_terms(bad)
+
+
+def test_broadest_doid_of_an_id() -> None:
+    from imner_dev.lexicon.corpus_terms import _pick
+
+    lex = Lexicon.from_builder(builder_from_records(CONCEPTS, TERMS, CURATED, XREFS))
+    parents = {"DOID:1074": {"DOID:1287"}, "DOID:10763": {"DOID:1287"}}
+    assert _pick("kidney trouble", ("DOID:10763", "DOID:1074", "DOID:1287"), lex, parents) == "DOID:1287"
+    assert _pick("kidney failure", ("DOID:1074", "DOID:1287"), lex, parents) == "DOID:1074"  # named by the key
+
+
+def test_generic_head_word_variant(lexicon: Lexicon) -> None:
+    from imner.normalize.matcher import TermMatcher
+    from imner.schema import DISEASE_LABELS
+
+    m = TermMatcher(lexicon, DISEASE_LABELS, disease_variants=True)
+    # "<organ> damage" -> "<organ> disease" -> the organ noun ("renal" -> "kidney") ... and only for 2+ words
+    assert "kidney disease" in list(m.variants("renal damage", "renal damage"))
+    assert "disease" not in list(m.variants("damage", "damage"))
+    assert m.match("cardiovascular system toxicity").concepts[0].id == "DOID:1287"

@@ -4,10 +4,12 @@
 resource                  committed file(s)                                            made from
 ========================  ===========================================================  ==========================
 ``lexicon``               ``src/imner/resources/lexicon/index.json.gz`` (packaged)     ``$IMNER_DATA/lexicons`` + the curated TSVs
+                          and ``corpus_terms.tsv.gz`` (packaged)                       + NCBI-disease/BC5CDR/BioRED train
 ``pathogen-names``        ``dev/imner_dev/resources/annotation/pathogen_names.tsv``    ``$IMNER_DATA/lexicons`` (NCBITaxon imports)
 ``imd-cases``             ``corpus/imd-cases/ann/*.ann``, ``ann-codiesp/*.ann``,       MACCROBAT2020 / CodiEsp +
                           ``split.tsv``                                                prelabels + decisions
 ``hierarchy``             ``src/imner/resources/ontology/hierarchy.json.gz`` (packaged) ``$IMNER_DATA/lexicons`` + the lexicon's curated taxa
+``context-index``         ``src/imner/resources/context_rules.index.json`` (packaged)   ``context_rules.json`` (the matcher's lead words)
 ========================  ===========================================================  ==========================
 
 ``imner build [RESOURCE ...]`` rewrites them (all, in this order, when none is named); ``imner build --check``
@@ -56,7 +58,8 @@ def _lexicon_check() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         path, _ = build(tmp)
-        return _same_file(path, LEXICON_DIR / path.name, "lexicon")
+        return _same_file(path, LEXICON_DIR / path.name, "lexicon") or _same_file(
+            path.parent / "corpus_terms.tsv.gz", LEXICON_DIR / "corpus_terms.tsv.gz", "lexicon")
 
 
 def _pathogens_build() -> int:
@@ -101,6 +104,22 @@ def _hierarchy_check() -> int:
         return _same_file(fresh, hierarchy.DEFAULT_OUT, "hierarchy")
 
 
+def _context_index_build() -> int:
+    from imner.context.lead import main
+
+    return main()
+
+
+def _context_index_check() -> int:
+    from imner.context.lead import packaged_index_text
+    from imner.context.rules import DEFAULT_INDEX_PATH
+
+    if DEFAULT_INDEX_PATH.read_text(encoding="utf-8") == packaged_index_text():
+        return 0
+    print(f"{DEFAULT_INDEX_PATH} differs from a fresh build: run `imner build context-index`")
+    return 1
+
+
 RESOURCES: tuple[Resource, ...] = (
     Resource("lexicon", "src/imner/resources/lexicon/index.json.gz", _lexicon_build, _lexicon_check),
     Resource("pathogen-names", "dev/imner_dev/resources/annotation/pathogen_names.tsv", _pathogens_build,
@@ -109,6 +128,8 @@ RESOURCES: tuple[Resource, ...] = (
              _imd_build, _imd_check),
     # after the lexicon: the curated taxa it adds are placed under their genus (cohort query descendants)
     Resource("hierarchy", "src/imner/resources/ontology/hierarchy.json.gz", _hierarchy_build, _hierarchy_check),
+    Resource("context-index", "src/imner/resources/context_rules.index.json", _context_index_build,
+             _context_index_check, needs_data=False),
 )
 BY_NAME = {r.name: r for r in RESOURCES}
 

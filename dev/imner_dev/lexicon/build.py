@@ -10,6 +10,9 @@ Inputs, under ``$IMNER_DATA/lexicons`` (see each folder's PROVENANCE.md):
 * ``drugbank_open_vocabulary/drugbank_vocabulary.csv`` -> MEDICATION;
 * ``icd10cm/code-list-*.txt``: ICD-10-CM codes from DO/MONDO are kept only when the code list has them.
 
+Written beside it: ``corpus_terms.tsv.gz``, the normalizer's corpus synonyms (:mod:`imner_dev.lexicon.corpus_terms`;
+reads the NCBI-disease, BC5CDR and BioRED train splits under ``$IMNER_DATA``).
+
 Plus the curated files beside the index: ``curated.tsv`` (term, label, id, note) and ``class_overrides.tsv``
 (id, label, scope, subcategory, note). Decisions are documented in ``src/imner/resources/lexicon/README.md``.
 """
@@ -422,6 +425,13 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
         n_xrefs=len(b.xrefs),
     )
     path = b.write(out / INDEX_NAME)
+    # the normalizer's corpus synonyms (not lexicon terms: the dictionary tagger never sees them), from the index
+    # just written (its xref index maps the corpora's MeSH/OMIM ids to DOIDs); counts reported, not stored
+    from imner.lexicon import load_lexicon
+    from imner_dev.lexicon import corpus_terms
+
+    _, ct_counts = corpus_terms.write(out, load_lexicon(path), do.parents)
+    b.info["corpus_terms"] = ct_counts
     return path, b.info
 
 
@@ -429,5 +439,7 @@ def summary(info: dict[str, Any]) -> str:
     """A few lines describing a build."""
     lines = [f"{info.get('n_concepts')} concepts, {info.get('n_terms')} terms, {info.get('n_xrefs')} xrefs"]
     for k, v in info.get("counts", {}).items():
+        lines.append(f"  {k}: {v}")
+    for k, v in info.get("corpus_terms", {}).items():
         lines.append(f"  {k}: {v}")
     return "\n".join(lines)

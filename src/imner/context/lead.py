@@ -7,10 +7,14 @@ but with the same matches). ``tests/test_context.py`` checks the index against a
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 _MAX_LEAD_STATES = 5_000
+#: the lead "word" of a pattern whose matches may start with a decimal digit after a word boundary
+#: (``\b\d+\s+weeks``): the matcher tries it at every word that starts with a digit
+DIGIT_LEAD = "\\d"
 
 
 def _is_word_char(c: str) -> bool:
@@ -20,6 +24,25 @@ def _is_word_char(c: str) -> bool:
 def _is_word_class(sub: Any) -> bool:
     """Whether a parsed sub-pattern is exactly ``\\w``."""
     return str(list(sub)) == "[(IN, [(CATEGORY, CATEGORY_WORD)])]"
+
+
+def _is_digit_class(av: Any) -> bool:
+    """Whether a parsed character class (``IN``) holds decimal digits only (``\\d``, ``[0-9]``)."""
+    return bool(av) and all((str(o) == "CATEGORY" and str(a) == "CATEGORY_DIGIT")
+                            or (str(o) == "RANGE" and 48 <= a[0] <= a[1] <= 57)
+                            or (str(o) == "LITERAL" and 48 <= a <= 57) for o, a in av)
+
+
+def _starts_digit(item: tuple[Any, Any]) -> bool:
+    """Whether a parsed regex item can only match starting with a decimal digit."""
+    op, av = item
+    name = str(op)
+    if name == "IN":
+        return _is_digit_class(av)
+    if name in ("MAX_REPEAT", "MIN_REPEAT"):
+        lo, _, sub = av
+        return lo >= 1 and len(sub) > 0 and _starts_digit(list(sub)[0])
+    return False
 
 
 def _starts_non_word(item: tuple[Any, Any]) -> bool:
@@ -44,7 +67,9 @@ def _starts_non_word(item: tuple[Any, Any]) -> bool:
 def lead_words(pattern: str) -> frozenset[str] | None:
     r"""The words (lower case) that every match of a rule ``pattern`` starts with, when the regex says so:
     a leading ``\b`` or ``(?<!\w)``, then a finite choice of literal words, each followed by a non-word
-    character. ``None`` when the pattern does not have that shape (the matcher then scans the whole text)."""
+    character, or a decimal digit (:data:`DIGIT_LEAD` stands for "any word that starts with a digit": a digit
+    after a word boundary starts a token, or a word inside one such as "HIV-1"). ``None`` when the pattern
+    does not have that shape (the matcher then scans the whole text)."""
     try:
         from re import _parser  # type: ignore[attr-defined]
         parsed = list(_parser.parse(pattern, re.IGNORECASE))
@@ -81,7 +106,9 @@ def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
         item, tail = rest[0], rest[1:]
         op, av = item
         name = str(op)
-        if name == "LITERAL" and _is_word_char(chr(av)):
+        if not acc and _starts_digit(item):  # "\b\d+": tried at every word that starts with a digit
+            words.add(DIGIT_LEAD)
+        elif name == "LITERAL" and _is_word_char(chr(av)):
             states.append((acc + chr(av).lower(), tail))
         elif name == "SUBPATTERN":
             states.append((acc, list(av[3]) + tail))
@@ -101,3 +128,58 @@ def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
     return frozenset(words) or None
 
 
+# ------------------------------------------------------------------------------ the packaged index
+
+_PACKAGED: list[dict[str, Any]] = []
+
+
+def packaged_index() -> dict[str, Any]:
+    """The index worked out beforehand for the packaged rules (``resources/context_rules.index.json``):
+    ``lead`` (pattern -> its :func:`lead_words`, a sorted list or ``None``) and ``first`` (literal -> its
+    first token in lower case). Read once; an unreadable file is an empty index (the matcher then works it
+    all out itself)."""
+    if not _PACKAGED:
+        from imner.context.rules import DEFAULT_INDEX_PATH
+        try:
+            data = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        _PACKAGED.append({"lead": dict(data.get("lead", {})), "first": dict(data.get("first", {}))})
+    return _PACKAGED[0]
+
+
+def first_token(literal: str) -> str:
+    """The first token of a literal phrase, in lower case (the word the matcher indexes it by)."""
+    from imner.text import tokenize
+    return tokenize(literal)[0].text.lower()
+
+
+def build_index(rules: Any) -> dict[str, Any]:
+    """The index of :func:`packaged_index` for ``rules``, worked out."""
+    lead: dict[str, list[str] | None] = {}
+    first: dict[str, str] = {}
+    for r in rules:
+        if r.pattern is not None:
+            words = lead_words(r.pattern)
+            lead[r.pattern] = None if words is None else sorted(words)
+        else:
+            first[r.literal] = first_token(r.literal)
+    return {"note": "what imner.context's matcher works out from context_rules.json at start-up, worked out "
+                    "beforehand; rewrite with: imner build context-index", "lead": lead, "first": first}
+
+
+def packaged_index_text() -> str:
+    """The packaged index file's text as a fresh build from the packaged rules writes it."""
+    from imner.context.rules import DEFAULT_RULES_PATH, load_rules
+    index = build_index(load_rules(DEFAULT_RULES_PATH))
+    return json.dumps(index, indent=0, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    """Rewrite the packaged index from the packaged rules (``imner build context-index``)."""
+    from imner.context.rules import DEFAULT_INDEX_PATH
+    text = packaged_index_text()
+    DEFAULT_INDEX_PATH.write_text(text, encoding="utf-8")
+    index = json.loads(text)
+    print(f"wrote {DEFAULT_INDEX_PATH}: {len(index['lead'])} patterns, {len(index['first'])} literals")
+    return 0

@@ -1,18 +1,29 @@
-"""Leftmost-longest, non-overlapping matching of all rule phrases in a sentence."""
+r"""Leftmost-longest, non-overlapping matching of all rule phrases in a sentence.
+
+Nothing is compiled when a :class:`Matcher` is built or this module imported: the regular expressions of the
+rules that start with a word are compiled the first time a token with that word is seen, one expression per
+word (see :class:`Matcher`), and the whole-text ones at the first :meth:`Matcher.pattern_cues`.
+"""
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import compress
+from typing import Any, Sequence
 
-from imner.context.lead import lead_words
-from imner.context.rules import ContextRule
-from imner.text import Token, tokenize
+from imner.context.lead import DIGIT_LEAD, first_token, lead_words, packaged_index
+from imner.context.rules import LITERAL_SEPARATOR, ContextRule
+from imner.text import Token
 
-_WORD_PART = re.compile(r"[^\W_]+")
+_WORD_PART = r"[^\W_]+"
 #: a pattern starting with one of these literal characters is tried where a token is that character
 _PUNCT_LEADS = frozenset(",;:")
+#: a pattern that may refer to its own groups by number cannot be joined with others into one expression
+_GROUP_REF = r"\\[1-9]|\(\?\("
+#: nor one that starts with global inline flags ("(?i)...")
+_GLOBAL_FLAGS = r"\(\?[aiLmsux]+\)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,94 +35,419 @@ class Cue:
     rule: ContextRule
 
 
-class Matcher:
-    r"""Leftmost-longest, non-overlapping matching of all rule phrases.
+def _literal_alternation(regexes: Sequence[str], rules: Sequence[ContextRule]) -> str:
+    """The alternation of literal regexes (one capturing group each, tried in order), with their first word
+    read once when they all share it: ``W(?:(R1)|(R2))`` finds the same first alternative as ``(WR1)|(WR2)``
+    (``W`` matches one way only), with the same group numbers."""
+    words = [r.literal.split() for r in rules]
+    first = words[0][0]
+    if any(ws[0] != first for ws in words):
+        return "|".join(f"({a})" for a in regexes)
+    rests = []
+    for ws in words:
+        body = "".join(LITERAL_SEPARATOR + re.escape(w) for w in ws[1:])
+        end = r"(?!\w)" if re.search(r"\w$", ws[-1]) else ""
+        rests.append(f"({body}{end})")
+    lead = r"(?<!\w)" if re.match(r"\w", first) else ""
+    return lead + re.escape(first) + "(?:" + "|".join(rests) + ")"
 
-    Literal rules are indexed by their first token (lower-cased), so a sentence costs one dict look-up per
-    token plus one regex match (all the literals starting with that token, longest first) where one starts.
-    Pattern rules whose regex starts with a finite choice of words (``\b(?:was|were)\s+...``; see
-    :func:`imner.context.lead.lead_words`) are indexed the same way by those words and tried at every word
-    that starts with one (also inside a longer match of the same rule, like literal rules); the
-    others are searched once per text.
-    """
 
-    def __init__(self, rules: Sequence[ContextRule]) -> None:
-        self.by_first: dict[str, tuple[re.Pattern[str], list[tuple[ContextRule, ...]]]] = {}
-        literal: dict[str, list[ContextRule]] = {}
-        self.by_lead: dict[str, list[tuple[re.Pattern[str], ContextRule]]] = {}
-        scanned = []
-        for rule in rules:
-            if rule.pattern is not None:
-                rx = re.compile(rule.pattern, re.IGNORECASE)
-                lead = lead_words(rule.pattern)
-                if lead is None and rule.pattern[0] in _PUNCT_LEADS:  # ",\s+with": tried at each "," token
-                    lead = frozenset(rule.pattern[0])
-                if lead is None:
-                    scanned.append((rx, rule))
-                else:
-                    for w in lead:
-                        self.by_lead.setdefault(w, []).append((rx, rule))
+def _literal_trie(rules: Sequence[ContextRule]) -> str:
+    """A regex that matches where one of the literal ``rules``' :meth:`~ContextRule.regex` matches: their
+    words as a trie, so that each word is tried once whatever the number of phrases that share it."""
+    trie: dict[str, Any] = {}
+    for rule in rules:
+        node = trie
+        for w in rule.literal.split():
+            node = node.setdefault(w, {})
+        node[""] = {}  # a phrase ends here
+
+    def alternation(node: dict[str, Any]) -> str:
+        alts = []
+        for w, child in node.items():
+            if not w:
                 continue
-            first = tokenize(rule.literal)[0].text.lower()
-            literal.setdefault(first, []).append(rule)
-        # the literal rules sharing a first token: one regex, its alternatives longest literal first, so the
-        # first alternative that matches is the longest phrase; each alternative is one capturing group
-        # (literal regexes have no groups of their own) naming the rules with that regex
-        for first, group in literal.items():
-            group.sort(key=lambda r: -len(r.literal))
+            rest = [LITERAL_SEPARATOR + f"(?:{alternation(child)})"] if any(child) else []
+            if "" in child:  # a phrase ends with this word
+                rest.append(r"(?!\w)" if re.search(r"\w$", w) else "")
+            alts.append(re.escape(w) + (f"(?:{'|'.join(rest)})" if rest != [""] else ""))
+        return "|".join(alts)
+
+    return "|".join((r"(?<!\w)" if re.match(r"\w", w) else "") + f"(?:{alternation({w: child})})"
+                    for w, child in trie.items())
+
+
+#: a quantifier after an atom (greedy, lazy or possessive)
+_QUANTIFIER = r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?"
+
+
+def _class_end(p: str, i: int) -> int | None:
+    """The index after the character class that starts at ``p[i] == "["``."""
+    k, n = i + 1, len(p)
+    if k < n and p[k] == "^":
+        k += 1
+    if k < n and p[k] == "]":  # a "]" first is literal
+        k += 1
+    while k < n:
+        if p[k] == "\\":
+            k += 2
+            continue
+        if p[k] == "]":
+            return k + 1
+        k += 1
+    return None
+
+
+def _group_end(p: str, i: int) -> int | None:
+    """The index after the group that starts at ``p[i] == "("``."""
+    depth, k, n = 0, i, len(p)
+    while k < n:
+        c = p[k]
+        if c == "\\":
+            k += 2
+            continue
+        if c == "[":
+            e = _class_end(p, k)
+            if e is None:
+                return None
+            k = e
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return k + 1
+        k += 1
+    return None
+
+
+def _top_items(pattern: str) -> list[str] | None:
+    """The pattern as the sequence of its top-level parts (an atom with its quantifier: a character, an
+    escape, a class, a group), whose concatenation it is; ``None`` where it is not simply a sequence (a
+    top-level ``|``) or has something this small reader does not split safely (comments, verbose mode,
+    multi-character escapes)."""
+    if "(?#" in pattern or re.match(r"\(\?[a-zA-Z]*x", pattern):
+        return None
+    items: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n or pattern[i + 1].isdigit() or pattern[i + 1] in "xuUNg":
+                return None
+            j: int | None = i + 2
+        elif c == "[":
+            j = _class_end(pattern, i)
+        elif c == "(":
+            j = _group_end(pattern, i)
+        elif c in "|*+?{)":
+            return None
+        else:
+            j = i + 1
+        if j is None:
+            return None
+        q = re.compile(_QUANTIFIER).match(pattern, j)
+        if q is not None:
+            j = q.end()
+        items.append(pattern[i:j])
+        i = j
+    return items
+
+
+def _pattern_trie(patterns: Sequence[str]) -> str:
+    """A regex that matches where one of ``patterns`` matches: their top-level parts as a trie, so that a
+    part they begin with alike is tried once (``A(?:B|C)`` matches where ``AB`` or ``AC`` does)."""
+    trie: dict[str, Any] = {}
+    for p in patterns:
+        node = trie
+        for item in _top_items(p) or [f"(?:{p})"]:
+            node = node.setdefault(item, {})
+        node[""] = {}  # a pattern ends here
+
+    def alternation(node: dict[str, Any]) -> str:
+        return "|".join(item + (f"(?:{alternation(child)})" if any(child) else "") if item else ""
+                        for item, child in node.items())
+
+    return alternation(trie)
+
+
+class _Entry:
+    """What to try where a token (or a word inside one) is one given word, compiled on first use.
+
+    ``screen`` matches where any of the entry's phrases or patterns does (the literal phrases as a trie of
+    words, the patterns as a trie of their top-level parts, so that what they share is read once): most tokens
+    stop there. Where it matches, ``lit_rx`` (the literal rules' alternation, longest literal first, one
+    capturing group per alternative naming the rules with that regex) gives the longest phrase, and ``rx``
+    the pattern rules' matches: it always matches, with zero width, one optional look-ahead per pattern, each a
+    capturing group (``(?:(?=(P))|)``), so one call says which of them match there and where each match
+    ends, as ``P.match`` alone would (a look-ahead finds the same first match as a match at that position);
+    ``leads`` are ``(group, rule)``, in rule order. ``standalone``: ``(regex, rule)`` tried one by one
+    instead, when the patterns cannot be joined (a pattern with group references or global inline flags)."""
+
+    __slots__ = ("screen", "pattern_screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources")
+
+    def __init__(self, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> None:
+        self.lit_rx: re.Pattern[str] | None = None
+        self.lit_rules: list[tuple[ContextRule, ...]] = []
+        self.rx: re.Pattern[str] | None = None
+        self.pattern_screen: re.Pattern[str] | None = None
+        self.leads: list[tuple[int, ContextRule]] = []
+        self.standalone: list[tuple[re.Pattern[str], ContextRule]] = []
+        screen: list[str] = []
+        lit_src = rx_src = pattern_screen = None
+        if literal:
+            group = sorted(literal, key=lambda r: -len(r.literal))
             alternatives: dict[str, list[ContextRule]] = {}
             for rule in group:
                 alternatives.setdefault(rule.regex(), []).append(rule)
-            rx = re.compile("|".join(f"({a})" for a in alternatives), re.IGNORECASE)
-            self.by_first[first] = (rx, [tuple(rs) for rs in alternatives.values()])
-        # one regex per scanned rule: each keeps its own first-character optimisation (a joint one loses it)
-        self.pattern_rules = scanned
+            self.lit_rules = [tuple(rs) for rs in alternatives.values()]
+            lit_src = _literal_alternation(list(alternatives), [rs[0] for rs in self.lit_rules])
+            screen.append(_literal_trie(group))
+        standalone: list[ContextRule] = []
+        if leads:
+            if any(re.search(_GROUP_REF, r.pattern) or re.match(_GLOBAL_FLAGS, r.pattern)  # type: ignore
+                   for r in leads):
+                standalone = list(leads)  # patterns that do not combine: each on its own
+            else:
+                rx_src = "".join(f"(?:(?=(?P<p{k}>{r.pattern}))|)" for k, r in enumerate(leads))
+                pattern_screen = _pattern_trie([r.pattern for r in leads])  # type: ignore[misc]
+                screen.append(pattern_screen)
+        # only the screen is compiled now; the rest where the screen first matches
+        self._sources: tuple[str | None, str | None, str | None, list[ContextRule], list[ContextRule]] | None = \
+            (lit_src, rx_src, pattern_screen if literal and rx_src is not None else None, list(leads), standalone)
+        self.screen: re.Pattern[str] | None = None
+        if screen:
+            try:
+                self.screen = re.compile("|".join(f"(?:{a})" for a in screen), re.IGNORECASE)
+            except re.error:  # no screen: every token with the word goes on to the exact matches
+                self.screen = None
+        if standalone:
+            self._compile()
+
+    def _compile(self) -> None:
+        lit_src, rx_src, pattern_screen, leads, standalone = self._sources  # type: ignore[misc]
+        self._sources = None
+        # where the entry has both, the patterns' own screen: a literal phrase matched does not say a pattern did
+        self.pattern_screen = re.compile(pattern_screen, re.IGNORECASE) if pattern_screen is not None else None
+        if lit_src is not None:
+            self.lit_rx = re.compile(lit_src, re.IGNORECASE)
+        if rx_src is not None:
+            try:
+                rx = re.compile(rx_src, re.IGNORECASE)
+                self.rx = rx
+                self.leads = [(rx.groupindex[f"p{k}"], r) for k, r in enumerate(leads)]
+            except re.error:  # a pattern that does not combine after all: each on its own
+                standalone = leads
+        self.standalone = [(re.compile(r.pattern, re.IGNORECASE), r) for r in standalone]  # type: ignore
+
+    def add(self, text: str, pos: int, cands: list[Cue]) -> None:
+        """Append the cues that start at ``pos`` (in the order the rules are tried: literal, then patterns)."""
+        if self.screen is None or self.screen.match(text, pos) is not None:
+            self.exact(text, pos, cands)
+        elif self.standalone:
+            self.add_standalone(text, pos, cands)
+
+    def exact(self, text: str, pos: int, cands: list[Cue]) -> None:
+        """:meth:`add` where the screen matched."""
+        if self._sources is not None:
+            self._compile()
+        if self.lit_rx is not None:
+            lm = self.lit_rx.match(text, pos)
+            if lm is not None:  # the longest literal here, with every rule that has it
+                end = lm.end()
+                for rule in self.lit_rules[lm.lastindex - 1]:  # type: ignore[operator]
+                    cands.append(Cue(pos, end, rule))
+        if self.rx is not None and (self.pattern_screen is None or self.pattern_screen.match(text, pos) is not None):
+            m = self.rx.match(text, pos)
+            if m.lastindex is not None:  # type: ignore[union-attr]  (a pattern matched)
+                regs = m.regs  # type: ignore[union-attr]
+                for g, rule in self.leads:
+                    a, b = regs[g]
+                    if b > a:
+                        cands.append(Cue(a, b, rule))
+        if self.standalone:
+            self.add_standalone(text, pos, cands)
+
+    def add_standalone(self, text: str, pos: int, cands: list[Cue]) -> None:
+        for rx, rule in self.standalone:
+            sm = rx.match(text, pos)
+            if sm is not None and sm.end() > sm.start():
+                cands.append(Cue(sm.start(), sm.end(), rule))
+
+
+class _Index:
+    """The rules of one kind indexed by the word they start with (see :class:`Matcher`)."""
+
+    def __init__(self, rules: Sequence[ContextRule]) -> None:
+        self.rules = tuple(rules)
+        self.literal: dict[str, list[ContextRule]] = {}
+        self.lead: dict[str, list[ContextRule]] = {}
+        self.digit: list[ContextRule] = []
+        self.scanned: list[ContextRule] = []
+        known = packaged_index()
+        known_lead, known_first = known["lead"], known["first"]
+        for rule in rules:
+            if rule.pattern is not None:
+                if rule.pattern in known_lead:
+                    words = known_lead[rule.pattern]
+                    lead = None if words is None else frozenset(words)
+                else:
+                    lead = lead_words(rule.pattern)
+                if lead is None and rule.pattern[0] in _PUNCT_LEADS:  # ",\s+with": tried at each "," token
+                    lead = frozenset(rule.pattern[0])
+                if lead is None:
+                    self.scanned.append(rule)
+                    continue
+                for w in lead:
+                    if w == DIGIT_LEAD:
+                        self.digit.append(rule)
+                    else:
+                        self.lead.setdefault(w, []).append(rule)
+                continue
+            first = known_first.get(rule.literal)
+            if first is None:
+                first = first_token(rule.literal)
+            self.literal.setdefault(first, []).append(rule)
+        #: token texts (lower case) where something is tried: a literal's first token, or a lead word where the
+        #: token is that whole word (a word, or one punctuation character)
+        self.keys = frozenset(self.literal) | {w for w in self.lead if w.isalnum() or len(w) == 1}
+        self.entries: dict[str, _Entry] = {}  # word -> its entry, for a token that is the word
+        self.part_entries: dict[str, _Entry] = {}  # word -> lead rules only, for a word inside a token
+        self.digit_entry: _Entry | None = None
+        self.scanned_rx: list[tuple[re.Pattern[str], ContextRule]] | None = None
+
+    def entry(self, low: str) -> _Entry:
+        ent = self.entries.get(low)
+        if ent is None:
+            leads = self.lead.get(low, []) if low.isalnum() or len(low) == 1 else []
+            ent = self.entries[low] = _Entry(self.literal.get(low, []), leads)
+        return ent
+
+    def part_entry(self, word: str) -> _Entry:
+        ent = self.part_entries.get(word)
+        if ent is None:
+            ent = self.part_entries[word] = _Entry([], self.lead[word])
+        return ent
+
+    def digit_add(self, text: str, pos: int, cands: list[Cue]) -> None:
+        if self.digit_entry is None:
+            self.digit_entry = _Entry([], self.digit)
+        self.digit_entry.add(text, pos, cands)
+
+    def pattern_rules(self) -> list[tuple[re.Pattern[str], ContextRule]]:
+        if self.scanned_rx is None:
+            # one regex per scanned rule: each keeps its own first-character optimisation (a joint one loses it)
+            self.scanned_rx = [(re.compile(r.pattern, re.IGNORECASE), r) for r in self.scanned]  # type: ignore
+        return self.scanned_rx
+
+    def candidates(self, text: str, tokens: Sequence[Token], lows: Sequence[str], cands: list[Cue]) -> list[Cue]:
+        """Append to ``cands`` every match of these rules that starts at a token (or a word inside one);
+        ``lows``: the tokens' texts in lower case."""
+        keys = self.keys
+        entries = self.entries
+        # the tokens that are an indexed word (most tokens stop at the entry's screen)
+        for low, tok in compress(zip(lows, tokens), map(keys.__contains__, lows)):
+            ent = entries.get(low) or self.entry(low)
+            screen = ent.screen
+            if screen is None or screen.match(text, tok.start) is not None:
+                ent.exact(text, tok.start, cands)
+            elif ent.standalone:
+                ent.add_standalone(text, tok.start, cands)
+        lead = self.lead
+        digit = bool(self.digit)
+        if not (digit or lead):
+            return cands
+        # then the tokens where a digit-led pattern or a word inside the token may start: a token that starts
+        # with a digit, or one of several characters not all letters or digits ("non-tender", "HIV-1"); the
+        # cues of one token stay in the order the rules are tried (only cues at one place are ever compared)
+        for low, tok in compress(zip(lows, tokens), map(operator.not_, map(str.isalpha if digit else str.isalnum,
+                                                                              lows))):
+            if low.isalnum() or len(low) == 1:
+                if digit and low[0].isdecimal():
+                    self.digit_add(text, tok.start, cands)
+            else:
+                for part in _word_part().finditer(low):
+                    word = part.group()
+                    if word in lead:
+                        (self.part_entries.get(word) or self.part_entry(word)).add(text, tok.start + part.start(),
+                                                                                  cands)
+                    if digit and word[0].isdecimal():
+                        self.digit_add(text, tok.start + part.start(), cands)
+        return cands
+
+
+_WORD_PART_RX: list[re.Pattern[str]] = []
+
+
+def _word_part() -> re.Pattern[str]:
+    if not _WORD_PART_RX:
+        _WORD_PART_RX.append(re.compile(_WORD_PART))
+    return _WORD_PART_RX[0]
+
+
+def is_trigger(rule: ContextRule) -> bool:
+    """Whether a rule sets an attr where it matches (a pseudo rule does on the entities inside it)."""
+    return rule.direction != "terminate" and rule.flag is not None
+
+
+class Matcher:
+    r"""Leftmost-longest, non-overlapping matching of all rule phrases.
+
+    Literal rules are indexed by their first token (lower-cased). Pattern rules whose regex starts with a finite
+    choice of words (``\b(?:was|were)\s+...``; see :func:`imner.context.lead.lead_words`) are indexed the same
+    way by those words, and tried at every word that starts with one (also inside a longer match of the same
+    rule, like literal rules); those whose regex starts with a digit after a word boundary, at every word that
+    starts with a digit; the others are searched once per text. A sentence costs one dict look-up per token,
+    and one regex call where a token is an indexed word: all the rules indexed by that word in one expression
+    (:class:`_Entry`, compiled the first time the word is seen).
+
+    The triggers (the rules that set an attr: forward, backward, bidirectional, and pseudo rules with a
+    category) have an index of their own, apart from the others (termination phrases, pseudo rules without a
+    category): those can only hide triggers, never add one, so a sentence in which no trigger matches needs
+    no more (:meth:`candidates`; :class:`~imner.context.scope.ContextAnnotator` does so).
+    """
+
+    def __init__(self, rules: Sequence[ContextRule]) -> None:
+        self._trig = _Index([r for r in rules if is_trigger(r)])
+        self._rest = _Index([r for r in rules if not is_trigger(r)])
+
+    @property
+    def pattern_rules(self) -> list[tuple[re.Pattern[str], ContextRule]]:
+        """The pattern rules searched over the whole text, compiled (on first use)."""
+        return self._trig.pattern_rules() + self._rest.pattern_rules()
 
     def pattern_cues(self, text: str) -> list[Cue]:
         """Matches of the pattern rules that are searched over the whole text (not indexed by lead words)."""
+        if not (self._trig.scanned or self._rest.scanned):
+            return []
         out = [Cue(m.start(), m.end(), rule) for rx, rule in self.pattern_rules
                for m in rx.finditer(text) if m.end() > m.start()]
         out.sort(key=lambda c: c.start)
         return out
 
+    def candidates(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = (), *, triggers: bool,
+                   lows: Sequence[str] | None = None) -> list[Cue]:
+        """Every match among ``tokens`` of the triggers (``triggers=True``: the rules that set an attr) or of
+        the other rules, with those of ``extra`` (:meth:`pattern_cues` in the same stretch of text) of the same
+        kind; overlapping. :meth:`resolve` the two lists joined to get :meth:`cues`. ``lows``: the tokens'
+        texts in lower case, when the caller has them."""
+        cands = [c for c in extra if is_trigger(c.rule) == triggers]
+        if lows is None:
+            lows = [t.text.lower() for t in tokens]
+        return (self._trig if triggers else self._rest).candidates(text, tokens, lows, cands)
+
     def cues(self, text: str, tokens: Sequence[Token], extra: Sequence[Cue] = ()) -> list[Cue]:
         """Non-overlapping cues among ``tokens`` (leftmost, then longest, wins); ``extra`` are the
         :meth:`pattern_cues` inside the same stretch of text."""
-        cands: list[Cue] = list(extra)
-        by_first = self.by_first
-        by_lead = self.by_lead
-        for tok in tokens:
-            low = tok.text.lower()
-            first = by_first.get(low)
-            if first is not None:
-                m = first[0].match(text, tok.start)
-                if m is not None:  # the longest literal matching here, with every rule that has it
-                    end = m.end()
-                    for rule in first[1][m.lastindex - 1]:  # type: ignore[operator]
-                        cands.append(Cue(tok.start, end, rule))
-            if low.isalnum():
-                lead = by_lead.get(low)
-                if lead is not None:
-                    for rx, rule in lead:
-                        m = rx.match(text, tok.start)
-                        if m is not None and m.end() > m.start():
-                            cands.append(Cue(m.start(), m.end(), rule))
-            elif len(low) == 1:  # a punctuation token: the patterns that start with it
-                lead = by_lead.get(low)
-                if lead is not None:
-                    for rx, rule in lead:
-                        m = rx.match(text, tok.start)
-                        if m is not None and m.end() > m.start():
-                            cands.append(Cue(m.start(), m.end(), rule))
-            else:  # a word may also start inside a token ("non-tender", "step-mother")
-                for part in _WORD_PART.finditer(low):
-                    lead = by_lead.get(part.group())
-                    if lead is not None:
-                        pos = tok.start + part.start()
-                        for rx, rule in lead:
-                            m = rx.match(text, pos)
-                            if m is not None and m.end() > m.start():
-                                cands.append(Cue(m.start(), m.end(), rule))
+        lows = [t.text.lower() for t in tokens]
+        return self.resolve(self.candidates(text, tokens, extra, triggers=True, lows=lows)
+                            + self.candidates(text, tokens, extra, triggers=False, lows=lows))
+
+    @staticmethod
+    def resolve(cands: list[Cue]) -> list[Cue]:
+        """The non-overlapping cues among candidates: a pseudo phrase hides every phrase it overlaps, then
+        leftmost, then longest, wins (every rule of the same phrase is kept)."""
         if not cands:
             return cands
         pseudo = [c for c in cands if c.rule.direction == "pseudo"]
@@ -128,5 +464,3 @@ class Matcher:
             elif c.start == out[-1].start and c.end == last_end:  # same phrase, another rule (other types)
                 out.append(c)
         return out
-
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -42,6 +42,11 @@ DIRECTIONS: tuple[str, ...] = ("forward", "backward", "bidirectional", "terminat
 ALLOWED_KEYS: tuple[str, ...] = ("literal", "category", "direction", "pattern", "max_scope", "allowed_types",
                                  "excluded_types", "within_entity", "metadata")
 DEFAULT_RULES_PATH: Path = RESOURCES / "context_rules.json"
+#: what the matcher would work out from the packaged rules at start-up (lead words of the patterns, first
+#: tokens of the literals), worked out beforehand: ``imner build context-index`` rewrites it
+DEFAULT_INDEX_PATH: Path = RESOURCES / "context_rules.index.json"
+#: what a space of a literal matches: any run of white space, or a hyphen with white space around it or not
+LITERAL_SEPARATOR = r"(?:\s+|\s*-\s*)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +61,24 @@ class ContextRule:
     allowed_types: frozenset[str] | None = None
     excluded_types: frozenset[str] | None = None
     within_entity: bool = True
+    #: the span attr this rule sets or terminates (None: a pseudo rule without category, or a terminate-all
+    #: rule); the three experiencer categories share the attr ``experiencer``. Derived from ``category``.
+    flag: str | None = field(init=False, repr=False, compare=False, default=None)
+    #: the value the rule gives its attr (True, or the experiencer). Derived from ``category``.
+    value: Any = field(init=False, repr=False, compare=False, default=None)
 
-    @property
-    def flag(self) -> str | None:
-        """The span attr this rule sets or terminates (None: a pseudo rule without category, or a
-        terminate-all rule). The three experiencer categories share the attr ``experiencer``."""
+    def __post_init__(self) -> None:
         entry = CATEGORIES.get(self.category or "")
-        return entry[0] if entry else None
-
-    @property
-    def value(self) -> Any:
-        """The value the rule gives its attr (True, or the experiencer)."""
-        entry = CATEGORIES.get(self.category or "")
-        return entry[1] if entry else None
+        if entry is not None:  # looked up once: the annotator reads them for every cue and entity
+            object.__setattr__(self, "flag", entry[0])
+            object.__setattr__(self, "value", entry[1])
 
     def regex(self) -> str:
         """The regular expression this rule matches (case-insensitive)."""
         if self.pattern is not None:
             return self.pattern
         parts = [re.escape(w) for w in self.literal.split()]
-        body = r"(?:\s+|\s*-\s*)".join(parts)
+        body = LITERAL_SEPARATOR.join(parts)
         if re.match(r"\w", self.literal):
             body = r"(?<!\w)" + body
         if re.search(r"\w$", self.literal):
@@ -123,8 +126,11 @@ def _label_set(value: Any, key: str, source: str, index: int) -> frozenset[str] 
     return frozenset(value)
 
 
-def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int = 0) -> ContextRule:
-    """Validate one rule object; errors name ``source``, the rule ``index`` and what is allowed."""
+def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int = 0,
+                   compile_pattern: bool = True) -> ContextRule:
+    """Validate one rule object; errors name ``source``, the rule ``index`` and what is allowed.
+    ``compile_pattern=False`` leaves out compiling ``pattern`` to check it (the packaged rules: a test checks
+    them with it)."""
     _check_keys(d, ALLOWED_KEYS, f"{source}: rule {index}")
     literal = d.get("literal")
     if not isinstance(literal, str) or not literal.strip():
@@ -154,14 +160,16 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
         if not isinstance(pattern, str):
             raise _rule_error(source, index, "'pattern' must be a regular expression string "
                                              f"(spaCy token patterns are not supported), got {type(pattern).__name__}")
-        try:
-            compiled = re.compile(pattern, re.IGNORECASE)
-        except re.error as e:
-            raise _rule_error(source, index, f"'pattern' {pattern!r} is not a valid regular expression: {e}") from None
-        if compiled.groupindex:
-            raise _rule_error(source, index, f"'pattern' {pattern!r} must not use named groups")
-        if compiled.match(""):
-            raise _rule_error(source, index, f"'pattern' {pattern!r} matches the empty string")
+        if compile_pattern:
+            try:
+                compiled = re.compile(pattern, re.IGNORECASE)
+            except re.error as e:
+                raise _rule_error(source, index,
+                                  f"'pattern' {pattern!r} is not a valid regular expression: {e}") from None
+            if compiled.groupindex:
+                raise _rule_error(source, index, f"'pattern' {pattern!r} must not use named groups")
+            if compiled.match(""):
+                raise _rule_error(source, index, f"'pattern' {pattern!r} matches the empty string")
     max_scope = d.get("max_scope")
     if max_scope is not None and (isinstance(max_scope, bool) or not isinstance(max_scope, int) or max_scope < 1):
         raise _rule_error(source, index, f"'max_scope' must be a positive integer (words), got {max_scope!r}")
@@ -179,7 +187,10 @@ def rule_from_dict(d: Mapping[str, Any], *, source: str = "<rules>", index: int 
 
 def load_rules(path: str | Path | None = None) -> tuple[ContextRule, ...]:
     """Read and validate a rules file: a JSON list of rule objects, or ``{"context_rules": [...]}``
-    (medspaCy's layout). ``None`` reads the packaged default rules."""
+    (medspaCy's layout). ``None`` reads the packaged default rules, without compiling their patterns to
+    check them (``tests/test_context.py`` loads them with the full check, by path): the regular expressions
+    are compiled when the matcher first needs them, which keeps start-up short."""
+    packaged = path is None
     path = Path(path) if path is not None else DEFAULT_RULES_PATH
     source = str(path)
     data = _read_json(path, "context rules")
@@ -190,6 +201,6 @@ def load_rules(path: str | Path | None = None) -> tuple[ContextRule, ...]:
         data = data["context_rules"]
     if not isinstance(data, list):
         raise ConfigError(f"{source}: expected a JSON list of rule objects, got {type(data).__name__}")
-    return tuple(rule_from_dict(d, source=source, index=i) for i, d in enumerate(data))
+    return tuple(rule_from_dict(d, source=source, index=i, compile_pattern=not packaged) for i, d in enumerate(data))
 
 

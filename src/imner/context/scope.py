@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import bisect
+import operator
+import re
+from itertools import chain, compress
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
 from imner.errors import ConfigError
 from imner.text import Token, sentences_with_tokens
 from imner.types import Document, Span
 
-from imner.context.matcher import Cue, Matcher
+from imner.context.matcher import Cue, Matcher, is_trigger
 from imner.context.rules import EXPERIENCERS, FLAGS, ContextRule, load_rules
 from imner.context.sections import ATTR_CATEGORY, Section, Sectionizer, SectionRules, load_section_rules
 
@@ -21,11 +25,52 @@ _EXPERIENCER_RANK: dict[str, int] = {"patient": 0, "other": 1, "donor": 2, "fami
 assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
 
 
+_TOKEN_TEXT = operator.attrgetter("text")
+_START = operator.attrgetter("start")
+_FRESH: dict[str, Any] = {**{f: False for f in FLAGS}, "experiencer": "patient", "section": None}
+
+
 def _fresh() -> dict[str, Any]:
-    d: dict[str, Any] = {f: False for f in FLAGS}
-    d["experiencer"] = "patient"
-    d["section"] = None
-    return d
+    return _FRESH.copy()
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def _with_spans(doc: Document, spans: list[Span]) -> Document:
+    """``doc`` with ``spans`` (the same offsets and labels in the same order as its own, so already sorted and
+    inside the text), made without :class:`Document`'s sort and checks."""
+    new = _new_object(Document)
+    _set_field(new, "id", doc.id)
+    _set_field(new, "text", doc.text)
+    _set_field(new, "spans", tuple(spans))
+    _set_field(new, "meta", doc.meta)
+    return new
+
+
+_WORDLIKE: list[re.Pattern[str]] = []
+
+
+def _wordlike() -> re.Pattern[str]:
+    """A regex that finds a letter or digit at the start or the end of a token (``str.isalnum`` of either)."""
+    if not _WORDLIKE:
+        _WORDLIKE.append(re.compile(r"^[^\W_]|[^\W_]$"))
+    return _WORDLIKE[0]
+
+
+def _with_attrs(sp: Span, attrs: dict[str, Any]) -> Span:
+    """``sp`` with ``attrs`` instead of its own, made without :class:`Span`'s checks: its offsets, label and
+    fragments are those of a span already checked (the assertion step makes one per entity, and the checks
+    cost more than the rest of making it)."""
+    new = _new_object(Span)
+    _set_field(new, "start", sp.start)
+    _set_field(new, "end", sp.end)
+    _set_field(new, "label", sp.label)
+    _set_field(new, "score", sp.score)
+    _set_field(new, "attrs", MappingProxyType(attrs))
+    _set_field(new, "fragments", sp.fragments)
+    return new
 
 
 def _set(flags: dict[str, Any], attr: str, value: Any) -> None:
@@ -83,13 +128,14 @@ class ContextAnnotator:
         found = self.assert_spans(doc.text, [doc.spans[i] for i in targets])
         spans = list(doc.spans)
         for i, (flags, cues) in zip(targets, found):
-            update: dict[str, Any] = dict(flags)
+            sp = spans[i]
+            attrs = sp.attrs.copy()  # (a read-only view: its copy is a dict, made in one step)
+            attrs.update(flags)
             if self.evidence:
-                update["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
-                                           "text": doc.text[c.start:c.end]} for c in cues]
-            sp = spans[i]  # a new Span directly (Span.evolve's dataclasses.replace is slower)
-            spans[i] = Span(sp.start, sp.end, sp.label, sp.score, {**sp.attrs, **update}, sp.fragments)
-        return doc.with_spans(spans)
+                attrs["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
+                                          "text": doc.text[c.start:c.end]} for c in cues]
+            spans[i] = _with_attrs(sp, attrs)
+        return _with_spans(doc, spans)
 
     def annotate(self, docs: Iterable[Document]) -> list[Document]:
         """:meth:`__call__` over many documents."""
@@ -112,7 +158,7 @@ class ContextAnnotator:
         results: list[tuple[dict[str, Any], list[Cue]]] = [(_fresh(), []) for _ in spans]
         if not spans:
             return results
-        order = sorted(range(len(spans)), key=lambda i: spans[i].start)
+        order = sorted(range(len(spans)), key=list(map(_START, spans)).__getitem__)
         starts = [spans[i].start for i in order]
         # sections: the name of each span's section, and the effect to apply (checked per sentence below)
         effect_of: dict[int, tuple[Section, Mapping[str, Any]]] = {}
@@ -128,9 +174,22 @@ class ContextAnnotator:
                     if effect:
                         effect_of[i] = (sec, effect)
         section_history: set[int] = set()  # spans made historical by their section alone
-        pattern_cues = self._matcher.pattern_cues(text)
+        matcher = self._matcher
+        label_map = self.label_map
+        pattern_cues = matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
-        for (s, e), toks in sentences_with_tokens(text):
+        sentences = sentences_with_tokens(text)
+        # the triggers of the whole text in one pass (each starts inside its token, so inside its sentence),
+        # in text order (a stable sort: the cues of one token keep their order)
+        all_toks = list(chain.from_iterable(toks for _, toks in sentences))
+        all_lows = list(map(str.lower, map(_TOKEN_TEXT, all_toks)))
+        trig = matcher.candidates(text, all_toks, triggers=True, lows=all_lows)
+        trig.sort(key=_START)
+        trig_starts = list(map(_START, trig))
+        first_tok = 0
+        for (s, e), toks in sentences:
+            k0 = first_tok
+            first_tok += len(toks)
             # spans that overlap this sentence
             lo = bisect.bisect_left(starts, s)
             while lo > 0 and spans[order[lo - 1]].end > s:
@@ -139,23 +198,32 @@ class ContextAnnotator:
             if lo >= hi:
                 continue
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
-            cues = self._matcher.cues(text, toks, extra)
+            cands = [c for c in extra if is_trigger(c.rule)] if extra else []
+            cands += trig[bisect.bisect_left(trig_starts, s):bisect.bisect_left(trig_starts, e)]
+            if not cands and not effect_of:
+                continue  # no trigger (nor a section's effect): the other phrases need not be looked for
             sent_spans = [order[k] for k in range(lo, hi) if spans[order[k]].end > s]
-            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             in_effect = bool(effect_of) and any(i in effect_of for i in sent_spans)
+            if not cands and not in_effect:
+                continue
+            cues = matcher.resolve(cands + matcher.candidates(text, toks, extra, triggers=False,
+                                                              lows=all_lows[k0:first_tok]))
+            triggers = [c for c in cues if c.rule.flag is not None and c.rule.direction != "terminate"]
             if not triggers and not in_effect:
                 continue
             # a termination phrase inside an entity ("source of bleeding") ends nothing; one that starts inside
             # an entity ends scopes after it ("no [allergy] to penicillin": the allergy is absent)
+            bounds = [(spans[i].start, spans[i].end) for i in sent_spans]
             terms = []
             for c in cues:
                 if c.rule.direction != "terminate":
                     continue
-                holders = [spans[i] for i in sent_spans if spans[i].start <= c.start < spans[i].end]
-                if not holders:
+                cs = c.start
+                holder_ends = [b for a, b in bounds if a <= cs < b]
+                if not holder_ends:
                     terms.append(c)
-                elif not any(c.end <= sp.end for sp in holders):
-                    terms.append(Cue(max(sp.end for sp in holders), c.end, c.rule))
+                elif max(holder_ends) < c.end:
+                    terms.append(Cue(max(holder_ends), c.end, c.rule))
             if in_effect:
                 self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
             if not triggers:
@@ -170,23 +238,31 @@ class ContextAnnotator:
                                 cue.rule.applies_to(self.label_map.get(sp.label, sp.label)):
                             _set(results[i][0], cue.rule.flag, cue.rule.value)  # type: ignore[arg-type]
                             results[i][1].append(cue)
-            words = [t for t in toks if t.text[0].isalnum() or t.text[-1].isalnum()]  # scopes count words
+            # scopes count words: tokens that start or end with a letter or digit
+            words = list(compress(toks, map(_wordlike().search, map(_TOKEN_TEXT, toks))))
             # an entity counts as one word (drop the words that start inside one), unless a trigger lies in it
-            inner = [(spans[i].start, spans[i].end) for i in sent_spans if spans[i].end - spans[i].start > 1]
-            inner = [(a, b) for a, b in inner if not any(c.start < b and a < c.end for c in triggers)]
-            if inner:
-                words = [t for t in words if not any(a < t.start < b for a, b in inner)]
+            inner = [(a, b) for a, b in bounds if b - a > 1]
+            for c in triggers:
+                cs, ce = c.start, c.end
+                inner = [(a, b) for a, b in inner if not (cs < b and a < ce)]
             tok_starts = [t.start for t in words]
+            if inner:
+                drop: set[int] = set()
+                for a, b in inner:  # the words that start inside [a, b)
+                    drop.update(range(bisect.bisect_right(tok_starts, a), bisect.bisect_left(tok_starts, b)))
+                if drop:
+                    words = [t for k, t in enumerate(words) if k not in drop]
+                    tok_starts = [t.start for t in words]
             for cue in triggers:
                 lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
                 rule = cue.rule
-                for i in sent_spans:
-                    sp = spans[i]
-                    if sp.start < hi_c and lo_c < sp.end and self._reaches(cue, sp) and \
-                            rule.applies_to(self.label_map.get(sp.label, sp.label)):
-                        flags, used = results[i]
-                        _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
-                        used.append(cue)
+                for i, (a, b) in zip(sent_spans, bounds):
+                    if a < hi_c and lo_c < b:
+                        sp = spans[i]
+                        if self._reaches(cue, sp) and rule.applies_to(label_map.get(sp.label, sp.label)):
+                            flags, used = results[i]
+                            _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
+                            used.append(cue)
         for i, (flags, _) in enumerate(results):
             if self.negation_wins and flags["negated"]:
                 flags["uncertain"] = False

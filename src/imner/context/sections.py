@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from imner.config import RESOURCES
 from imner.errors import ConfigError
@@ -67,6 +68,37 @@ SECTION_LOINC: dict[str, str] = {
     "diagnoses": "11535-2",                   # Hospital discharge Dx Narrative
     "problem_list": "11450-4",                # Problem list - Reported
 }
+
+
+#: where a header may start, just after each match: a line break, or a "." or ";" before a space (these two
+#: and the header regex are compiled on first use, through ``re``'s cache or the sectionizer)
+_HEAD_STARTS = r"\n|[.;](?= )"
+_BLANK_LINE = r"\n[ \t]*\n"
+
+
+def _trie(phrases: Sequence[Sequence[str]], sep: str) -> str:
+    """A regex matching each phrase (its words escaped, ``sep`` between them) as a trie of words: it matches
+    where the alternation of the phrases does."""
+    trie: dict[str, Any] = {}
+    for words in phrases:
+        node = trie
+        for w in words:
+            node = node.setdefault(w, {})
+        node[""] = {}  # a phrase ends here
+
+    def alternation(node: dict[str, Any]) -> str:
+        alts = []
+        for w, child in node.items():
+            if not w:
+                continue
+            if any(child):
+                rest = f"{sep}(?:{alternation(child)})"
+                alts.append(re.escape(w) + (f"(?:{rest}|)" if "" in child else f"(?:{rest})"))
+            else:
+                alts.append(re.escape(w))
+        return "|".join(alts)
+
+    return alternation(trie)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +160,44 @@ class Sectionizer:
         alts = sorted(self.rules.headers, key=len, reverse=True)
         body = "|".join(r"[\s\-]+".join(map(re.escape, h.split())) for h in alts)
         lead = r"(?:^[ \t]*(?:[-*•]\s*|\d{1,2}[.)]\s+)?|(?<=[.;]) +)"
-        self._rx = re.compile(rf"{lead}(?P<h>{body})(?:[ \t]*:|[ \t]*$)", re.IGNORECASE | re.MULTILINE)
-        self._blank = re.compile(r"\n[ \t]*\n")
+        self._source = rf"{lead}(?P<h>{body})(?:[ \t]*:|[ \t]*$)"
+        # the same headers as a trie of words: it matches where the regex above does, reading a shared word
+        # once; most places it is tried are no header, and the regex that says which header is tried only where
+        # this one matched
+        trie = _trie([h.split() for h in alts], r"[\s\-]+")
+        self._screen_source = rf"{lead}(?:{trie})(?:[ \t]*:|[ \t]*$)"
+        self._rx: re.Pattern[str] | None = None  # compiled on first use
+        self._screen: re.Pattern[str] | None = None
+
+    def _headers(self, text: str) -> Iterator[re.Match[str]]:
+        """The header matches in ``text``, as ``finditer`` of the header regex gives them: a header can only
+        start at a line start or just after a "." or ";" followed by a space, so only those places are tried."""
+        if self._screen is None:
+            self._screen = re.compile(self._screen_source, re.IGNORECASE | re.MULTILINE)
+        screen = self._screen
+        pos = 0
+        for at in chain((0,), (c.end() for c in re.finditer(_HEAD_STARTS, text))):
+            if at >= pos and screen.match(text, at) is not None:
+                if self._rx is None:  # the regex that says which header: compiled where one is first seen
+                    self._rx = re.compile(self._source, re.IGNORECASE | re.MULTILINE)
+                m = self._rx.match(text, at)
+                if m is not None:
+                    yield m
+                    pos = m.end()
 
     def sections(self, text: str) -> list[Section]:
         """Sections in text order (the text before the first header is in none)."""
         heads = []
-        for m in self._rx.finditer(text):
+        for m in self._headers(text):
             name = self.rules.headers.get(_norm(m.group("h")))
             if name is not None:
                 heads.append((m.start("h"), m.end(), name))
         out = []
         for k, (start, hend, name) in enumerate(heads):
             end = heads[k + 1][0] if k + 1 < len(heads) else len(text)
-            content = re.search(r"\S", text[hend:end])
+            content = re.compile(r"\S").search(text, hend, end)
             if content is not None:
-                blank = self._blank.search(text, hend + content.start(), end)
+                blank = re.compile(_BLANK_LINE).search(text, content.start(), end)
                 if blank is not None:
                     end = blank.start()
             out.append(Section(name, start, hend, end))

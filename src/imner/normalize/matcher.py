@@ -12,7 +12,8 @@ finds a concept of an allowed label decides:
    the last word, then every word, in the singular (``infections`` -> ``infection``, ``staphylococci`` ->
    ``staphylococcus``); for diseases, the ``disease`` / ``syndrome`` / ``disorder`` suffix swapped, dropped or
    added and ``infection`` <-> ``infectious disease``, organ adjectives <-> nouns (``renal failure`` ->
-   ``kidney failure``), a last-word adjective -> disease noun (``hypertensive`` -> ``hypertension``,
+   ``kidney failure``), a generic head word -> ``disease`` (``lung toxicity`` -> ``lung disease``,
+   :data:`GENERIC_HEADS`), a last-word adjective -> disease noun (``hypertensive`` -> ``hypertension``,
    ``epileptic`` -> ``epilepsy``, ``deficient`` -> ``deficiency``), complement components (``C2 deficiency``
    -> ``complement component 2 deficiency``); then the key with its spaces removed compared with the lexicon keys with
    theirs removed (``non-Hodgkin`` vs ``nonHodgkin``, ``sjogren`` vs ``sjo gren``).
@@ -137,6 +138,21 @@ def _complement_variant(key: str) -> Iterator[str]:
     """``c2 deficiency`` -> ``complement component 2 deficiency``."""
     if _COMPLEMENT.search(key):
         yield _COMPLEMENT.sub(r"complement component \1", key)
+
+
+#: generic head words of organ-level findings, read as "<organ> disease" ("lung toxicity" -> "lung disease",
+#: "renal damage" -> "renal disease" -> "kidney disease")
+GENERIC_HEADS: frozenset[str] = frozenset({
+    "toxicity", "damage", "injury", "injuries", "lesion", "lesions", "dysfunction", "impairment", "involvement",
+    "abnormality", "abnormalities", "disturbance", "disturbances",
+})
+
+
+def _head_variants(key: str) -> Iterator[str]:
+    """``lung toxicity`` -> ``lung disease`` (see :data:`GENERIC_HEADS`; two or more words)."""
+    words = key.split()
+    if len(words) > 1 and words[-1] in GENERIC_HEADS:
+        yield " ".join(words[:-1] + ["disease"])
 
 
 def strip_modifiers(key: str) -> str:
@@ -316,7 +332,7 @@ class TermMatcher:
         if self.disease_variants:
             # organ nouns, disease nouns, complement components compound ("C2-deficient" -> "c2 deficiency" ->
             # "complement component 2 deficiency"); the suffix variants come last, on all of them
-            for transform in (_organ_variants, _noun_variants, _complement_variant):
+            for transform in (_head_variants, _organ_variants, _noun_variants, _complement_variant):
                 for base in list(bases):
                     for k in transform(base):
                         if new(k):

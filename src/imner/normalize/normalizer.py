@@ -17,7 +17,10 @@ token-sorted; :mod:`imner.normalize.matcher`) the main vocabulary is tried befor
 span that matches an HPO term is bridged to the Disease Ontology when the term's UMLS xrefs lead to exactly
 one DOID (``via`` names the HPO id), and that DOID counts as a main-vocabulary match of that stage. A
 fallback concept that cannot be bridged is used only when no stage finds a main-vocabulary concept; such
-spans get ``cross_label: True``. Curated-only concepts (``IMNER:...``, no code) are used only when no stage
+spans get ``cross_label: True``. Disease spans have two more stages: ``corpus`` right after ``exact`` (the gold
+mentions of the NCBI-disease/BC5CDR/BioRED train splits, :mod:`imner.normalize.corpus_terms`; it outranks an
+unbridged HPO match of the exact stage), and ``fuzzy`` when nothing at all matched (the nearest disease term by
+character 3-gram TF-IDF, :mod:`imner.normalize.fuzzy`). Curated-only concepts (``IMNER:...``, no code) are used only when no stage
 finds a coded concept.
 
 Attrs written (keys not applicable are absent; a second run replaces them, and a ``concept_id`` /
@@ -47,7 +50,8 @@ Attrs written (keys not applicable are absent; a second run replaces them, and a
     medications: from the curated rules (:mod:`imner.normalize.drug_classes`), applied to the concept name,
     the surface and the abbreviation's long form; also set on unmapped medications when a rule matches.
 ``match``
-    the stage that found the concept: ``exact``, ``variant``, ``token_sorted`` (:mod:`imner.normalize.matcher`).
+    the stage that found the concept: ``exact``, ``variant``, ``token_sorted``, ``stripped``
+    (:mod:`imner.normalize.matcher`), ``corpus`` or ``fuzzy`` (diseases; see above).
 ``abbreviation_of``
     the long form, when the span is (or contains) a short form defined in the document
     ("systemic lupus erythematosus (SLE)") and was normalized through it.
@@ -75,8 +79,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from imner.errors import ConfigError
-from imner.lexicon import Concept, Lexicon, load_lexicon
+from imner.lexicon import Concept, Lexicon, load_lexicon, normalize_term
+from imner.lexicon.normalize import is_abbreviation
 from imner.normalize.abbrev import find_abbreviations, mention_definitions
+from imner.normalize.corpus_terms import CORPUS_TERMS_NAME
+from imner.normalize.fuzzy import DEFAULT_THRESHOLD
+from imner.normalize.fuzzy import build_once as build_fuzzy
+from imner.normalize.fuzzy import eligible as fuzzy_eligible
 from imner.normalize.drug_classes import DrugClassRules, load_drug_class_rules
 from imner.normalize.matcher import NO_MATCH, STAGES, Match, TermMatcher, is_codeless
 from imner.schema import DISEASE_LABELS, LABEL_NAMES
@@ -121,15 +130,34 @@ class Normalizer:
     fallback vocabulary. ``drug_classes``: a :class:`DrugClassRules`, a rule-file path, or None for the
     packaged rules. ``icd10cm``: give disease spans without a DO/MONDO ICD-10-CM code the code of the ICD-10-CM
     tabular list or curated names, and pathogens the code of the infection they name
-    (:mod:`imner.normalize.icd10cm`; ``icd10cm_source`` says which).
+    (:mod:`imner.normalize.icd10cm`; ``icd10cm_source`` says which). ``corpus_terms``: the corpus synonyms
+    of stage ``corpus`` (:mod:`imner.normalize.corpus_terms`): True = the table beside the lexicon's index file
+    (none for an in-memory lexicon), False = none, a path, or a ``key -> DOID`` mapping; ``corpus_after``: the
+    stage it follows (``exact``; ``first``, ``variant``, ``token_sorted``, ``stripped`` or ``fallback`` = after
+    the cross-label fallback, for comparisons). ``fuzzy``: the cosine threshold of stage ``fuzzy``
+    (:mod:`imner.normalize.fuzzy`), None = off.
 
     Lookups are cached per (surface form, label group); the instance is safe to share between threads.
     """
 
     def __init__(self, lexicon: Lexicon | str | Path | None = None, *, abbreviations: bool = True,
                  label_map: Mapping[str, str] | None = None, cross_label: bool = True,
-                 drug_classes: DrugClassRules | str | Path | None = None, icd10cm: bool = True) -> None:
+                 drug_classes: DrugClassRules | str | Path | None = None, icd10cm: bool = True,
+                 corpus_terms: bool | str | Path | Mapping[str, str] = True, corpus_after: str = "exact",
+                 fuzzy: float | None = DEFAULT_THRESHOLD) -> None:
         self.icd10cm = icd10cm
+        if corpus_after not in ("first", *STAGES, "fallback"):
+            raise ConfigError(f"corpus_after must be one of first, {', '.join(STAGES)}, fallback; "
+                              f"got {corpus_after!r}")
+        #: True: the corpus synonyms beside the lexicon's index (loaded on first need); False: none; a path or a
+        #: key -> DOID mapping
+        self._corpus_terms: bool | str | Path | Mapping[str, str] = corpus_terms
+        self._stages = (("corpus",) if corpus_after == "first" else ()) + tuple(
+            x for st in STAGES for x in ((st, "corpus") if st == corpus_after else (st,)))
+        self._corpus_last = corpus_after == "fallback"
+        #: stage ``fuzzy`` threshold (None: off), see :mod:`imner.normalize.fuzzy`
+        self.fuzzy = fuzzy
+        self._fuzzy: dict = {}
         self._lexicon = lexicon if isinstance(lexicon, Lexicon) else None
         self._lexicon_path = None if isinstance(lexicon, Lexicon) else lexicon
         self.abbreviations = abbreviations
@@ -188,7 +216,14 @@ class Normalizer:
         out: tuple[Match, bool] = (NO_MATCH, False)
         weak: tuple[Match, bool] | None = None
         pending: tuple[Match, bool] | None = None
-        for stage in STAGES:
+        for stage in self._stages:
+            if stage == "corpus":
+                if main is DISEASE_LABELS:
+                    m = self._corpus_match(surface)
+                    if m:
+                        out = (m, False)
+                        break
+                continue
             for labels, is_fallback in vocabularies:
                 m = self._matcher(labels).match_stage(surface, stage)
                 if not m:
@@ -208,12 +243,71 @@ class Normalizer:
                 break
             if out[0]:
                 break
+        if not out[0] and self._corpus_last and main is DISEASE_LABELS and pending is None:
+            m = self._corpus_match(surface)
+            out = (m, False) if m else out
+        if not out[0] and pending is None and weak is None and main is DISEASE_LABELS and self.fuzzy is not None:
+            m = self._fuzzy_match(surface)
+            out = (m, False) if m else out
         if not out[0]:
             out = pending or weak or out
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[ck] = out
         return out
+
+    def _corpus_table(self) -> Mapping[str, str]:
+        t = self._corpus_terms
+        if t is True:
+            # the table built beside the lexicon's index (``imner build lexicon`` writes both); none for an
+            # in-memory lexicon or an index without one
+            path = self.lexicon.path
+            beside = Path(path).parent / CORPUS_TERMS_NAME if path is not None else None
+            t = beside if beside is not None and beside.is_file() else {}
+        if isinstance(t, (str, Path)):
+            from imner.normalize.corpus_terms import load_corpus_terms
+
+            t = load_corpus_terms(t)
+        self._corpus_terms = t
+        return t or {}
+
+    def _corpus_match(self, surface: str) -> Match:
+        """Stage ``corpus``: the DOID the training corpora give the key of ``surface`` (or of a light variant:
+        plural, disease/syndrome suffix...), see :mod:`imner.normalize.corpus_terms`."""
+        table = self._corpus_table()
+        if not table:
+            return NO_MATCH
+        if is_abbreviation(surface.strip()):
+            # abbreviation rows are case-sensitive: the surface as written
+            doid = table.get(surface.strip())
+            c = self.lexicon.concept(doid) if doid is not None and doid in self.lexicon else None
+            return Match((c,), "corpus", surface.strip()) if c is not None and c.label in DISEASE_LABELS \
+                else NO_MATCH
+        key = normalize_term(surface)
+        if not key:
+            return NO_MATCH
+        keys = [key]
+        if key not in table:
+            keys.extend(self._matcher(DISEASE_LABELS).variants(surface, key))
+        for k in keys:
+            doid = table.get(k)
+            if doid is not None and doid in self.lexicon:
+                c = self.lexicon.concept(doid)
+                if c.label in DISEASE_LABELS:
+                    return Match((c,), "corpus", k)
+        return NO_MATCH
+
+    def _fuzzy_match(self, surface: str) -> Match:
+        """Stage ``fuzzy``: the nearest disease term by character 3-gram TF-IDF cosine, when it reaches
+        :attr:`fuzzy` and names one concept (:mod:`imner.normalize.fuzzy`)."""
+        if not fuzzy_eligible(surface):
+            return NO_MATCH
+        key = normalize_term(surface)
+        idx = build_fuzzy(self._fuzzy, self.lexicon, self._corpus_table())
+        ids, sim = idx.nearest(key)
+        if len(ids) != 1 or sim < self.fuzzy or ids[0] not in self.lexicon:
+            return NO_MATCH
+        return Match((self.lexicon.concept(ids[0]),), "fuzzy", key)
 
     def _bridge(self, m: Match) -> Match:
         """An HPO match -> the one disease concept its UMLS xrefs lead to (``m`` itself when none or several)."""
