@@ -11,15 +11,18 @@ Inputs:
 * the 200 MACCROBAT2020 reports (a folder of .txt files, ``$IMNER_DATA/maccrobat``);
 * the BC5CDR development abstracts (title + abstract, JSONL made from ``$IMNER_DATA/bc5cdr/pubtator``);
 * one long single-line document (``--big-mb`` MB, synthesised by joining MACCROBAT reports with their line breaks
-  made spaces);
+  made spaces), run by both; and, with ``--imner-big-mb``, a larger one run by imner alone (spaCy's peak memory grows
+  with a document's length: several GB for a few MB on one document);
 * a scaling curve (``--curve``): N documents synthesised by repeating the MACCROBAT reports with new ids, run as
   one process, ``--workers 2`` and ``imner spark --master local[2]`` (Spark only there: its JVM start-up is tens of
   seconds).
 
-Start-up: time to the first entity of a one-line text, whole process, with the lexicon matcher's cache cold (a
-fresh ``IMNER_CACHE_DIR``) and warm, against spaCy on the same line.
+Start-up: time to the first entity of a one-line text, whole process, with imner's start-up cache (compiled matcher
+tables, the parsed lexicon and ICD-10-CM tables, :mod:`imner.cache`) cold (a fresh ``IMNER_CACHE_DIR``) and warm,
+against spaCy on the same line, as ratios imner / spaCy of time and peak memory; and where imner's start-up goes
+in one process (tagger, the assertion step's construction, the lexicon, the first document).
 
-Run: ``python benchmarks/speed.py [--repeats 3] [--big-mb 5] [--curve 100,1000,10000] [--no-spark]``; writes
+Run: ``python benchmarks/speed.py [--repeats 3] [--big-mb 5] [--imner-big-mb 0] [--curve 100,1000,10000] [--no-spark]``; writes
 benchmarks/results/speed.{json,md} and speed_scaling.png.
 """
 
@@ -127,7 +130,32 @@ def pair(name: str, path: Path, texts: list[str], repeats: int, workers: int, ca
                     "words_per_cpu_s": round(n_words / cpu), "peak_rss_mb": max(x["peak_rss_mb"] for x in runs[who])}
     res["ratio_wall"] = round(res["imner"]["words_per_s"] / res["spacy"]["words_per_s"], 2)
     res["ratio_cpu"] = round(res["imner"]["words_per_cpu_s"] / res["spacy"]["words_per_cpu_s"], 2)
+    res["ratio_rss"] = round(res["imner"]["peak_rss_mb"] / res["spacy"]["peak_rss_mb"], 2)
     return res
+
+
+def alone(name: str, path: Path, texts: list[str], cache: str) -> dict:
+    """imner alone on ``path`` (one run): for an input too large to give spaCy on this machine in the time."""
+    out_file = Path(cache) / "out.jsonl"
+    r = timed([*IMNER, "extract", str(path), "-o", str(out_file), "-q"], cache)
+    print(f"  {name} imner alone: {r}", file=sys.stderr, flush=True)
+    n_words = words_of(texts)
+    return {"input": name, "documents": len(texts), "words": n_words, "chars": sum(len(t) for t in texts),
+            "imner": {**r, "words_per_s": round(n_words / r["wall_s"]), "words_per_cpu_s": round(n_words / r["cpu_s"])}}
+
+
+def big_document(mac: list[tuple[str, str]], mb: float, path: Path) -> tuple[str, Path]:
+    """MACCROBAT reports joined into one line of about ``mb`` MB (their line breaks made spaces)."""
+    target = int(mb * 1_000_000)
+    parts, size, i = [], 0, 0
+    while size < target:
+        t = " ".join(mac[i % len(mac)][1].split())
+        parts.append(t)
+        size += len(t.encode("utf-8")) + 1
+        i += 1
+    big = " ".join(parts)
+    path.write_text(big, encoding="utf-8")
+    return big, path
 
 
 def startup(tmp: Path, repeats: int) -> dict:
@@ -139,16 +167,32 @@ def startup(tmp: Path, repeats: int) -> dict:
     probe = ("import time; t = time.perf_counter(); from imner.pipeline import load_pipeline; "
              "from imner.types import Document; p = load_pipeline(); d = p([Document('a', open(%r).read())]); "
              "assert d[0].spans; print(time.perf_counter() - t)") % str(one)
+    # where an in-process start-up goes: the tagger, each step's construction, the first document
+    parts_probe = ("import json, time; t = time.perf_counter(); out = {}\n"
+                   "def lap(k):\n    global t; u = time.perf_counter(); out[k] = round(u - t, 4); t = u\n"
+                   "from imner.pipeline import default_tagger; from imner.types import Document; lap('imports')\n"
+                   "tg = default_tagger(); lap('tagger loaded')\n"
+                   "from imner.context import ContextAnnotator; ca = ContextAnnotator(); lap('ContextAnnotator()')\n"
+                   "from imner.normalize import Normalizer; no = Normalizer(); no.lexicon; lap('lexicon loaded')\n"
+                   "d = tg.annotate([Document('a', open(%r).read())]); lap('first document: tagger')\n"
+                   "d = [no(ca(x)) for x in d]; lap('first document: assertion and codes')\n"
+                   "print(json.dumps(out))") % str(one)
+    out["imner_parts"] = []
     for _ in range(repeats):
         cold = tempfile.mkdtemp(dir=tmp, prefix="cache-cold-")
         out["imner_cold_cache"].append(timed([*IMNER, "extract", str(one), "-o", str(tmp / "o.jsonl"), "-q"], cold))
         out["imner_warm_cache"].append(timed([*IMNER, "extract", str(one), "-o", str(tmp / "o.jsonl"), "-q"], warm))
         p = subprocess.run([PY, "-c", probe], capture_output=True, text=True, env=env(warm), check=True)
         out["imner_in_process"].append({"wall_s": round(float(p.stdout.strip()), 3)})
+        p = subprocess.run([PY, "-c", parts_probe], capture_output=True, text=True, env=env(warm), check=True)
+        out["imner_parts"].append(json.loads(p.stdout))
         out["spacy"].append(timed([*SPACY, str(one)]))
-    return {k: {"wall_s": median(x["wall_s"] for x in v),
-                "peak_rss_mb": max((x.get("peak_rss_mb", 0) for x in v), default=None), "runs": v}
-            for k, v in out.items()}
+    parts = out.pop("imner_parts")
+    res = {k: {"wall_s": median(x["wall_s"] for x in v),
+               "peak_rss_mb": max((x.get("peak_rss_mb", 0) for x in v), default=None), "runs": v}
+           for k, v in out.items()}
+    res["imner_parts"] = {k: round(median(p[k] for p in parts), 4) for k in parts[0]}
+    return res
 
 
 def scaling(tmp: Path, base: list[tuple[str, str]], sizes: list[int], spark: bool, cache: str) -> list[dict]:
@@ -202,21 +246,38 @@ def render(res: dict) -> str:
            "(see the load average above): absolute figures are noisy, the ratio is what counts. imner runs every "
            "step (tagger, assertion, codes, patient); spaCy runs its NER component alone.", "",
            "| input | docs | words | processes | imner words/s | spaCy words/s | ratio (wall) | ratio (CPU) | "
-           "imner peak RSS MB | spaCy peak RSS MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+           "imner peak RSS MB | spaCy peak RSS MB | RSS ratio (imner / spaCy) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["pairs"]:
+        rss_ratio = r.get("ratio_rss", round(r["imner"]["peak_rss_mb"] / r["spacy"]["peak_rss_mb"], 2))
         md.append(f"| {r['input']} | {r['documents']} | {r['words']:,} | {r['workers']} | "
                   f"{r['imner']['words_per_s']:,} | {r['spacy']['words_per_s']:,} | **{r['ratio_wall']}** | "
-                  f"{r['ratio_cpu']} | {r['imner']['peak_rss_mb']} | {r['spacy']['peak_rss_mb']} |")
+                  f"{r['ratio_cpu']} | {r['imner']['peak_rss_mb']} | {r['spacy']['peak_rss_mb']} | {rss_ratio} |")
+    for r in res.get("alone", []):
+        md += ["", f"imner alone on {r['input']} ({r['chars']:,} characters, {r['words']:,} words; spaCy left "
+               f"out: its peak memory grows with a document's length, see the single-line row above): "
+               f"**{r['imner']['wall_s']} s** wall, {r['imner']['cpu_s']} CPU s, {r['imner']['words_per_s']:,} "
+               f"words/s, peak RSS **{r['imner']['peak_rss_mb']} MB**."]
     s = res["startup"]
-    md += [] if s is None else ["", "Start-up to the first entity of a one-line text (median wall seconds, whole process unless said):", "",
-           "| run | seconds | peak RSS MB |", "|---|---|---|",
-           f"| imner extract, matcher cache cold (first run) | {s['imner_cold_cache']['wall_s']} | "
-           f"{s['imner_cold_cache']['peak_rss_mb']} |",
-           f"| imner extract, matcher cache warm | {s['imner_warm_cache']['wall_s']} | "
-           f"{s['imner_warm_cache']['peak_rss_mb']} |",
-           f"| imner in process: import + load_pipeline() + one document (warm) | "
-           f"{s['imner_in_process']['wall_s']} | |",
-           f"| spaCy en_core_web_sm NER, one line | {s['spacy']['wall_s']} | {s['spacy']['peak_rss_mb']} |"]
+    if s is not None:
+        sp = s["spacy"]
+
+        def row(label: str, key: str) -> str:
+            x = s[key]
+            return (f"| {label} | {x['wall_s']} | {round(x['wall_s'] / sp['wall_s'], 2)} | {x['peak_rss_mb']} | "
+                    f"{round(x['peak_rss_mb'] / sp['peak_rss_mb'], 2)} |")
+
+        md += ["", "Start-up to the first entity of a one-line text (median wall seconds, whole process unless said; "
+               "ratios: imner / spaCy, lower is better):", "",
+               "| run | seconds | time ratio | peak RSS MB | RSS ratio |", "|---|---|---|---|---|",
+               row("imner extract, start-up cache cold (first run)", "imner_cold_cache"),
+               row("imner extract, start-up cache warm", "imner_warm_cache"),
+               f"| imner in process: import + load_pipeline() + one document (warm) | "
+               f"{s['imner_in_process']['wall_s']} | {round(s['imner_in_process']['wall_s'] / sp['wall_s'], 2)} | | |",
+               f"| spaCy en_core_web_sm NER, one line | {sp['wall_s']} | 1 | {sp['peak_rss_mb']} | 1 |"]
+        if "imner_parts" in s:
+            md += ["", "Where imner's in-process start-up goes (median seconds): " + "; ".join(
+                f"{k} {v}" for k, v in s["imner_parts"].items()) + "."]
     if res["scaling"]:
         md += ["", "Scaling (one run each; documents synthesised by repeating the 200 MACCROBAT reports with new "
                "ids; words/s, whole process):", "",
@@ -243,6 +304,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs per configuration (default 3)")
     ap.add_argument("--big-mb", type=float, default=5.0, help="size of the single-line document, MB (default 5)")
     ap.add_argument("--curve", default="100,1000,10000", help="document counts of the scaling curve")
+    ap.add_argument("--imner-big-mb", type=float, default=0.0,
+                    help="also run imner alone on a single-line document of this many MB (0: none)")
     ap.add_argument("--no-spark", action="store_true", help="leave Spark out of the scaling curve")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: maccrobat,bc5cdr,big,startup")
     args = ap.parse_args()
@@ -267,25 +330,22 @@ def main() -> None:
             path = write_jsonl(tmp / "bc5cdr-dev.jsonl", bc)
             for w in (1, 2):
                 pairs.append(pair("BC5CDR dev abstracts", path, [t for _, t in bc], args.repeats, w, cache))
+        alone_runs = []
         if "big" not in skip and args.big_mb > 0:
-            target = int(args.big_mb * 1_000_000)
-            parts, size, i = [], 0, 0
-            while size < target:
-                t = " ".join(mac[i % len(mac)][1].split())
-                parts.append(t)
-                size += len(t.encode("utf-8")) + 1
-                i += 1
-            big = " ".join(parts)
-            path = tmp / "big.txt"
-            path.write_text(big, encoding="utf-8")
+            big, path = big_document(mac, args.big_mb, tmp / "big.txt")
             pairs.append(pair(f"one {len(big.encode('utf-8')) / 1e6:.1f} MB single-line document", path, [big],
                               1, 1, cache))
+        if "big" not in skip and args.imner_big_mb > 0:
+            big, path = big_document(mac, args.imner_big_mb, tmp / "big-alone.txt")
+            alone_runs.append(alone(f"one {len(big.encode('utf-8')) / 1e6:.1f} MB single-line document", path,
+                                    [big], cache))
         st = startup(tmp, args.repeats) if "startup" not in skip else None
         sizes = [int(x) for x in args.curve.split(",") if x.strip()]
         rows = scaling(tmp, mac, sizes, not args.no_spark, cache) if sizes else []
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    res = {"info": info, "repeats": args.repeats, "pairs": pairs, "startup": st, "scaling": rows}
+    res = {"info": info, "repeats": args.repeats, "pairs": pairs, "alone": alone_runs, "startup": st,
+           "scaling": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "speed.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
     if rows:

@@ -37,3 +37,36 @@ def test_unreadable_cache_is_rebuilt(tmp_path, monkeypatch):
     want = _spans(DictionaryTagger())
     monkeypatch.setenv("IMNER_CACHE_DIR", str(tmp_path))
     assert _spans(DictionaryTagger()) == want
+
+
+def test_lexicon_and_icd10cm_tables_from_the_cache_equal_the_parsed_files(tmp_path, monkeypatch):
+    import gzip
+
+    import pytest
+
+    from imner import lexicon as lexmod
+    from imner.errors import FormatError
+    from imner.normalize import icd10cm
+
+    def state(lex):
+        return lex._lines, lex._terms, lex.abbreviations, lex.curated, lex._xref_text, lex.info
+
+    monkeypatch.setenv("IMNER_CACHE_DIR", "off")
+    path = lexmod.default_index_path()
+    raw = path.read_bytes()
+    plain = lexmod.Lexicon(lexmod.read_index(path, raw))  # the tables parsed from their strings, no cache
+    terms = icd10cm._read_terms(icd10cm.TERMS_FILE)
+    monkeypatch.setenv("IMNER_CACHE_DIR", str(tmp_path))
+    for _ in range(2):  # stored, then loaded
+        cached = lexmod.Lexicon(lexmod._parsed_index(path, raw, "sha"))
+        assert state(cached) == state(plain)
+        assert icd10cm._read_terms(icd10cm.TERMS_FILE) == terms
+    assert len(list(tmp_path.glob("lexicon-*.marshal"))) == 1 and len(list(tmp_path.glob("icd10cm-*.marshal"))) == 1
+    assert cached.id_label_at(0) == (plain._lines[0].split("\t")[0], plain._lines[0].split("\t")[2])
+    # the one-split parse of both tables: lines that do not pair up are read line by line (or named)
+    assert lexmod._parse_terms("a\t1,2\nb\t3") == {"a": "1,2", "b": "3"}
+    assert lexmod._parse_terms("a\nb\t2\tx") == {"a": "", "b": "2\tx"}
+    bad = tmp_path / "bad.tsv.gz"
+    bad.write_bytes(gzip.compress("a\tB1\tx\nb\tC2\ty\tz\nc\tD\n".encode()))  # 3 tabs, then 1: counts add up
+    with pytest.raises(FormatError, match="line 2"):
+        icd10cm._read_terms(bad)

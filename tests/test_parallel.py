@@ -34,3 +34,27 @@ def test_batches_do_not_change_results(tmp_path):
     for x, y in zip(together, alone):
         assert [(s.start, s.end, s.label, s.score) for s in x.spans] == [(s.start, s.end, s.label, s.score)
                                                                           for s in y.spans]
+
+
+def test_a_long_document_is_tagged_window_by_window_with_exact_offsets(monkeypatch):
+    from pathlib import Path
+
+    from imner import pipeline
+    from imner.taggers.bilstm.onnx import BiLSTMOnnxTagger
+
+    report = (Path(__file__).resolve().parent.parent / "examples" / "case_report.txt").read_text(encoding="utf-8")
+    line = " ".join(report.split())
+    text = " ".join([line] * 4) + " " + "fever, " * 300 + "no period at all"   # one line, ~4 reports long
+    windows = pipeline.text_windows(text, 2000)
+    assert windows[0][0] == 0 and windows[-1][1] == len(text)
+    assert all(b == c for (_, b), (c, _) in zip(windows, windows[1:]))         # consecutive, nothing dropped
+    assert all(b - a <= 2000 for a, b in windows) and len(windows) > 4
+    assert all(text[a - 1].isspace() or text[a].isspace() for a, _ in windows[1:])  # never inside a token
+    tagger = pipeline.default_tagger()
+    if not isinstance(tagger, BiLSTMOnnxTagger):
+        return
+    whole = tagger.annotate([pipeline.Document("d", text)])[0].spans
+    monkeypatch.setattr(pipeline, "WINDOW_CHARS", 2000)
+    (doc,) = pipeline.tag_windowed(tagger, [pipeline.Document("d", text)])
+    assert [(s.start, s.end, s.label) for s in doc.spans] == [(s.start, s.end, s.label) for s in whole]
+    assert doc.spans and all(text[s.start:s.end].strip() == text[s.start:s.end] for s in doc.spans)

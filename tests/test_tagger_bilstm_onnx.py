@@ -375,3 +375,21 @@ def test_lexicon_backoff_adds_ontology_matches_where_the_network_found_nothing(e
     assert "lexicon_backoff" in backoff.config() and "lexicon_backoff" not in plain.config()
     with pytest.raises(ConfigError, match="lexicon_backoff"):
         BiLSTMOnnxTagger(exported, lexicon_backoff=["NOT_A_LABEL"])
+
+
+def test_a_sentence_longer_than_the_window_is_cut_into_windows_that_keep_every_token():
+    from imner.taggers.bilstm.onnx import MAX_SENTENCE_TOKENS, sentence_windows
+    from imner.text import tokenize
+
+    clause = "the patient with systemic lupus erythematosus had fever and a rash, "
+    text = clause * 60                                         # one line, no sentence end: ~780 tokens
+    toks = tokenize(text)
+    windows = sentence_windows(toks)
+    assert len(windows) > 2 and all(len(w) <= MAX_SENTENCE_TOKENS for w in windows)
+    assert [t for w in windows for t in w] == toks             # nothing dropped, nothing repeated, in order
+    assert all(w[-1].text == "," for w in windows[:-1])        # cut after a comma
+    assert sentence_windows(toks[:10]) == [toks[:10]]
+    spans = _shipped().predict([Document("long", text)])[0]
+    sle = [s for s in spans if text[s.start:s.end] == "systemic lupus erythematosus"]
+    assert len(sle) == 60                                      # every repetition, exact offsets
+    assert all(text[s.start:s.end].strip() == text[s.start:s.end] for s in spans)

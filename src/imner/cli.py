@@ -24,7 +24,6 @@ import importlib
 import os
 import sys
 import warnings
-from importlib.metadata import entry_points
 
 from imner.errors import EXIT_INTERRUPTED, EXIT_USAGE, ImnerError, exit_code
 
@@ -60,11 +59,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    if command is not None and command in sub.choices:
+        return parser  # a built-in command: no entry point is looked up (scanning them costs tens of ms)
+    from importlib.metadata import entry_points
+
     plugins = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
-    if command is not None and command not in sub.choices and any(ep.name == command for ep in plugins):
+    if command is not None and any(ep.name == command for ep in plugins):
         plugins = [ep for ep in plugins if ep.name == command]
-    elif command is not None and command in sub.choices:
-        plugins = []
     for ep in plugins:
         ep.load()(sub)
     return parser

@@ -49,7 +49,7 @@ class Pipeline:
         originals = list(docs)
         prepared = [nfc_document(d) for d in originals]
         t0 = time.perf_counter()
-        out = self.tagger.annotate([d for d, _ in prepared])
+        out = tag_windowed(self.tagger, [d for d, _ in prepared])
         t1 = time.perf_counter()
         timings["tagger"] = timings.get("tagger", 0.0) + t1 - t0
         for name, step in self.steps:
@@ -85,6 +85,65 @@ class Pipeline:
     @property
     def step_names(self) -> list[str]:
         return [name for name, _ in self.steps]
+
+
+#: a document longer than this (characters) is tagged window by window (see :func:`tag_windowed`)
+WINDOW_CHARS = 50_000
+
+
+def text_windows(text: str, size: int | None = None) -> list[tuple[int, int]]:
+    """``text`` cut into consecutive ``(start, end)`` windows of whole sentences, each at most ``size`` characters
+    where the sentences allow it; together they cover the text. A sentence longer than ``size`` (a line without
+    sentence ends) is cut at whitespace (tokens never hold any), or at ``size`` when a piece has none."""
+    from imner.text import split_sentences
+
+    size = WINDOW_CHARS if size is None else size
+    if len(text) <= size:
+        return [(0, len(text))]
+    cuts = [0]  # window starts; each window ends where the next begins
+    for a, b in split_sentences(text):
+        if b - cuts[-1] <= size:
+            continue
+        if a > cuts[-1]:
+            cuts.append(a)          # the sentence starts a new window
+        while b - cuts[-1] > size:  # a sentence longer than a window
+            lo = cuts[-1]
+            cut = text.rfind(" ", lo + size // 2, lo + size)
+            cut = cut if cut > lo else max(
+                (text.rfind(ws, lo + 1, lo + size) for ws in "\t\n\r\f\v\u00a0"), default=-1)
+            cuts.append(cut if cut > lo else lo + size)
+    return [(a, b) for a, b in zip(cuts, [*cuts[1:], len(text)])]
+
+
+def tag_windowed(tagger: Tagger, docs: list[Document]) -> list[Document]:
+    """``tagger.annotate(docs)``, except that a document longer than :data:`WINDOW_CHARS` is tagged one window of
+    whole sentences at a time (:func:`text_windows`), its spans shifted back to document offsets: the tagger's
+    working memory (tokens, features, the network's tensors) then stays that of a window however long the
+    document, and the time linear in its length. The steps after the tagger see the whole document. Documents up to
+    the window size (every MACCROBAT report, PubMed abstract and PMC case report we measured) are tagged exactly as
+    before; for a longer one, the batches the network runs differ, so a score may differ in its last digits."""
+    if all(len(d.text) <= WINDOW_CHARS for d in docs):
+        return tagger.annotate(docs)
+    short = [d for d in docs if len(d.text) <= WINDOW_CHARS]
+    done = iter(tagger.annotate(short) if short else [])
+    out = []
+    for d in docs:
+        if len(d.text) <= WINDOW_CHARS:
+            out.append(next(done))
+            continue
+        spans = []
+        for a, b in text_windows(d.text, WINDOW_CHARS):
+            (part,) = tagger.annotate([Document(d.id, d.text[a:b])])
+            spans.extend(_shifted(s, a) for s in part.spans)
+        out.append(d.with_spans(spans))
+    return out
+
+
+def _shifted(span, offset: int):
+    if not offset:
+        return span
+    frags = None if span.fragments is None else tuple((x + offset, y + offset) for x, y in span.fragments)
+    return span.evolve(start=span.start + offset, end=span.end + offset, fragments=frags)
 
 
 def _patient_step(doc: Document) -> Document:

@@ -174,11 +174,13 @@ def _sentences(text: str) -> list[tuple[tuple[int, int], list[Token]]]:
 
 
 #: texts up to this length have their sentences cached, so the steps of one pipeline (tagger, assertion) that
-#: ask for the same document's sentences split it once; longer texts are split every time (memory stays bounded)
-_CACHE_MAX_CHARS = 200_000
+#: ask for the same document's sentences split it once; longer texts are split every time. With at most 32 texts
+#: remembered (two pipeline batches), the cache holds at most 1.6 M characters' tokens (~40 MB): a cache of 128
+#: texts of up to 200,000 characters could hold several hundred MB (as the windows of one long document filled it)
+_CACHE_MAX_CHARS = 50_000
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)
 def _cached_sentences(text: str) -> tuple[tuple[tuple[int, int], tuple[Token, ...]], ...]:
     return tuple((bounds, tuple(toks)) for bounds, toks in _sentences(text))
 

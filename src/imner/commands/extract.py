@@ -85,22 +85,32 @@ class Progress:
     """A progress bar on standard error (documents, and words/s) when it is a terminal; nothing when piped."""
 
     def __init__(self, total: int | None, quiet: bool) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc="extract", unit="doc", file=sys.stderr, dynamic_ncols=True,
-                        disable=True if quiet else None)  # None: off unless stderr is a terminal
         self.words = 0
         self.t0 = time.perf_counter()
+        self.bar = None
+        if quiet or not _is_terminal(sys.stderr):  # tqdm is imported only for a bar that is shown
+            return
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="extract", unit="doc", file=sys.stderr, dynamic_ncols=True)
 
     def update(self, doc) -> None:
-        self.bar.update(1)
-        if not self.bar.disable:
+        if self.bar is not None:
+            self.bar.update(1)
             self.words += len(doc.text.split())
             rate = self.words / max(1e-9, time.perf_counter() - self.t0)
             self.bar.set_postfix_str(f"{rate:,.0f} words/s", refresh=False)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _check_options(args: argparse.Namespace) -> None:

@@ -36,6 +36,33 @@ from imner.types import Document, Span
 _FILES = ("model_file", "crf_file", "vocab_file")
 
 
+#: the most tokens the network sees at once: a longer "sentence" (a line of text without sentence ends, a table
+#: flattened into one line) is cut into windows of at most this many tokens (see :func:`sentence_windows`); the
+#: longest sentence of MACCROBAT and 300 PMC-Patients reports has 168 tokens
+MAX_SENTENCE_TOKENS = 256
+#: a window ends after the last ``,`` ``;`` or ``:`` among its last this many tokens, when there is one
+_CUT_SEARCH = 64
+
+
+def sentence_windows(tokens: list, limit: int = MAX_SENTENCE_TOKENS) -> list[list]:
+    """``tokens`` (one sentence) as consecutive windows of at most ``limit`` tokens that together hold every
+    token once, in order: the sentence itself when it is short enough. A window is cut after a comma, semicolon or
+    colon near its end where there is one (a mention seldom spans one), else at ``limit``."""
+    if len(tokens) <= limit:
+        return [tokens]
+    out, start, n = [], 0, len(tokens)
+    while n - start > limit:
+        end = start + limit
+        for j in range(end - 1, max(start, end - _CUT_SEARCH) - 1, -1):
+            if tokens[j].text in (",", ";", ":"):
+                end = j + 1
+                break
+        out.append(tokens[start:end])
+        start = end
+    out.append(tokens[start:])
+    return out
+
+
 class BiLSTMOnnxTagger(ExportedTagger):
     """A ``bilstm.v1`` model exported to ONNX.
 
@@ -182,7 +209,7 @@ class BiLSTMOnnxTagger(ExportedTagger):
         lex_spans = self._lexicon.predict(docs) if self._lexicon is not None else None
         rows = []  # (document index, tokens, word ids, char ids, casing ids, lexicon ids) per sentence
         for k, doc in enumerate(docs):
-            sents = [toks for _, toks in sentences_with_tokens(doc.text) if toks]
+            sents = [w for _, toks in sentences_with_tokens(doc.text) if toks for w in sentence_windows(toks)]
             tokens = [t for toks in sents for t in toks]
             words, chars, case, lex = encode_tokens(tokens, self._words, self._chars, self.max_word_chars,
                                                     lex_spans[k] if lex_spans is not None else None, self._lex_tags)
@@ -221,7 +248,7 @@ class BiLSTMOnnxTagger(ExportedTagger):
                     continue
                 if marg is None:
                     marg = marginals(em, self._transitions, self._start, self._end, batch["mask"])
-                scores = [float(marg[r, i, p]) for i, p in enumerate(path)]
+                scores = marg[r, np.arange(len(path)), path].tolist()  # the marginal of each chosen tag
                 out[row[0]].extend(tags_to_spans(row[1], [self.tags[p] for p in path], scores))
 
     def _with_lexicon(self, spans: list[Span], lexical: Sequence[Span]) -> list[Span]:
