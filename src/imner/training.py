@@ -17,10 +17,13 @@ the keys allowed there::
     label_map = {SpecificDisease = "Disease"}                # optional: rename labels (spans and meta annotates)
     keep_labels = ["Disease"]                                # optional: after mapping, keep only these labels
     exclude = [{corpus = "ncbi-disease", split = "test"}]    # optional: evaluation sets kept out of train
+    source_defaults = {path = "my_reports/", format = "brat"}  # optional: keys every path source takes
 
     [output]
     dir = "models/crf-ncbi"      # relative paths are relative to the current directory
     overwrite = false            # replace an existing model directory
+    onnx_dir = "models/x-onnx"   # optional, bilstm.v1: also export an ONNX copy that runs without torch
+    quantize = true              # int8 ONNX (with onnx_dir; false: float32)
 
 A source table takes ``corpus``, ``split`` and optionally ``limit`` (the first N documents, for quick
 runs), or, for a team's own annotations, ``path`` and ``format`` (brat, conll, pubtator, bioc, jsonl) with a split
@@ -62,7 +65,7 @@ log = logging.getLogger(__name__)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "": ("model", "data", "output"),
     "model": ("tagger", "params", "init"),
-    "data": ("train", "dev", "test", "label_map", "keep_labels", "exclude"),
+    "data": ("train", "dev", "test", "label_map", "keep_labels", "exclude", "source_defaults"),
     "source": ("corpus", "split", "limit"),
     "output": ("dir", "overwrite", "onnx_dir", "quantize"),
 }
@@ -122,7 +125,8 @@ def _table(value: Any, where: str, path: Path) -> Mapping[str, Any]:
 
 
 def _sources(value: Any, where: str, path: Path, targets: Sequence[str] = LABEL_NAMES,
-             targets_name: str = "the twelve classes") -> tuple[AnySource, ...]:
+             targets_name: str = "the twelve classes",
+             defaults: Mapping[str, Any] | None = None) -> tuple[AnySource, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
         raise ConfigError(f"{path}: {where!r} is an empty list; give at least one {{corpus = ..., split = ...}}")
@@ -130,6 +134,8 @@ def _sources(value: Any, where: str, path: Path, targets: Sequence[str] = LABEL_
     for k, item in enumerate(items):
         here = f"{where}[{k}]" if isinstance(value, list) else where
         item = _table(item, here, path)
+        if defaults and "corpus" not in item:
+            item = {**defaults, **item}
         if "path" in item:
             if "corpus" in item:
                 raise ConfigError(f"{path}: {here!r} has both corpus and path; a source is one or the other")
@@ -195,9 +201,12 @@ def load_train_config(path: str | Path) -> TrainConfig:
         targets, targets_name = tuple(keep), "data.keep_labels"
     else:
         targets, targets_name = LABEL_NAMES, "the twelve classes (docs/guidelines.md)"
-    sources = {role: _sources(data[role], f"data.{role}", path, targets, targets_name)
+    defaults = _table(data.get("source_defaults", {}), "data.source_defaults", path)
+    check_keys(defaults, PATH_KEYS, str(path), section="data.source_defaults")
+    sources = {role: _sources(data[role], f"data.{role}", path, targets, targets_name, defaults)
                for role in ROLES if role in data}
-    exclude = _sources(data["exclude"], "data.exclude", path, targets, targets_name) if "exclude" in data else ()
+    exclude = (_sources(data["exclude"], "data.exclude", path, targets, targets_name, defaults)
+               if "exclude" in data else ())
 
     output = _table(raw.get("output", {}), "output", path)
     _check_keys(output, "output", path)
@@ -411,10 +420,65 @@ def headline(metrics: Mapping[str, Any]) -> str:
     return "see metrics file"
 
 
+def annotated_only(gold: Sequence[Document], pred: Sequence[Document]) -> list[Document]:
+    """``pred`` with, in each document whose gold lists ``meta["annotates"]`` (partial labels), only the spans of
+    the classes it annotates: a prediction of a class nobody annotated there is neither right nor wrong."""
+    out = []
+    for g, p in zip(gold, pred, strict=True):
+        annotates = g.meta.get("annotates")
+        out.append(p if annotates is None else p.with_spans(s for s in p.spans if s.label in set(annotates)))
+    return out
+
+
 def evaluate_docs(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
     from imner.evaluate import evaluate
 
-    return evaluate(gold, pred).to_dict()
+    return evaluate(gold, annotated_only(gold, pred)).to_dict()
+
+
+def role_documents(cfg: TrainConfig, role: str) -> list[Document]:
+    """The documents of one role (``train``, ``dev``, ``test``) of a training config, read, split and relabelled
+    as training reads them (``imner evaluate --train-config``)."""
+    if role not in cfg.sources:
+        raise ConfigError(f"{cfg.path}: no data.{role} sources; roles given: {', '.join(cfg.sources)}")
+    exclude = exclusion_index(cfg.exclude, cfg) if cfg.exclude and role == "train" else None
+    return load_role(cfg, role, {}, lambda msg: None, exclude)
+
+
+#: post-processing options of a ``bilstm-onnx.v1`` model that a fine-tuned ONNX copy takes over from it
+LEXICON_OPTIONS = ("lexicon_backoff", "lexicon_retype", "lexicon_widen")
+
+
+def _carry_lexicon_options(init: Path | None, onnx_dir: Path) -> dict[str, Any]:
+    """When fine-tuning from a ``bilstm-onnx.v1`` model (the shipped default), its lexicon post-processing options
+    go into the ONNX copy's config.json too, so the copy behaves as the model it came from. Returns them."""
+    if init is None:
+        return {}
+    from imner.configkit import read_json
+
+    src = read_json(init / "config.json", "model config")
+    if src.get("tagger") != "bilstm-onnx.v1":
+        return {}
+    carried = {k: src[k] for k in LEXICON_OPTIONS if src.get(k)}
+    if carried:
+        path = onnx_dir / "config.json"
+        dst = read_json(path, "model config")
+        dst.update(carried)
+        path.write_text(json.dumps(dst, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return carried
+
+
+def _write_splits(out: Path, data: Mapping[str, Sequence[Document]], cfg: TrainConfig) -> None:
+    """``splits.tsv``: the role, source path and id of each document of a path source (ids only, no text), which
+    shows which reports trained and which evaluated (and can serve as a split_file)."""
+    lines = []
+    for role in ROLES:
+        paths = {s.path for s in cfg.sources.get(role, ()) if isinstance(s, PathSource)}
+        for d in data.get(role, ()):
+            if d.meta.get("corpus") in paths:
+                lines.append(f"{d.id}\t{role}\t{d.meta['corpus']}\n")
+    if lines:
+        (out / "splits.tsv").write_text("# document id, role, source path\n" + "".join(lines), encoding="utf-8")
 
 
 def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwrite: bool | None = None,
@@ -461,6 +525,7 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
     _prepare_output(out, overwrite)
     tagger.save(out)
     shutil.copyfile(cfg.path, out / "train_config.toml")
+    _write_splits(out, data, cfg)
     _write_json(out / "data_manifest.json", manifest)
     training = {
         "tagger": cfg.tagger, "params": dict(cfg.params), "init": str(cfg.init) if cfg.init else None,
@@ -491,6 +556,9 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
         if _check_output(onnx_out, overwrite):
             shutil.rmtree(onnx_out)
         export_bilstm_onnx(out, onnx_out, quantize=cfg.quantize)
+        carried = _carry_lexicon_options(cfg.init, onnx_out)
+        if carried:
+            progress(f"ONNX copy: {', '.join(f'{k} = {v}' for k, v in carried.items())} as in {cfg.init}")
         summary["onnx_dir"] = str(onnx_out)
         progress(f"ONNX copy (runs without torch{', int8' if cfg.quantize else ''}) written to {onnx_out}")
     return summary

@@ -9,6 +9,7 @@ Examples::
 
     imner evaluate --gold gold.jsonl --pred pred.jsonl
     imner evaluate --gold corpus/brat --pred out/brat --format brat --json report.json
+    imner evaluate --train-config configs/user-brat.toml --model models/my-reports-onnx
     imner evaluate --corpus ncbi-disease --split test --model models/crf \\
         --label-map IMMUNE_DISEASE=Disease,INFECTIOUS_DISEASE=Disease,OTHER_DISEASE=Disease --labels Disease
 
@@ -31,10 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     gold = p.add_mutually_exclusive_group(required=True)
     gold.add_argument("--gold", metavar="PATH", help="gold annotations: a file or folder in any supported format")
     gold.add_argument("--corpus", metavar="NAME", help="gold annotations from a named corpus (see `imner corpus`)")
+    gold.add_argument("--train-config", metavar="CONFIG",
+                      help="gold annotations: the test data (--split dev: the dev data) of an `imner train` config, "
+                           "read, split and label-mapped as training reads them; in documents with partial labels "
+                           "only the annotated classes are scored")
     pred = p.add_mutually_exclusive_group(required=True)
     pred.add_argument("--pred", metavar="PATH", help="predictions: a file or folder in any supported format")
     pred.add_argument("--model", metavar="DIR", help="a saved tagger to run over the gold texts")
-    p.add_argument("--split", default=None, help="corpus split with --corpus (default: test)")
+    p.add_argument("--split", default=None, help="corpus split with --corpus, role with --train-config (default: test)")
     p.add_argument("-f", "--format", default=None, help="format of both --gold and --pred (default: from the path)")
     p.add_argument("--gold-format", default=None, help="format of --gold (overrides --format)")
     p.add_argument("--pred-format", default=None, help="format of --pred (overrides --format)")
@@ -81,6 +86,10 @@ def _read(path: str, fmt: str | None):
 
 
 def _gold_docs(args: argparse.Namespace):
+    if getattr(args, "train_config", None):
+        from imner.training import load_train_config, role_documents
+
+        return role_documents(load_train_config(args.train_config), args.split or "test")
     if args.corpus:
         from imner import corpora
 
@@ -117,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     gold = _gold_docs(args)
     pred = _pred_docs(args, gold)
+    if getattr(args, "train_config", None):
+        from imner.training import annotated_only
+
+        pred = annotated_only(gold, pred)
     report = evaluate(gold, pred, labels=labels, label_map=label_map, bootstrap=args.bootstrap, seed=args.seed)
     table_out = sys.stdout
     if args.json == "-":
