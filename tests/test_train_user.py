@@ -66,6 +66,15 @@ def test_train_on_a_brat_folder_then_extract_with_the_model(tmp_path, reports, c
     assert (model / "splits.tsv").read_text().count("\ttest\t") == 2
     capsys.readouterr()
 
+    # evaluate on the config's test split, read as training read it (5 classes annotated: only they are scored)
+    report = tmp_path / "report.json"
+    assert cli_main(["evaluate", "--train-config", str(cfg), "--model", str(model), "--bootstrap", "0",
+                     "--json", str(report)]) == 0
+    scores = json.loads(report.read_text())
+    test_spans = manifest["test"]["sources"][0]["spans"]
+    assert scores["strict"]["micro"]["support"] == test_spans
+    assert set(scores["labels"]) <= set(train["annotates"])
+
     # extract with the trained (torch) model, then with its ONNX copy in a fresh process: no torch imported there
     text = tmp_path / "new.txt"
     text.write_text("A 50-year-old man with lupus developed pneumonia. Klebsiella pneumoniae grew.\n")

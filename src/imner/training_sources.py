@@ -308,8 +308,8 @@ def relabel_source(src: PathSource, docs: Sequence[Document], targets: Sequence[
                            for lab, (w, n) in unmapped.items())
         example = next(iter(unmapped))
         raise LabelError(f"{src.path}: label{'s' if len(unmapped) > 1 else ''} not mapped to {targets_name}: "
-                         f"{listed}. Map each in {src.where}.label_map (e.g. label_map = {{{example} = "
-                         f"\"OTHER_DISEASE\"}}) or list it in {src.where}.ignore_labels; allowed classes: "
+                         f"{listed}. Map each to a class in {src.where}.label_map (label_map = {{{example} = "
+                         f"\"<class>\", ...}}) or list it in {src.where}.ignore_labels; the classes: "
                          f"{', '.join(targets)}")
     if outside:
         listed = "; ".join(f"{lab!r} ({n} spans, first at {w})" for lab, (w, n) in outside.items())

@@ -1,6 +1,7 @@
 """``imner evaluate``: score predictions against gold annotations (strict, exact, partial, type).
 
-Gold comes from a file or folder (``--gold``) or a named corpus split (``--corpus NAME [--split test]``);
+Gold comes from a file or folder (``--gold``), a named corpus split (``--corpus NAME [--split test]``) or the
+test (``--split dev``: dev) data of an ``imner train`` config (``--train-config CONFIG``, docs/training.md);
 predictions from a file or folder (``--pred``) or from running a saved tagger over the gold texts
 (``--model DIR``). Files are read with :func:`imner.io.read_documents` (format guessed from the path unless
 ``--format``/``--gold-format``/``--pred-format`` say). Documents are paired by id.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from imner.errors import ConfigError
 
@@ -38,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "only the annotated classes are scored")
     pred = p.add_mutually_exclusive_group(required=True)
     pred.add_argument("--pred", metavar="PATH", help="predictions: a file or folder in any supported format")
-    pred.add_argument("--model", metavar="DIR", help="a saved tagger to run over the gold texts")
+    pred.add_argument("--model", metavar="DIR", help="a saved tagger to run over the gold texts; the word "
+                      "default names the shipped default model")
     p.add_argument("--split", default=None, help="corpus split with --corpus, role with --train-config (default: test)")
     p.add_argument("-f", "--format", default=None, help="format of both --gold and --pred (default: from the path)")
     p.add_argument("--gold-format", default=None, help="format of --gold (overrides --format)")
@@ -103,6 +106,10 @@ def _pred_docs(args: argparse.Namespace, gold):
     if args.model:
         from imner.taggers import load_tagger
 
+        if args.model == "default" and not Path(args.model).exists():
+            from imner.config import RESOURCES
+
+            args.model = str(RESOURCES / "models" / "default")
         tagger = load_tagger(args.model)
         blank = [d.with_spans(()) for d in gold]  # the tagger never sees the gold spans
         return tagger.annotate(blank)
