@@ -27,7 +27,9 @@ the keys allowed there::
 
 A source table takes ``corpus``, ``split`` and optionally ``limit`` (the first N documents, for quick
 runs), or, for a team's own annotations, ``path`` and ``format`` (brat, conll, pubtator, bioc, jsonl) with a split
-file or ratio, a label map to the twelve classes and the classes annotated (:mod:`imner.training_sources`). Spans removed by ``keep_labels`` are counted per label in ``data_manifest.json`` and printed.
+file or ratio, a label map to the twelve classes and the classes annotated (:mod:`imner.training_sources`;
+docs/training.md walks through it). Spans removed by ``keep_labels`` are counted per label in
+``data_manifest.json`` and printed.
 ``exclude`` lists evaluation splits: a training document with the PubMed id, the document id or the text (after
 whitespace is collapsed) of one of their documents is dropped, and the drops are counted per source in the manifest
 (BioRED shares abstracts with NCBI-disease and BC5CDR; a corpus that grows, such as imd-cases, may take in a
@@ -35,8 +37,11 @@ CodiEsp dev report, which is the ICD-coding evaluation).
 
 The model directory receives the tagger's own files (``config.json`` ...), ``train_config.toml`` (a copy
 of the config), ``data_manifest.json`` (sources, document and span counts, a hash of the document ids),
-``training.json`` (time, tagger statistics, versions, the ``init`` model) and ``dev_metrics.json`` / ``test_metrics.json``
-(:func:`imner.evaluate.evaluate` reports) when dev / test data are given.
+``training.json`` (time, tagger statistics, versions, the ``init`` model) and ``dev_metrics.json`` /
+``test_metrics.json`` (:func:`imner.evaluate.evaluate` reports; in documents with partial labels only the classes
+annotated are scored) when dev / test data are given, and ``splits.tsv`` (the role of each document of a path
+source, ids only) when there are path sources. With ``output.onnx_dir`` a ``bilstm.v1`` model is also exported to
+ONNX there (:func:`imner.taggers.bilstm.export.export_bilstm_onnx`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ dev scores and speed.
 
 Span scores are the mean CRF marginal probability of the predicted tag over the span's tokens.
 
+**Fine-tuning.** With :attr:`BiLSTMTagger.init_weights` set (:func:`imner.taggers.bilstm.warmstart.warm_started`,
+``[model] init`` of ``imner train``) :meth:`fit` starts from a trained model's weights, labels and vocabularies
+(extended by the training words and characters it lacks) instead of from random weights.
+
 Saved layout: ``config.json`` (tagger name, labels, hyper-parameters), ``model.pt`` (state dict),
 ``vocab.json`` (words, characters, lexicon tags), ``bilstm_history.json`` (statistics, per-epoch history,
 the embeddings' manifest) and ``lexicon/`` (the dictionary tagger) with lexicon features. The
