@@ -239,3 +239,25 @@ def test_the_shipped_user_config_is_valid():
     cfg = training.load_train_config(ROOT / "configs" / "user-brat.toml")
     assert cfg.init is not None and [s.split for r in ("train", "dev", "test") for s in cfg.sources[r]] == [
         "train", "dev", "test"]
+
+
+def test_init_from_a_trained_bilstm_directory(tmp_path):
+    from imner.taggers.bilstm.tagger import BiLSTMTagger
+    from imner.taggers.bilstm.warmstart import warm_started
+
+    mapping = {"Autoimmune": "IMMUNE_DISEASE", "Microbe": "PATHOGEN"}
+    docs = [d.with_spans(s.evolve(label=mapping[s.label]) for s in d.spans if s.label in mapping)
+            for d in read_documents(EXAMPLE, "brat")]
+    small = dict(word_dim=8, char_dim=4, char_filters=4, case_dim=2, hidden_size=8, batch_size=4, lr=0.01,
+                 min_word_count=2, progress=False)
+    BiLSTMTagger(**small, epochs=1).fit(docs[:5]).save(tmp_path / "first")
+    tagger = warm_started(tmp_path / "first", {"epochs": 1, "progress": False, "min_word_count": 1}, "test")
+    saved = torch.load(tmp_path / "first" / "model.pt", weights_only=True)
+    assert tagger.hidden_size == 8 and tagger.labels == ("IMMUNE_DISEASE", "PATHOGEN")
+    tagger.fit(docs[5:])
+    state = tagger._net.state_dict()
+    n_words = saved["word_emb.weight"].shape[0]
+    assert tagger.training_stats["training_words_added"] > 0 and state["word_emb.weight"].shape[0] > n_words
+    # training went on from the saved weights: one epoch moved them a little
+    delta = (state["lstm.weight_ih_l0"] - saved["lstm.weight_ih_l0"]).abs().max().item()
+    assert 0 < delta < 0.2
