@@ -261,3 +261,18 @@ def test_init_from_a_trained_bilstm_directory(tmp_path):
     # training went on from the saved weights: one epoch moved them a little
     delta = (state["lstm.weight_ih_l0"] - saved["lstm.weight_ih_l0"]).abs().max().item()
     assert 0 < delta < 0.2
+
+
+def test_without_a_label_map_the_classes_found_are_the_ones_annotated(tmp_path):
+    from imner.types import Document, Span
+
+    docs = [Document("a", "Klebsiella pneumoniae grew.", [Span(0, 21, "PATHOGEN")]),
+            Document("b", "No growth.", [])]
+    path = tmp_path / "pathogens.jsonl"
+    write_documents(docs, path, "jsonl", include_text=True)
+    cfg = _config(tmp_path, f'train = {{path = "{path.as_posix()}"}}\n')
+    got = training.role_documents(training.load_train_config(cfg), "train")
+    assert [d.meta["annotates"] for d in got] == [["PATHOGEN"], ["PATHOGEN"]]
+    manifest: dict = {}
+    training.load_role(training.load_train_config(cfg), "train", manifest, lambda m: None)
+    assert manifest["train"]["sources"][0]["annotates"] == ["PATHOGEN"]

@@ -368,10 +368,12 @@ def load_role(cfg: TrainConfig, role: str, manifest: dict[str, Any],
         labels = Counter(s.label for d in part for s in d.spans)
         entry = src.manifest()
         if isinstance(src, PathSource):
-            entry["ignored_spans"] = dict(sorted(ignored.items()))
+            partial = [d.meta["annotates"] for d in part if d.meta.get("annotates") is not None]
+            annotated = sorted({label for labels in partial for label in labels}) if partial else None
+            entry.update(ignored_spans=dict(sorted(ignored.items())), annotates=annotated or "all")
             progress(f"{role}: {src.describe()}: annotates "
-                     + (", ".join(src.annotates) + " (partial labels: the other classes are not penalised)"
-                        if src.annotates is not None else f"all of {cfg.targets_name}")
+                     + (", ".join(annotated) + " (partial labels: the other classes are not penalised)"
+                        if annotated else f"all of {cfg.targets_name}")
                      + (f"; {sum(ignored.values())} spans of ignore_labels left out" if ignored else ""))
         entries.append({**entry, "documents": len(part),
                         "spans": sum(labels.values()), "labels": dict(sorted(labels.items())),

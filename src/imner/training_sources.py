@@ -25,7 +25,7 @@ Keys of a path source:
   nor one of the twelve is an error naming the label and the file (and the line in brat), with every such label
   listed at once. ``ignore_labels``: labels to leave out (counted in the manifest), e.g. a scheme's ``Age``.
 * ``annotates``: the classes the team annotated (default: the classes ``label_map`` maps to; without a label map,
-  all twelve). A class left out is trained with partial labels, as for the named corpora that annotate some classes
+  the classes that occur in the source's documents, all its splits together). A class left out is trained with partial labels, as for the named corpora that annotate some classes
   only: a token the team left unlabelled may still be that class (``meta["annotates"]``, see
   :mod:`imner.taggers._neural`), and dev/test scores count the annotated classes only.
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -68,6 +68,8 @@ class PathSource:
     ignore_labels: tuple[str, ...] = ()
     annotates: tuple[str, ...] | None = None
     where: str = ""
+    #: neither ``annotates`` nor ``label_map`` given: the classes found in the documents are the ones annotated
+    annotates_from_data: bool = False
 
     @property
     def corpus(self) -> str:
@@ -168,7 +170,7 @@ def parse_path_source(item: Mapping[str, Any], here: str, cfg_path: Path, target
         annotates = None if mapped >= set(targets) else tuple(sorted(mapped))
     return PathSource(path=path, format=fmt, split=split, split_file=split_file, split_ratio=ratio, seed=seed,
                       limit=limit, label_map=tuple((str(k), v) for k, v in table.items()), ignore_labels=ignore,
-                      annotates=annotates, where=here)
+                      annotates=annotates, where=here, annotates_from_data="annotates" not in item and not table)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -322,6 +324,9 @@ def load_path_source(src: PathSource, targets: Sequence[str], targets_name: str,
                      ignored: Counter) -> list[Document]:
     """The documents of ``src`` (its split, then its limit), relabelled (:func:`relabel_source`)."""
     docs = _read(src)
+    if src.annotates_from_data:
+        found = {s.label for d in docs for s in d.spans if s.label in set(targets)}
+        src = replace(src, annotates=None if found >= set(targets) else tuple(sorted(found)))
     if src.split is not None:
         ids = [d.id for d in docs]
         parts = _split_file(src, ids) if src.split_file else ratio_split(ids, src.split_ratio, src.seed)
