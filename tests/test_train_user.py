@@ -276,3 +276,22 @@ def test_without_a_label_map_the_classes_found_are_the_ones_annotated(tmp_path):
     manifest: dict = {}
     training.load_role(training.load_train_config(cfg), "train", manifest, lambda m: None)
     assert manifest["train"]["sources"][0]["annotates"] == ["PATHOGEN"]
+
+
+def test_init_fill_adds_the_init_models_spans_of_the_classes_not_annotated(tmp_path):
+    from imner.config import RESOURCES
+
+    docs = [d.with_spans(s.evolve(label="MEDICATION") for s in d.spans if s.label == "Drug")
+            .with_meta(annotates=["MEDICATION"]) for d in read_documents(EXAMPLE, "brat")][:3]
+    manifest: dict = {}
+    filled = training.fill_from_model(docs, RESOURCES / "models" / "default", manifest, lambda m: None)
+    added = [s for d in filled for s in d.spans if s.attrs.get("source") == "init"]
+    assert added and all(s.label != "MEDICATION" for s in added)
+    assert sum(manifest["init_fill"]["spans_added"].values()) == len(added)
+    labels = {s.label for s in added}
+    assert labels & {"IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "PATHOGEN"}  # the default finds lupus, pneumonia...
+    for d, f in zip(docs, filled):  # the gold spans are kept, none overlapped
+        assert set(d.spans) <= set(f.spans)
+    bad = _config(tmp_path, 'train = {path = "x"}\n', model="init_fill = true")
+    with pytest.raises(ConfigError, match="set model.init too"):
+        training.load_train_config(bad)

@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED: dict[str, tuple[str, ...]] = {
     "": ("model", "data", "output"),
-    "model": ("tagger", "params", "init"),
+    "model": ("tagger", "params", "init", "init_fill"),
     "data": ("train", "dev", "test", "label_map", "keep_labels", "exclude", "source_defaults"),
     "source": ("corpus", "split", "limit"),
     "output": ("dir", "overwrite", "onnx_dir", "quantize"),
@@ -115,6 +115,8 @@ class TrainConfig:
     targets_name: str = "the twelve classes (docs/guidelines.md)"
     onnx_dir: Path | None = None
     quantize: bool = True
+    #: fill the classes a training document does not annotate with the init model's predictions
+    init_fill: bool = False
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -188,6 +190,12 @@ def load_train_config(path: str | Path) -> TrainConfig:
         raise ConfigError(f"{path}: [model] needs tagger = \"<registry name>\", e.g. \"crf.v1\"")
     params = _tagger_params(tagger, _table(model.get("params", {}), "model.params", path), path)
     init = _init_path(model.get("init"), tagger, path) if "init" in model else None
+    init_fill = model.get("init_fill", False)
+    if not isinstance(init_fill, bool):
+        raise ConfigError(f"{path}: model.init_fill must be true or false, got {init_fill!r}")
+    if init_fill and init is None:
+        raise ConfigError(f"{path}: model.init_fill fills classes with the predictions of the init model; set "
+                          "model.init too")
 
     data = _table(raw["data"], "data", path)
     _check_keys(data, "data", path)
@@ -235,7 +243,7 @@ def load_train_config(path: str | Path) -> TrainConfig:
                        keep_labels=tuple(keep) if keep else None, exclude=exclude,
                        output_dir=Path(out_dir) if out_dir else None, overwrite=overwrite, init=init,
                        targets=tuple(targets), targets_name=targets_name,
-                       onnx_dir=Path(onnx_dir) if onnx_dir else None, quantize=quantize)
+                       onnx_dir=Path(onnx_dir) if onnx_dir else None, quantize=quantize, init_fill=init_fill)
 
 
 def _init_path(value: Any, tagger: str, path: Path) -> Path:
@@ -488,6 +496,34 @@ def _write_splits(out: Path, data: Mapping[str, Sequence[Document]], cfg: TrainC
         (out / "splits.tsv").write_text("# document id, role, source path\n" + "".join(lines), encoding="utf-8")
 
 
+def fill_from_model(docs: Sequence[Document], model_dir: Path, manifest: dict[str, Any],
+                    progress: Callable[[str], None]) -> list[Document]:
+    """``[model] init_fill``: in each document with partial labels, the init model's predicted spans of the classes
+    it does not annotate (and that overlap no gold span) are added as training targets (``attrs["source"] =
+    "init"``), so that fine-tuning on a few classes keeps the model's other classes (self-training). Tokens left
+    ``O`` stay partial. The counts per class go to the manifest."""
+    from imner.taggers import load_tagger
+
+    partial = [k for k, d in enumerate(docs) if d.meta.get("annotates") is not None]
+    if not partial:
+        return list(docs)
+    tagger = load_tagger(model_dir)
+    predicted = tagger.predict([docs[k].with_spans(()) for k in partial])
+    out = list(docs)
+    added: Counter = Counter()
+    for k, spans in zip(partial, predicted):
+        doc = docs[k]
+        annotates = set(doc.meta["annotates"])
+        extra = [s.evolve(attrs={"source": "init"}, score=None) for s in spans
+                 if s.label not in annotates and not any(g.start < s.end and s.start < g.end for g in doc.spans)]
+        added.update(s.label for s in extra)
+        out[k] = doc.with_spans([*doc.spans, *extra])
+    manifest["init_fill"] = {"documents": len(partial), "spans_added": dict(sorted(added.items()))}
+    progress(f"init_fill: {sum(added.values())} spans of the classes not annotated predicted by {model_dir} in "
+             f"{len(partial)} documents: {dict(sorted(added.items()))}")
+    return out
+
+
 def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwrite: bool | None = None,
                       progress: Callable[[str], None] = lambda msg: log.info("%s", msg)) -> dict[str, Any]:
     """Train the tagger ``cfg`` describes, write the model directory, and return a summary
@@ -516,6 +552,8 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
             if overlap:
                 progress(f"warning: {overlap} {role} documents are also in the training data")
 
+    if cfg.init is not None and cfg.init_fill:
+        data["train"] = fill_from_model(data["train"], cfg.init, manifest, progress)
     if cfg.init is not None:
         from imner.taggers.bilstm.warmstart import warm_started
 
