@@ -155,25 +155,9 @@ class BuildReport(dict):
     """Counts and versions of a build (also stored as the index's ``info``)."""
 
 
-def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None = None,
-          curated_dir: str | Path | None = None) -> tuple[Path, BuildReport]:
-    """Build ``index.json.gz`` into ``out_dir`` (default: the packaged resources) from ``lexicons_dir``
-    (default ``$IMNER_DATA/lexicons``) and the curated files in ``curated_dir`` (default: the packaged ones)."""
-    root = Path(lexicons_dir) if lexicons_dir else data_path("lexicons")
-    cur_dir = Path(curated_dir) if curated_dir else LEXICON_DIR
-    out = Path(out_dir) if out_dir else LEXICON_DIR
-    b = IndexBuilder()
-    counts: Counter[str] = Counter()
-
-    # ---- ICD-10-CM code list
-    icd_lists = sorted((root / "icd10cm").glob("code-list-*.txt"))
-    if not icd_lists:
-        raise InputError("no code-list-*.txt", source=str(root / "icd10cm"))
-    icd_codes = read_icd10cm_codes(icd_lists[-1])
-
-    # ---- Disease Ontology + MONDO
-    do = read_disease_ontology(root / "disease_ontology")
-    mdir = root / "mondo" / "mappings"
+def _disease_xrefs(do, mdir: Path, icd_codes: frozenset[str], counts: Counter[str]):
+    """MONDO -> DOID exact matches (with the MONDO labels) and each DOID's MeSH/OMIM/UMLS/MONDO xrefs and ICD-10-CM
+    codes, from DO's own xrefs and MONDO's SSSOM mappings; ICD-10-CM codes not in the code list are dropped."""
     mondo_to_doid: dict[str, set[str]] = defaultdict(set)
     mondo_label: dict[str, str] = {}
     for r in read_sssom(mdir / "mondo_exactmatch_doid.sssom.tsv"):
@@ -182,16 +166,19 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             mondo_label[r["subject_id"]] = r["subject_label"]
     doid_xrefs: dict[str, set[str]] = defaultdict(set)
     doid_icd: dict[str, set[str]] = defaultdict(set)
+
+    def add_icd(doid: str, code: str) -> None:
+        if _valid_icd(code, icd_codes):
+            doid_icd[doid].add(code)
+        else:
+            counts["icd10cm codes dropped (not in code list)"] += 1
+
     for doid, xrefs in do.xrefs.items():
         for x in xrefs:
             nx = normalize_xref(x)
             prefix = nx.split(":", 1)[0]
             if prefix == "ICD10CM":
-                code = nx.split(":", 1)[1]
-                if _valid_icd(code, icd_codes):
-                    doid_icd[doid].add(code)
-                else:
-                    counts["icd10cm codes dropped (not in code list)"] += 1
+                add_icd(doid, nx.split(":", 1)[1])
             elif prefix in ("MESH", "OMIM", "UMLS"):
                 doid_xrefs[doid].add(nx)
     for mondo, doids in mondo_to_doid.items():
@@ -203,16 +190,15 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             nx = normalize_xref(r["object_id"])
             for d in mondo_to_doid.get(r["subject_id"], ()):
                 if nx.startswith("ICD10CM:"):
-                    if _valid_icd(nx.split(":", 1)[1], icd_codes):
-                        doid_icd[d].add(nx.split(":", 1)[1])
-                    else:
-                        counts["icd10cm codes dropped (not in code list)"] += 1
+                    add_icd(d, nx.split(":", 1)[1])
                 else:
                     doid_xrefs[d].add(nx)
+    return mondo_to_doid, mondo_label, doid_xrefs, doid_icd
 
-    # ---- taxa
-    tx = read_taxa(root / "disease_ontology" / "imports" / "ncbitaxon_import.owl",
-                   root / "mondo" / "imports" / "ncbitaxon_import.obo")
+
+def _taxon_names_and_basis(tx, do) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Taxon name (with and without its suffix) -> id, and each DOID's pathogen kinds from its 'has material basis
+    in' axioms."""
     taxon_by_name: dict[str, str] = {}
     for tid, name in tx.name.items():
         taxon_by_name.setdefault(name, tid)
@@ -224,10 +210,12 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             kind = taxon_kind(tx, tid) if tid else None
             if kind:
                 basis_kinds[doid].add(kind)
+    return taxon_by_name, basis_kinds
 
-    # ---- disease classes
-    overrides = read_overrides(cur_dir / "class_overrides.tsv")
-    clf = DiseaseClassifier(do, {d: sorted(c) for d, c in doid_icd.items()}, overrides, basis_kinds)
+
+def _add_diseases(b: IndexBuilder, do, clf: DiseaseClassifier, mondo_to_doid, mondo_label, doid_xrefs, doid_icd,
+                  counts: Counter[str]) -> None:
+    """Every DO concept with its class, EXACT synonyms, xrefs and codes; unambiguous MONDO labels as synonyms."""
     for doid in sorted(do.name):
         dc = clf.classify(doid)
         b.add_concept(Concept(doid, do.name[doid], dc.label, "DO", dc.category, dc.subcategory, None,
@@ -249,11 +237,9 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             counts["MONDO labels as DO synonyms"] += 1
     counts.update({f"disease rule: {k}": v for k, v in clf.rule_counts.items()})
 
-    # ---- HPO
-    hpo_path = root / "hpo" / "hp.obo.gz"
-    if not hpo_path.exists():
-        hpo_path = root / "hpo" / "hp.obo"
-    hpo = {t.id: t for t in read_obo(hpo_path) if not t.obsolete}
+
+def _add_hpo(b: IndexBuilder, hpo: dict, overrides: dict[str, Override], curated_rows, counts: Counter[str]) -> None:
+    """HPO phenotype (SIGN_SYMPTOM, or a disease class by name or override) and severity concepts with their names."""
     hpo_anc: dict[str, frozenset[str]] = {}
 
     def ancestors(hid: str) -> frozenset[str]:
@@ -297,7 +283,6 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
                 continue
             hpo_terms.append((s, hid, label))
     # "<body part> <sign>" is two spans in the guideline ("chest" + "pain"): index only the sign
-    curated_rows = read_curated(cur_dir / "curated.tsv")
     sign_keys = {normalize_term(s) for s, _, lab in hpo_terms if lab == "SIGN_SYMPTOM"} | {
         normalize_term(term) for _, term, lab, _, _ in curated_rows if lab == "SIGN_SYMPTOM"}
     for s, hid, label in hpo_terms:
@@ -307,20 +292,19 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             counts["HPO '<body part> <sign>' names skipped"] += 1
             continue
         b.add_term(s, hid)
-    unknown = [o for o in overrides if o not in b.concepts]
-    if unknown:
-        raise FormatError(f"override ids not in DO or the HPO phenotype/severity branches: {unknown}",
-                          source=str(cur_dir / "class_overrides.tsv"))
 
-    # ---- DrugBank
-    for drug in read_drugbank(root / "drugbank_open_vocabulary" / "drugbank_vocabulary.csv"):
+
+def _add_drugs(b: IndexBuilder, csv_path: Path, counts: Counter[str]) -> None:
+    for drug in read_drugbank(csv_path):
         cid = f"DRUGBANK:{drug.id}"
         b.add_concept(Concept(cid, drug.name, "MEDICATION", "DrugBank"))
         counts["DrugBank drugs"] += 1
         for s in _drug_names(drug):
             b.add_term(s, cid)
 
-    # ---- pathogens
+
+def _add_pathogens(b: IndexBuilder, tx, counts: Counter[str]) -> None:
+    """Specific taxa that are agents of disease (bacterium, virus, fungus, parasite) with names and abbreviations."""
     genera = genus_names(tx)
     for tid in sorted(tx.name):
         kind = taxon_kind(tx, tid)
@@ -346,8 +330,10 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
                 continue
             b.add_term(s, tid)
 
-    # ---- curated terms
-    cur_path = cur_dir / "curated.tsv"
+
+def _add_curated(b: IndexBuilder, curated_rows, cur_path: Path, tx, taxon_by_name: dict[str, str],
+                 counts: Counter[str]) -> None:
+    """The curated terms, each checked against the concept it names (new pathogens and IMNER: concepts created)."""
     for lineno, term, label, cid, note in curated_rows:
         c = b.concepts.get(cid)
         if c is None and cid.startswith("NCBITaxon:") and label == "PATHOGEN":
@@ -378,6 +364,48 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             raise FormatError(f"term {term!r} normalizes to nothing", source=str(cur_path), line=lineno)
         b.add_term(term, cid, curated=True)
         counts["curated terms"] += 1
+
+
+def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None = None,
+          curated_dir: str | Path | None = None) -> tuple[Path, BuildReport]:
+    """Build ``index.json.gz`` into ``out_dir`` (default: the packaged resources) from ``lexicons_dir``
+    (default ``$IMNER_DATA/lexicons``) and the curated files in ``curated_dir`` (default: the packaged ones).
+
+    The steps, in the order the index depends on them: ICD-10-CM code list; Disease Ontology + MONDO xrefs and
+    codes; taxa; disease classes (:class:`DiseaseClassifier`); HPO; DrugBank; pathogens; curated terms."""
+    root = Path(lexicons_dir) if lexicons_dir else data_path("lexicons")
+    cur_dir = Path(curated_dir) if curated_dir else LEXICON_DIR
+    out = Path(out_dir) if out_dir else LEXICON_DIR
+    b = IndexBuilder()
+    counts: Counter[str] = Counter()
+
+    icd_lists = sorted((root / "icd10cm").glob("code-list-*.txt"))
+    if not icd_lists:
+        raise InputError("no code-list-*.txt", source=str(root / "icd10cm"))
+    icd_codes = read_icd10cm_codes(icd_lists[-1])
+    do = read_disease_ontology(root / "disease_ontology")
+    mondo_to_doid, mondo_label, doid_xrefs, doid_icd = _disease_xrefs(do, root / "mondo" / "mappings", icd_codes,
+                                                                      counts)
+    tx = read_taxa(root / "disease_ontology" / "imports" / "ncbitaxon_import.owl",
+                   root / "mondo" / "imports" / "ncbitaxon_import.obo")
+    taxon_by_name, basis_kinds = _taxon_names_and_basis(tx, do)
+
+    overrides = read_overrides(cur_dir / "class_overrides.tsv")
+    clf = DiseaseClassifier(do, {d: sorted(c) for d, c in doid_icd.items()}, overrides, basis_kinds)
+    _add_diseases(b, do, clf, mondo_to_doid, mondo_label, doid_xrefs, doid_icd, counts)
+
+    hpo_path = root / "hpo" / "hp.obo.gz"
+    if not hpo_path.exists():
+        hpo_path = root / "hpo" / "hp.obo"
+    curated_rows = read_curated(cur_dir / "curated.tsv")
+    _add_hpo(b, {t.id: t for t in read_obo(hpo_path) if not t.obsolete}, overrides, curated_rows, counts)
+    unknown = [o for o in overrides if o not in b.concepts]
+    if unknown:
+        raise FormatError(f"override ids not in DO or the HPO phenotype/severity branches: {unknown}",
+                          source=str(cur_dir / "class_overrides.tsv"))
+    _add_drugs(b, root / "drugbank_open_vocabulary" / "drugbank_vocabulary.csv", counts)
+    _add_pathogens(b, tx, counts)
+    _add_curated(b, curated_rows, cur_dir / "curated.tsv", tx, taxon_by_name, counts)
 
     b.info = BuildReport(
         imner_version=__version__,
