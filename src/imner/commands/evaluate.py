@@ -1,6 +1,7 @@
 """``imner evaluate``: score predictions against gold annotations (strict, exact, partial, type).
 
-Gold comes from a file or folder (``--gold``) or a named corpus split (``--corpus NAME [--split test]``);
+Gold comes from a file or folder (``--gold``), a named corpus split (``--corpus NAME [--split test]``) or the
+test (``--split dev``: dev) data of an ``imner train`` config (``--train-config CONFIG``, docs/training.md);
 predictions from a file or folder (``--pred``) or from running a saved tagger over the gold texts
 (``--model DIR``). Files are read with :func:`imner.io.read_documents` (format guessed from the path unless
 ``--format``/``--gold-format``/``--pred-format`` say). Documents are paired by id.
@@ -9,6 +10,7 @@ Examples::
 
     imner evaluate --gold gold.jsonl --pred pred.jsonl
     imner evaluate --gold corpus/brat --pred out/brat --format brat --json report.json
+    imner evaluate --train-config configs/user-brat.toml --model models/my-reports-onnx
     imner evaluate --corpus ncbi-disease --split test --model models/crf \\
         --label-map IMMUNE_DISEASE=Disease,INFECTIOUS_DISEASE=Disease,OTHER_DISEASE=Disease --labels Disease
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from imner.errors import ConfigError
 
@@ -31,10 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     gold = p.add_mutually_exclusive_group(required=True)
     gold.add_argument("--gold", metavar="PATH", help="gold annotations: a file or folder in any supported format")
     gold.add_argument("--corpus", metavar="NAME", help="gold annotations from a named corpus (see `imner corpus`)")
+    gold.add_argument("--train-config", metavar="CONFIG",
+                      help="gold annotations: the test data (--split dev: the dev data) of an `imner train` config, "
+                           "read, split and label-mapped as training reads them; in documents with partial labels "
+                           "only the annotated classes are scored")
     pred = p.add_mutually_exclusive_group(required=True)
     pred.add_argument("--pred", metavar="PATH", help="predictions: a file or folder in any supported format")
-    pred.add_argument("--model", metavar="DIR", help="a saved tagger to run over the gold texts")
-    p.add_argument("--split", default=None, help="corpus split with --corpus (default: test)")
+    pred.add_argument("--model", metavar="DIR", help="a saved tagger to run over the gold texts; the word "
+                      "default names the shipped default model")
+    p.add_argument("--split", default=None, help="corpus split with --corpus, role with --train-config (default: test)")
     p.add_argument("-f", "--format", default=None, help="format of both --gold and --pred (default: from the path)")
     p.add_argument("--gold-format", default=None, help="format of --gold (overrides --format)")
     p.add_argument("--pred-format", default=None, help="format of --pred (overrides --format)")
@@ -81,6 +89,10 @@ def _read(path: str, fmt: str | None):
 
 
 def _gold_docs(args: argparse.Namespace):
+    if getattr(args, "train_config", None):
+        from imner.training import load_train_config, role_documents
+
+        return role_documents(load_train_config(args.train_config), args.split or "test")
     if args.corpus:
         from imner import corpora
 
@@ -94,6 +106,10 @@ def _pred_docs(args: argparse.Namespace, gold):
     if args.model:
         from imner.taggers import load_tagger
 
+        if args.model == "default" and not Path(args.model).exists():
+            from imner.config import RESOURCES
+
+            args.model = str(RESOURCES / "models" / "default")
         tagger = load_tagger(args.model)
         blank = [d.with_spans(()) for d in gold]  # the tagger never sees the gold spans
         return tagger.annotate(blank)
@@ -117,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     gold = _gold_docs(args)
     pred = _pred_docs(args, gold)
+    if getattr(args, "train_config", None):
+        from imner.training import annotated_only
+
+        pred = annotated_only(gold, pred)
     report = evaluate(gold, pred, labels=labels, label_map=label_map, bootstrap=args.bootstrap, seed=args.seed)
     table_out = sys.stdout
     if args.json == "-":

@@ -32,6 +32,10 @@ dev scores and speed.
 
 Span scores are the mean CRF marginal probability of the predicted tag over the span's tokens.
 
+**Fine-tuning.** With :attr:`BiLSTMTagger.init_weights` set (:func:`imner.taggers.bilstm.warmstart.warm_started`,
+``[model] init`` of ``imner train``) :meth:`fit` starts from a trained model's weights, labels and vocabularies
+(extended by the training words and characters it lacks) instead of from random weights.
+
 Saved layout: ``config.json`` (tagger name, labels, hyper-parameters), ``model.pt`` (state dict),
 ``vocab.json`` (words, characters, lexicon tags), ``bilstm_history.json`` (statistics, per-epoch history,
 the embeddings' manifest) and ``lexicon/`` (the dictionary tagger) with lexicon features. The
@@ -53,7 +57,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from imner.configkit import checked_params, init_config, read_saved_config
-from imner.errors import ConfigError, InputError, ModelNotFoundError
+from imner.errors import ConfigError, InputError, ModelError, ModelNotFoundError
 from imner.tags import OUTSIDE, label_set, tags_to_spans
 from imner.taggers.bilstm.features import CASES, PAD, UNK, casing, encode_tokens, pad_batch
 from imner.taggers._neural import (NeuralTagger, allowed_tag_matrix, check_float, check_int, dev_scores,
@@ -219,6 +223,8 @@ class BiLSTMTagger(NeuralTagger):
         self.training_stats: dict[str, Any] = {}
         #: one entry per epoch of the last :meth:`fit`: loss, dev scores, seconds, tokens/s
         self.history: list[dict[str, Any]] = []
+        #: weights :meth:`fit` starts from (:func:`imner.taggers.bilstm.warmstart.warm_started`); None: scratch
+        self.init_weights: Any = None
 
     # ------------------------------------------------------------------ config and persistence
 
@@ -395,15 +401,65 @@ class BiLSTMTagger(NeuralTagger):
         info.update(vocabulary=len(words), characters=len(self._chars))
         return matrix, info
 
+    def _vocab_from_init(self, docs: Sequence[Document]) -> dict[str, Any]:
+        """Fine-tuning: the init model's vocabularies, plus the training words seen ``min_word_count`` times and
+        the training characters it does not have."""
+        from imner.embeddings import normalize_word
+        from imner.text import tokenize
+
+        init = self.init_weights
+        counts: Counter = Counter()
+        chars: set[str] = set()
+        for d in docs:
+            for t in tokenize(d.text):
+                counts[normalize_word(t.text)] += 1
+                chars.update(t.text)
+        known = set(init.words)
+        extra = sorted(w for w, n in counts.items() if n >= self.min_word_count and w not in known)
+        known_chars = set(init.chars)
+        new_chars = sorted(c for c in chars if c not in known_chars)
+        self._words = {w: i for i, w in enumerate(list(init.words) + extra)}
+        self._chars = {c: i for i, c in enumerate(list(init.chars) + new_chars)}
+        self._lex_tags = {t: i for i, t in enumerate(init.lex_tags)}
+        total = sum(counts.values())
+        return {"init": str(init.source), "init_words": len(init.words), "training_words_added": len(extra),
+                "training_characters_added": len(new_chars),
+                "training_token_coverage": round(sum(n for w, n in counts.items() if w in known) / max(total, 1), 4),
+                "vocabulary": len(self._words), "characters": len(self._chars)}
+
+    def _load_init(self, net: Any) -> None:
+        """The init model's weights into ``net``; embedding rows for words/characters it lacks start random."""
+        torch = _torch()
+        rng = np.random.default_rng(self.seed)
+        state = {}
+        for key, value in self.init_weights.state.items():
+            value = np.asarray(value, np.float32)
+            target = net.state_dict()[key]
+            if key in ("word_emb.weight", "char_emb.weight") and value.shape[0] < target.shape[0]:
+                rows = rng.normal(0.0, float(value.std()), (target.shape[0] - value.shape[0], value.shape[1]))
+                value = np.concatenate([value, rows.astype(np.float32)])
+            if tuple(value.shape) != tuple(target.shape):
+                raise ModelError(f"{self.init_weights.source}: weights {key} of shape {value.shape} do not fit the "
+                                 f"network's {tuple(target.shape)}")
+            state[key] = torch.from_numpy(value)
+        net.load_state_dict(state)
+
     def fit(self, train: Iterable[Document], dev: Iterable[Document] | None = None) -> "BiLSTMTagger":
         torch = _torch()
         from tqdm.auto import tqdm
 
+        if self.init_weights is not None:
+            self.labels = tuple(self.init_weights.labels)
         train, dev = self._start_fit(train, dev)
-        matrix, vocab_info = self._build_vocab(train)
-        net = _build_net(self, len(self._words), len(self._chars), len(self._lex_tags), self.tags)
-        if matrix is not None:
-            net.word_emb.weight.data.copy_(torch.from_numpy(matrix))
+        if self.init_weights is not None:
+            vocab_info = self._vocab_from_init(train)
+            net = _build_net(self, len(self._words), len(self._chars), len(self._lex_tags), self.tags)
+            self._load_init(net)
+        else:
+            matrix, vocab_info = self._build_vocab(train)
+            net = _build_net(self, len(self._words), len(self._chars), len(self._lex_tags), self.tags)
+            if matrix is not None:
+                net.word_emb.weight.data.copy_(torch.from_numpy(matrix))
         if self.freeze_embeddings:
             net.word_emb.weight.requires_grad_(False)
         self._net = net
