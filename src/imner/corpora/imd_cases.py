@@ -140,14 +140,46 @@ def _part_of(doc_id: str) -> str:
     return "maccrobat" if doc_id.isdigit() else "codiesp"
 
 
+#: parsed parts, per process: (part, folder) -> (signature of the files read, documents). Documents are immutable,
+#: so loading train, dev and test (or the union and a part) parses each part once while its files are unchanged.
+_PARSED: dict[tuple[str, str], tuple[tuple, tuple[Document, ...]]] = {}
+
+
+def _signature(*paths: Path) -> tuple:
+    """Name, size and modification time of every file under ``paths`` (folders listed, files as they are)."""
+    sig = []
+    for p in paths:
+        files = sorted(p.iterdir()) if p.is_dir() else [p]
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            sig.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
+def _parsed(part: str, ann_dir: Path, load, *inputs: Path) -> tuple[Document, ...]:
+    key = (part, str(ann_dir))
+    sig = _signature(ann_dir, *inputs)
+    hit = _PARSED.get(key)
+    if hit is None or hit[0] != sig:
+        hit = _PARSED[key] = (sig, tuple(load()))
+    return hit[1]
+
+
 def _load_part(part: str | None, root: Path, split: str) -> Loaded:
     cdir = corpus_dir()
     splits = read_split(cdir / "split.tsv")
     docs: list[Document] = []
     if part in (None, "maccrobat"):
-        docs += [d for d in load_documents(root, cdir / "ann") if splits.get(d.id) == split]
+        ann = cdir / "ann"
+        docs += [d for d in _parsed("maccrobat", ann, lambda: load_documents(root, ann), root)
+                 if splits.get(d.id) == split]
     if part in (None, "codiesp"):
-        docs += [d for d in load_codiesp_documents(cdir / "ann-codiesp") if splits.get(d.id) == split]
+        ann = cdir / "ann-codiesp"
+        docs += [d for d in _parsed("codiesp", ann, lambda: load_codiesp_documents(ann), codiesp_source())
+                 if splits.get(d.id) == split]
     want = {k for k, v in splits.items() if v == split
             and (part is None or part == _part_of(k))}
     missing = sorted(want - {d.id for d in docs})
