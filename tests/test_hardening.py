@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import unicodedata
 from pathlib import Path
 
@@ -574,3 +575,23 @@ def test_4_15_real_sigint_and_kill_9_then_resume_equals_an_uninterrupted_run(tmp
     ref = tmp_path / "ref.jsonl"
     assert run([str(src), "-o", str(ref), "-m", dict_model, "--no-normalize", "-q"], capsys)[0] == 0
     assert out.read_bytes() == ref.read_bytes()
+
+
+def test_4_16_first_ctrl_c_stops_between_documents_second_at_once():
+    """The first SIGINT only asks to stop (never raised inside whatever code runs when it lands); the check between
+    documents raises it; a second SIGINT raises at once; the previous handler is restored afterwards."""
+    import signal
+
+    from imner.commands.extract import _interrupt_between_documents
+
+    before = signal.getsignal(signal.SIGINT)
+    with _interrupt_between_documents() as stop_requested:
+        stop_requested()  # nothing pending
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler has run: no exception here
+        with pytest.raises(KeyboardInterrupt):
+            stop_requested()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+    assert signal.getsignal(signal.SIGINT) is before

@@ -15,9 +15,12 @@ missing or damaged, 4 data missing, 5 output cannot be written, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from imner.io import OUTPUT_FORMATS
 from imner.io.inputs import INPUT_FORMATS, ON_DUPLICATE
@@ -162,9 +165,13 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(None if total is None else max(0, total - len(done)), args.quiet)
         docs = skip_done(iter_inputs(args.input, input_format=args.input_format, on_duplicate=args.on_duplicate),
                          done, output=str(args.output))
-        for doc in _counted(pipe.stream(docs, args.batch_size), counts):
-            writer.write(doc)
-            progress.update(doc)
+        # one process: Ctrl-C stops between two documents (the --workers pool keeps Python's own handling)
+        with _interrupt_between_documents(enabled=not hasattr(pipe, "close")) as stop_requested:
+            for doc in _counted(pipe.stream(docs, args.batch_size), counts):
+                writer.write(doc)
+                progress.update(doc)
+                stop_requested()
+            stop_requested()
         writer.commit()
     except KeyboardInterrupt:
         raise RunInterrupted(f"interrupted: {_where(writer, counts[0], plural)}") from None
@@ -186,6 +193,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"imner extract: {plural(counts[0], 'document')}, {plural(counts[1], 'entity', 'entities')} -> "
               f"{where}{resumed}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _interrupt_between_documents(enabled: bool = True) -> Iterator[Callable[[], None]]:
+    """Ctrl-C (SIGINT) stops the run at the next document boundary; a second Ctrl-C stops it at once.
+
+    Python raises KeyboardInterrupt wherever the main thread is when the signal lands, which can be inside a
+    finalizer, where it is printed and swallowed and the run goes on. Here the first signal only sets a flag, and
+    the returned check raises KeyboardInterrupt between two written documents, so an interrupted run always stops,
+    exits 130 and keeps whole records. Nothing changes where SIGINT is not Python's default handler (ignored, or
+    handled by an embedding program) or outside the main thread.
+    """
+    pending: list[int] = []
+
+    def check() -> None:
+        if pending:
+            raise KeyboardInterrupt
+
+    if (not enabled or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield check
+        return
+
+    def on_sigint(signum: int, frame) -> None:
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _where(writer, n: int, plural) -> str:
