@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Sequence
 
 _MAX_LEAD_STATES = 5_000
 #: the lead "word" of a pattern whose matches may start with a decimal digit after a word boundary
@@ -183,3 +183,32 @@ def main() -> int:
     index = json.loads(text)
     print(f"wrote {DEFAULT_INDEX_PATH}: {len(index['lead'])} patterns, {len(index['first'])} literals")
     return 0
+
+
+def word_trie(phrases: Sequence[Sequence[str]], sep: str, *, word_bounds: bool = False) -> str:
+    """A regex matching where one of ``phrases`` (each a sequence of words, escaped, ``sep`` between them) matches,
+    written as a trie of words so that a word shared by many phrases is tried once. With ``word_bounds`` a phrase
+    may not start or end inside a word (``(?<!\\w)`` before a first word, ``(?!\\w)`` after a last one that ends
+    in a word character). Used by the matcher's pre-checks and by the section headers."""
+    trie: dict[str, Any] = {}
+    for words in phrases:
+        node = trie
+        for w in words:
+            node = node.setdefault(w, {})
+        node[""] = {}  # a phrase ends here
+
+    def alternation(node: dict[str, Any]) -> str:
+        alts = []
+        for w, child in node.items():
+            if not w:
+                continue
+            rest = [sep + f"(?:{alternation(child)})"] if any(child) else []
+            if "" in child:  # a phrase ends with this word
+                rest.append(r"(?!\w)" if word_bounds and re.search(r"\w$", w) else "")
+            alts.append(re.escape(w) + (f"(?:{'|'.join(rest)})" if rest != [""] else ""))
+        return "|".join(alts)
+
+    if not word_bounds:
+        return alternation(trie)
+    return "|".join((r"(?<!\w)" if re.match(r"\w", w) else "") + f"(?:{alternation({w: child})})"
+                    for w, child in trie.items())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Any, Sequence
 
-from imner.context.lead import DIGIT_LEAD, first_token, lead_words, packaged_index
+from imner.context.lead import DIGIT_LEAD, first_token, lead_words, packaged_index, word_trie
 from imner.context.rules import LITERAL_SEPARATOR, ContextRule
 from imner.text import Token
 
@@ -55,26 +55,7 @@ def _literal_alternation(regexes: Sequence[str], rules: Sequence[ContextRule]) -
 def _literal_trie(rules: Sequence[ContextRule]) -> str:
     """A regex that matches where one of the literal ``rules``' :meth:`~ContextRule.regex` matches: their
     words as a trie, so that each word is tried once whatever the number of phrases that share it."""
-    trie: dict[str, Any] = {}
-    for rule in rules:
-        node = trie
-        for w in rule.literal.split():
-            node = node.setdefault(w, {})
-        node[""] = {}  # a phrase ends here
-
-    def alternation(node: dict[str, Any]) -> str:
-        alts = []
-        for w, child in node.items():
-            if not w:
-                continue
-            rest = [LITERAL_SEPARATOR + f"(?:{alternation(child)})"] if any(child) else []
-            if "" in child:  # a phrase ends with this word
-                rest.append(r"(?!\w)" if re.search(r"\w$", w) else "")
-            alts.append(re.escape(w) + (f"(?:{'|'.join(rest)})" if rest != [""] else ""))
-        return "|".join(alts)
-
-    return "|".join((r"(?<!\w)" if re.match(r"\w", w) else "") + f"(?:{alternation({w: child})})"
-                    for w, child in trie.items())
+    return word_trie([rule.literal.split() for rule in rules], LITERAL_SEPARATOR, word_bounds=True)
 
 
 #: a quantifier after an atom (greedy, lazy or possessive)

@@ -32,6 +32,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from imner.config import RESOURCES
 from imner.errors import ConfigError
 
+from imner.context.lead import word_trie
 from imner.context.rules import CATEGORIES, EXPERIENCERS, _check_keys, _read_json
 
 DEFAULT_SECTION_RULES_PATH: Path = RESOURCES / "section_rules.json"
@@ -74,31 +75,6 @@ SECTION_LOINC: dict[str, str] = {
 #: and the header regex are compiled on first use, through ``re``'s cache or the sectionizer)
 _HEAD_STARTS = r"\n|[.;](?= )"
 _BLANK_LINE = r"\n[ \t]*\n"
-
-
-def _trie(phrases: Sequence[Sequence[str]], sep: str) -> str:
-    """A regex matching each phrase (its words escaped, ``sep`` between them) as a trie of words: it matches
-    where the alternation of the phrases does."""
-    trie: dict[str, Any] = {}
-    for words in phrases:
-        node = trie
-        for w in words:
-            node = node.setdefault(w, {})
-        node[""] = {}  # a phrase ends here
-
-    def alternation(node: dict[str, Any]) -> str:
-        alts = []
-        for w, child in node.items():
-            if not w:
-                continue
-            if any(child):
-                rest = f"{sep}(?:{alternation(child)})"
-                alts.append(re.escape(w) + (f"(?:{rest}|)" if "" in child else f"(?:{rest})"))
-            else:
-                alts.append(re.escape(w))
-        return "|".join(alts)
-
-    return alternation(trie)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +140,7 @@ class Sectionizer:
         # the same headers as a trie of words: it matches where the regex above does, reading a shared word
         # once; most places it is tried are no header, and the regex that says which header is tried only where
         # this one matched
-        trie = _trie([h.split() for h in alts], r"[\s\-]+")
+        trie = word_trie([h.split() for h in alts], r"[\s\-]+")
         self._screen_source = rf"{lead}(?:{trie})(?:[ \t]*:|[ \t]*$)"
         self._rx: re.Pattern[str] | None = None  # compiled on first use
         self._screen: re.Pattern[str] | None = None
