@@ -50,3 +50,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "data" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_restored():
+    """Each test leaves SIGINT as it found it. Some libraries a test starts install their own handler and leave it
+    (SparkContext does, even after stop(); test_spark's module fixture restores it); left behind, it changes how
+    later tests in the same worker see Ctrl-C (test_hardening's Ctrl-C tests)."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if before is not None and signal.getsignal(signal.SIGINT) is not before:
+        signal.signal(signal.SIGINT, before)

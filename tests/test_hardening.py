@@ -554,7 +554,9 @@ def test_4_15_real_sigint_and_kill_9_then_resume_equals_an_uninterrupted_run(tmp
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
 
     def start_and_stop(sig, extra=()):
-        proc = subprocess.Popen([*cmd, *extra], env=env, stderr=subprocess.PIPE, text=True)
+        # a terminal's Ctrl-C: the child starts with SIGINT's default disposition, whatever the test runner's is
+        proc = subprocess.Popen([*cmd, *extra], env=env, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
             if partial_path(out).exists() and partial_path(out).stat().st_size > 2000:
@@ -584,6 +586,7 @@ def test_4_16_first_ctrl_c_stops_between_documents_second_at_once():
 
     from imner.commands.extract import _interrupt_between_documents
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a command started from a terminal
     before = signal.getsignal(signal.SIGINT)
     with _interrupt_between_documents() as stop_requested:
         stop_requested()  # nothing pending

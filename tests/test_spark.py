@@ -42,13 +42,17 @@ def spark():
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "src"), os.environ.get("PYTHONPATH")] if p)
+    import signal
+
     from imner.spark import local_session
 
+    sigint = signal.getsignal(signal.SIGINT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         session = local_session("local[2]", app_name="imner-test")
     yield session
     session.stop()
+    signal.signal(signal.SIGINT, sigint)  # SparkContext installs its own SIGINT handler and leaves it after stop()
 
 
 @pytest.fixture(scope="module")
