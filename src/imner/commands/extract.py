@@ -220,6 +220,7 @@ def _interrupt_between_documents(enabled: bool = True) -> Iterator[Callable[[], 
         if pending:
             raise KeyboardInterrupt
         pending.append(signum)
+        print("imner extract: stopping after the current document (Ctrl-C again to stop at once)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
