@@ -370,9 +370,11 @@ def _add_curated(b: IndexBuilder, curated_rows, cur_path: Path, tx, taxon_by_nam
 
 
 def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None = None,
-          curated_dir: str | Path | None = None) -> tuple[Path, BuildReport]:
+          curated_dir: str | Path | None = None, with_corpus_terms: bool | None = None) -> tuple[Path, BuildReport]:
     """Build ``index.json.gz`` into ``out_dir`` (default: the packaged resources) from ``lexicons_dir``
     (default ``$IMNER_DATA/lexicons``) and the curated files in ``curated_dir`` (default: the packaged ones).
+    ``corpus_terms.tsv.gz`` is written beside it when ``with_corpus_terms`` (default: when ``lexicons_dir`` is the
+    shared data's, whose corpora it reads; a build from other lexicon files, as the tests make, leaves it out).
 
     The steps, in the order the index depends on them: ICD-10-CM code list; Disease Ontology + MONDO xrefs and
     codes; taxa; disease classes (:class:`DiseaseClassifier`); HPO; DrugBank; pathogens; curated terms."""
@@ -425,6 +427,10 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
         n_xrefs=len(b.xrefs),
     )
     path = b.write(out / INDEX_NAME)
+    if with_corpus_terms is None:
+        with_corpus_terms = lexicons_dir is None
+    if not with_corpus_terms:
+        return path, b.info
     # the normalizer's corpus synonyms (not lexicon terms: the dictionary tagger never sees them), from the index
     # just written (its xref index maps the corpora's MeSH/OMIM ids to DOIDs); counts reported, not stored
     from imner.lexicon import load_lexicon
