@@ -38,7 +38,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -51,7 +50,7 @@ from imner.lexicon import load_lexicon
 from imner.normalize import Normalizer
 from imner.text import tokenize
 from imner.types import Document
-from imner_dev.lexicon.corpus_terms import XREF_ARTEFACTS
+from imner_dev.lexicon.corpus_terms import XREF_ARTEFACTS, gold_xrefs  # gold ids read as the synonym builder reads them
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import git_head, uncommitted_files  # noqa: E402
@@ -79,19 +78,6 @@ NOTES = (
 )
 CORPORA = {"ncbi-disease": {"SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"},
            "bc5cdr": {"Disease"}}
-
-
-def gold_xrefs(raw: str) -> list[str]:
-    """``"D001234|OMIM:123456"`` -> ``["MESH:D001234", "OMIM:123456"]`` (``-1`` and blanks dropped)."""
-    out = []
-    for part in re.split(r"[|+]", raw or ""):
-        part = part.strip()
-        if not part or part == "-1":
-            continue
-        if re.fullmatch(r"[CD]\d+", part):
-            part = f"MESH:{part}"
-        out.append(part)
-    return out
 
 
 def mention_docs(name: str, split: str) -> list[Document]:
