@@ -313,7 +313,7 @@ def test_pathogen_silver_excludes_humans_and_model_organisms() -> None:
     assert rule.verdict("patients", "NCBITaxon:9606")[0] == "negative"
     assert rule.verdict("mice", "NCBITaxon:10090")[0] == "negative"
     assert rule.verdict("BALB / c mice")[0] == "negative"
-    assert rule.verdict("Staphylococcus aureus", "NCBITaxon:1280") == ("pathogen", "bacteria")
+    assert rule.verdict("Staphylococcus aureus", "NCBITaxon:1280") == ("pathogen", "bacterium")
     assert rule.verdict("Arabidopsis thaliana", "NCBITaxon:3702")[0] == "negative"
     docs = corpora.load("pathogen-silver", "dev")
     assert {d.meta["silver_source"] for d in docs} == {"s800", "linnaeus", "biored", "bionlp11id"}
