@@ -12,7 +12,7 @@ from imner.normalize import (
     DrugClassRules, Normalizer, TermMatcher, find_abbreviation_pairs, find_abbreviations, load_drug_class_rules,
 )
 from imner.normalize.drug_classes import rule_from_dict
-from imner.normalize.matcher import singular
+from imner.lexicon.normalize import singular
 from imner.types import Document, Span
 
 # ---------------------------------------------------------------- fixture lexicon
@@ -143,6 +143,8 @@ def test_abbreviation_offsets_and_first_definition_wins() -> None:
     ("infections", "infection"), ("diseases", "disease"), ("allergies", "allergy"), ("abscesses", "abscess"),
     ("staphylococci", "staphylococcus"), ("bacilli", "bacillus"), ("bacteria", "bacterium"),
     ("arthritis", "arthritis"), ("virus", "virus"), ("tb", "tb"),
+    ("arthritides", "arthritis"), ("stenoses", "stenosis"), ("doses", "dose"), ("kidneys", "kidney"),
+    ("species", "species"), ("enterobacteriaceae", "enterobacteriaceae"), ("pneumoniae", "pneumonia"),
 ])
 def test_singular(word: str, expected: str) -> None:
     assert singular(word) == expected
