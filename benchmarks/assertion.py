@@ -410,6 +410,19 @@ def _best(fn: Callable[[], float], repeats: int) -> float:
     return min(fn() for _ in range(repeats))
 
 
+def step_chunks(docs: list[Document]) -> list[list[Document]]:
+    """``docs`` in chunks that fit imner's sentence cache (:func:`imner.text.sentences_with_tokens`): the step is
+    timed on a chunk whose sentences were just made, as after a tagger's batch. A chunk larger than the cache
+    (it was 128 texts; 32 since text.py's commit 9b1db1a) would time the splitting again inside the step."""
+    from imner.text import _CACHE_MAX_CHARS, _cached_sentences
+
+    size = _cached_sentences.cache_info().maxsize or len(docs)
+    if any(len(d.text) > _CACHE_MAX_CHARS for d in docs):
+        raise SystemExit(f"a document is longer than the sentence cache's {_CACHE_MAX_CHARS} characters: the step "
+                         "timing would include its splitting")
+    return [docs[i:i + size] for i in range(0, len(docs), size)]
+
+
 def speed(docs: list[Document], medspacy_ctx: MedspacyContext | None, repeats: int = 3) -> dict:
     """CPU seconds of both systems, end to end (text and spans in, attrs out) and for the assertion step alone
     (the tokens and sentences made beforehand, as each library's pipeline has them when the step runs)."""
@@ -418,7 +431,7 @@ def speed(docs: list[Document], medspacy_ctx: MedspacyContext | None, repeats: i
     ann = ContextAnnotator()
     docs = [d.with_spans(s.evolve(label=MAPPED[s.label]) for s in d.spans if s.label in MAPPED) for d in docs]
     n_tokens = sum(len(tokenize(d.text)) for d in docs)
-    chunks = [docs[i:i + 100] for i in range(0, len(docs), 100)]  # the sentence cache holds 128 texts
+    chunks = step_chunks(docs)
 
     def imner_end_to_end() -> float:
         c0 = time.process_time()

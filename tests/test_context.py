@@ -753,3 +753,46 @@ def test_assertion_outputs_stay_as_they_were(ann, text, mentions, expected):
     got = {s.text_in(text): tuple(s.attrs[k] for k in ("negated", "uncertain", "hypothetical", "historical",
                                                         "experiencer")) for s in out.spans}
     assert got == expected
+
+
+# ------------------------------------------------------------------ issue 16: scope fixes (sentences written here)
+
+def test_cue_inside_an_entity_it_does_not_modify_stays_in_that_entity(ann):
+    # "could not" names the finding "could not walk"; it does not negate what follows the entity
+    assert negated(ann, "On review his legs could not walk, tremor of the hands was marked.", "could not walk",
+                   "tremor") == {"could not walk": False, "tremor": False}
+    # a cue that opens the entity still reaches past it
+    assert negated(ann, "He takes no regular medication or inhaler.", "no regular medication", "inhaler",
+                   label="MEDICATION") == {"no regular medication": True, "inhaler": True}
+
+
+def test_a_new_clause_with_its_subject_ends_a_backward_negation(ann):
+    assert negated(ann, "She reported palpitations before the syncope and she denied chest pain.",
+                   "palpitations", "syncope", "chest pain") == \
+        {"palpitations": False, "syncope": False, "chest pain": True}
+
+
+def test_declined_as_fell_is_not_a_refusal(ann):
+    assert negated(ann, "Visual acuity declined to 6/60 with marked photophobia.", "photophobia") == \
+        {"photophobia": False}
+    assert negated(ann, "He declined the proposed splenectomy.", "splenectomy", label="THERAPEUTIC_PROCEDURE") == \
+        {"splenectomy": True}
+
+
+def test_source_agent_and_change_phrases_end_the_negation(ann):
+    assert negated(ann, "There was no oozing from the central line.", "oozing", "central line",
+                   label="THERAPEUTIC_PROCEDURE") == {"oozing": True, "central line": False}
+    assert negated(ann, "The hernia could not be reduced by gentle manual pressure.", "manual pressure",
+                   label="THERAPEUTIC_PROCEDURE") == {"manual pressure": False}
+    assert negated(ann, "She has had no further worsening of her psoriasis.", "psoriasis",
+                   label="IMMUNE_DISEASE") == {"psoriasis": False}
+    assert negated(ann, "Sequencing found no variants associated with Alport syndrome.", "Alport syndrome",
+                   label="OTHER_DISEASE") == {"Alport syndrome": False}
+
+
+def test_a_procedure_right_after_no_was_not_done(ann):
+    assert negated(ann, "No biopsy was taken at that time.", "biopsy", label="DIAGNOSTIC_PROCEDURE") == \
+        {"biopsy": True}
+    # further away, the test is where a finding was looked for
+    assert negated(ann, "No mass was seen on the abdominal CT.", "mass", "abdominal CT",
+                   label="DIAGNOSTIC_PROCEDURE") == {"mass": True, "abdominal CT": False}

@@ -256,6 +256,11 @@ class ContextAnnotator:
             for cue in triggers:
                 lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
                 rule = cue.rule
+                # a cue inside an entity that it does not modify is part of that entity's own words ("[could not
+                # move], [hyperalgesia]"): it reaches only what lies inside the entity
+                for i, (a, b) in zip(sent_spans, bounds):
+                    if a <= cue.start and cue.end <= b and not self._reaches(cue, spans[i]):
+                        lo_c, hi_c = max(lo_c, a), min(hi_c, b)
                 for i, (a, b) in zip(sent_spans, bounds):
                     if a < hi_c and lo_c < b:
                         sp = spans[i]
