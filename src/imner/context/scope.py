@@ -59,17 +59,23 @@ def _wordlike() -> re.Pattern[str]:
     return _WORDLIKE[0]
 
 
-def _with_attrs(sp: Span, attrs: dict[str, Any]) -> Span:
+#: the setters of Span's slots (a frozen dataclass's slots are written through their descriptors, as
+#: ``object.__setattr__`` does after looking the name up)
+_SPAN_SETTERS = tuple(Span.__dict__[f].__set__ for f in ("start", "end", "label", "score", "attrs", "fragments"))
+
+
+def _with_attrs(sp: Span, attrs: dict[str, Any], setters: tuple[Any, ...] = _SPAN_SETTERS) -> Span:
     """``sp`` with ``attrs`` instead of its own, made without :class:`Span`'s checks: its offsets, label and
     fragments are those of a span already checked (the assertion step makes one per entity, and the checks
     cost more than the rest of making it)."""
     new = _new_object(Span)
-    _set_field(new, "start", sp.start)
-    _set_field(new, "end", sp.end)
-    _set_field(new, "label", sp.label)
-    _set_field(new, "score", sp.score)
-    _set_field(new, "attrs", MappingProxyType(attrs))
-    _set_field(new, "fragments", sp.fragments)
+    set_start, set_end, set_label, set_score, set_attrs, set_fragments = setters
+    set_start(new, sp.start)
+    set_end(new, sp.end)
+    set_label(new, sp.label)
+    set_score(new, sp.score)
+    set_attrs(new, MappingProxyType(attrs))
+    set_fragments(new, sp.fragments)
     return new
 
 
