@@ -796,3 +796,38 @@ def test_a_procedure_right_after_no_was_not_done(ann):
     # further away, the test is where a finding was looked for
     assert negated(ann, "No mass was seen on the abdominal CT.", "mass", "abdominal CT",
                    label="DIAGNOSTIC_PROCEDURE") == {"mass": True, "abdominal CT": False}
+
+
+def test_stopped_and_switched_treatments(ann):
+    med = "MEDICATION"
+    assert negated(ann, "The methotrexate was initially stopped after the rash.", "methotrexate", label=med) == \
+        {"methotrexate": True}
+    assert negated(ann, "Vasopressors were weaned off overnight.", "Vasopressors", label=med) == {"Vasopressors": True}
+    assert negated(ann, "Dialysis was terminated after two sessions.", "Dialysis", label="THERAPEUTIC_PROCEDURE") == \
+        {"Dialysis": True}
+    # the drug switched from is stopped, the one switched to is given
+    assert negated(ann, "She was switched from azathioprine to mycophenolate.", "azathioprine", "mycophenolate",
+                   label=med) == {"azathioprine": True, "mycophenolate": False}
+    # a dose or route change is not a stop
+    assert negated(ann, "The heparin dose was changed to 800 units per hour.", "heparin", label=med) == \
+        {"heparin": False}
+
+
+def test_procedures_set_aside_or_prevented(ann):
+    tp = "THERAPEUTIC_PROCEDURE"
+    assert negated(ann, "Lung biopsy was not considered because of her bleeding risk.", "Lung biopsy",
+                   label="DIAGNOSTIC_PROCEDURE") == {"Lung biopsy": True}
+    assert negated(ann, "Dense adhesions prevented complete resection of the cyst.", "complete resection",
+                   label=tp) == {"complete resection": True}
+    assert negated(ann, "Cardioversion was not clinically indicated.", "Cardioversion", label=tp) == \
+        {"Cardioversion": True}
+    assert negated(ann, "She failed to repeat the echocardiogram.", "repeat the echocardiogram",
+                   label="DIAGNOSTIC_PROCEDURE") == {"repeat the echocardiogram": True}
+    # a clause of reason after ", as" is outside the backward scope
+    assert negated(ann, "The stone was extracted whole with a basket, as lithotripsy was not possible.",
+                   "basket", "lithotripsy", label=tp) == {"basket": False, "lithotripsy": True}
+
+
+def test_conditions_that_went_away(ann):
+    assert negated(ann, "Her arthralgia then subsided over two weeks.", "arthralgia") == {"arthralgia": True}
+    assert negated(ann, "Treatment led to normalization of the fever curve.", "fever curve") == {"fever curve": True}
