@@ -831,3 +831,14 @@ def test_procedures_set_aside_or_prevented(ann):
 def test_conditions_that_went_away(ann):
     assert negated(ann, "Her arthralgia then subsided over two weeks.", "arthralgia") == {"arthralgia": True}
     assert negated(ann, "Treatment led to normalization of the fever curve.", "fever curve") == {"fever curve": True}
+
+
+def test_not_of_a_modifier_or_of_a_correction_is_not_a_negation(ann):
+    assert negated(ann, "She had recurrent, but not fatal, bouts of hypoglycaemia.", "hypoglycaemia") == \
+        {"hypoglycaemia": False}
+    assert negated(ann, "Despite fluids it was not possible to correct the hyponatraemia.", "hyponatraemia") == \
+        {"hyponatraemia": False}
+    assert negated(ann, "His hypokalaemia could not be corrected orally.", "hypokalaemia") == {"hypokalaemia": False}
+    # "relieved" reaches back only to the finding right before it
+    assert negated(ann, "He mobilised early with headache relieved by rest.", "mobilised", "headache") == \
+        {"mobilised": False, "headache": True}
