@@ -842,3 +842,13 @@ def test_not_of_a_modifier_or_of_a_correction_is_not_a_negation(ann):
     # "relieved" reaches back only to the finding right before it
     assert negated(ann, "He mobilised early with headache relieved by rest.", "mobilised", "headache") == \
         {"mobilised": False, "headache": True}
+
+
+def test_the_comma_of_a_leading_clause_ends_its_negation(ann):
+    assert negated(ann, "As she declined further chemotherapy, nodal recurrence was found in May.", "chemotherapy",
+                   "nodal recurrence") == {"chemotherapy": True, "nodal recurrence": False}
+    assert negated(ann, "Although there was no fever, a dry cough persisted.", "fever", "dry cough") == \
+        {"fever": True, "dry cough": False}
+    # a sentence that does not open with such a clause keeps its list in scope
+    assert negated(ann, "No fever, rash, or joint pain.", "fever", "rash", "joint pain") == \
+        {"fever": True, "rash": True, "joint pain": True}

@@ -25,6 +25,11 @@ _EXPERIENCER_RANK: dict[str, int] = {"patient": 0, "other": 1, "donor": 2, "fami
 assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
 
 
+#: words that open a leading subordinate clause (or phrase) whose comma ends a negation inside it
+_SUBORDINATORS: frozenset[str] = frozenset({"as", "since", "because", "although", "though", "while", "whereas",
+                                            "when", "once", "after", "before", "despite", "given", "with"})
+_CLAUSE_END = ContextRule(literal="<comma after a leading clause>", direction="terminate",
+                          category="NEGATED_EXISTENCE")
 _TOKEN_TEXT = operator.attrgetter("text")
 _START = operator.attrgetter("start")
 _FRESH: dict[str, Any] = {**{f: False for f in FLAGS}, "experiencer": "patient", "section": None}
@@ -230,6 +235,13 @@ class ContextAnnotator:
                     terms.append(c)
                 elif max(holder_ends) < c.end:
                     terms.append(Cue(max(holder_ends), c.end, c.rule))
+            if toks[0].text.lower() in _SUBORDINATORS:
+                # "As the patient declined chemotherapy, [recurrence] was found": the comma that closes a leading
+                # subordinate clause ends a negation inside it
+                comma = next((t for t in toks if t.text == ","), None)
+                if comma is not None:
+                    terms.append(Cue(comma.start, comma.end, _CLAUSE_END))
+                    terms.sort(key=_START)
             if in_effect:
                 self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
             if not triggers:
