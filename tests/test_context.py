@@ -852,3 +852,14 @@ def test_the_comma_of_a_leading_clause_ends_its_negation(ann):
     # a sentence that does not open with such a clause keeps its list in scope
     assert negated(ann, "No fever, rash, or joint pain.", "fever", "rash", "joint pain") == \
         {"fever": True, "rash": True, "joint pain": True}
+
+
+def test_either_way_and_adjective_negative(ann):
+    tp = "THERAPEUTIC_PROCEDURE"
+    assert negated(ann, "Nephrectomy with or without adrenalectomy is planned.", "adrenalectomy", label=tp) == \
+        {"adrenalectomy": False}
+    # "negative" as an adjective reaches the phrase it opens, not one further on
+    assert negated(ann, "A negative quantiferon test is required before starting adalimumab.", "adalimumab",
+                   label="MEDICATION") == {"adalimumab": False}
+    assert negated(ann, "Patients with septic arthritis will also be excluded.", "septic arthritis",
+                   label="INFECTIOUS_DISEASE") == {"septic arthritis": False}
