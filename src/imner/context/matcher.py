@@ -297,6 +297,7 @@ class _Index:
         self.part_entries: dict[str, _Entry] = {}  # word -> lead rules only, for a word inside a token
         self.digit_entry: _Entry | None = None
         self.scanned_rx: list[tuple[re.Pattern[str], ContextRule]] | None = None
+        self._part_screen: re.Pattern[str] | None | bool = False  # compiled on first use
 
     def entry(self, low: str) -> _Entry:
         ent = self.entries.get(low)
@@ -315,6 +316,15 @@ class _Index:
         if self.digit_entry is None:
             self.digit_entry = _Entry([], self.digit)
         self.digit_entry.add(text, pos, cands)
+
+    def part_screen(self) -> re.Pattern[str] | None:
+        """A regex that finds, in a token's lower-case text, a word part (a run of letters and digits) that is a
+        lead word, as the loop over the parts would; ``None`` when no lead word can be a part."""
+        if self._part_screen is False:
+            words = sorted((w for w in self.lead if re.fullmatch(_WORD_PART, w)), key=lambda w: (-len(w), w))
+            self._part_screen = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, words)) + r")(?![^\W_])") \
+                if words else None
+        return self._part_screen  # type: ignore[return-value]
 
     def pattern_rules(self) -> list[tuple[re.Pattern[str], ContextRule]]:
         if self.scanned_rx is None:
@@ -342,12 +352,13 @@ class _Index:
         # then the tokens where a digit-led pattern or a word inside the token may start: a token that starts
         # with a digit, or one of several characters not all letters or digits ("non-tender", "HIV-1"); the
         # cues of one token stay in the order the rules are tried (only cues at one place are ever compared)
+        part_screen = None if digit else self.part_screen()
         for low, tok in compress(zip(lows, tokens), map(operator.not_, map(str.isalpha if digit else str.isalnum,
                                                                               lows))):
             if low.isalnum() or len(low) == 1:
                 if digit and low[0].isdecimal():
                     self.digit_add(text, tok.start, cands)
-            else:
+            elif digit or (part_screen is not None and part_screen.search(low) is not None):
                 for part in _word_part().finditer(low):
                     word = part.group()
                     if word in lead:

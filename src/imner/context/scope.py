@@ -189,25 +189,27 @@ class ContextAnnotator:
         label_map = self.label_map
         pattern_cues = matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
-        sentences = sentences_with_tokens(text)
-        # the triggers of the whole text in one pass (each starts inside its token, so inside its sentence),
+        # the sentences that some span overlaps (the others are not read at all), with the range of ``order``
+        # that holds their spans
+        sentences = []
+        for (s, e), toks in sentences_with_tokens(text):
+            lo = bisect.bisect_left(starts, s)
+            while lo > 0 and spans[order[lo - 1]].end > s:
+                lo -= 1
+            hi = bisect.bisect_left(starts, e)
+            if lo < hi:
+                sentences.append((s, e, toks, lo, hi))
+        # the triggers of those sentences in one pass (each starts inside its token, so inside its sentence),
         # in text order (a stable sort: the cues of one token keep their order)
-        all_toks = list(chain.from_iterable(toks for _, toks in sentences))
+        all_toks = list(chain.from_iterable(sent[2] for sent in sentences))
         all_lows = list(map(str.lower, map(_TOKEN_TEXT, all_toks)))
         trig = matcher.candidates(text, all_toks, triggers=True, lows=all_lows)
         trig.sort(key=_START)
         trig_starts = list(map(_START, trig))
         first_tok = 0
-        for (s, e), toks in sentences:
+        for s, e, toks, lo, hi in sentences:
             k0 = first_tok
             first_tok += len(toks)
-            # spans that overlap this sentence
-            lo = bisect.bisect_left(starts, s)
-            while lo > 0 and spans[order[lo - 1]].end > s:
-                lo -= 1
-            hi = bisect.bisect_left(starts, e)
-            if lo >= hi:
-                continue
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
             cands = [c for c in extra if is_trigger(c.rule)] if extra else []
             cands += trig[bisect.bisect_left(trig_starts, s):bisect.bisect_left(trig_starts, e)]
