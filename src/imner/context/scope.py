@@ -88,6 +88,7 @@ def _set(flags: dict[str, Any], attr: str, value: Any) -> None:
     if attr == "experiencer":
         if _EXPERIENCER_RANK[value] > _EXPERIENCER_RANK[flags["experiencer"]]:
             flags["experiencer"] = value
+            flags["family"] = value == "family"
     else:
         flags[attr] = value
 
@@ -288,13 +289,13 @@ class ContextAnnotator:
                             flags, used = results[i]
                             _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
                             used.append(cue)
-        for i, (flags, _) in enumerate(results):
-            if self.negation_wins and flags["negated"]:
+        # (``family`` follows ``experiencer`` as ``_set`` writes it)
+        for i in [i for i, r in enumerate(results) if r[0]["negated"]]:
+            flags, used = results[i]
+            if self.negation_wins:
                 flags["uncertain"] = False
-            if flags["negated"] and i in section_history and not any(
-                    c.rule.category == "HISTORICAL" for c in results[i][1]):
+            if i in section_history and not any(c.rule.category == "HISTORICAL" for c in used):
                 flags["historical"] = False  # "SOCIAL HISTORY: no alcohol use": never had it, not history
-            flags["family"] = flags["experiencer"] == "family"
         return results
 
     @staticmethod
