@@ -671,7 +671,7 @@ def test_packaged_rules_pass_the_full_check_and_the_packaged_index_is_current():
     assert checked == load_rules()
     stored = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
     built = build_index(checked)
-    assert (stored["lead"], stored["first"]) == (built["lead"], built["first"]), \
+    assert (stored["lead"], stored["first"], stored["follow"]) == (built["lead"], built["first"], built["follow"]), \
         "stale: run imner build context-index"
 
 
@@ -863,3 +863,41 @@ def test_either_way_and_adjective_negative(ann):
                    label="MEDICATION") == {"adalimumab": False}
     assert negated(ann, "Patients with septic arthritis will also be excluded.", "septic arthritis",
                    label="INFECTIOUS_DISEASE") == {"septic arthritis": False}
+
+
+@pytest.mark.parametrize("pattern, follow", [
+    (r"\bwas\s+not\b", {"was": set("nN")}),
+    (r"(?<!\w)(?:in|of)\s+(?:his|the)\s+mother", {"in": set("hHtT"), "of": set("hHtT")}),
+    (r"\bnot\s*,?\s*(?:seen|ruled)", {"not": set("sSrR,ſ")}),
+    (r"\bwas\b", {}),                          # may end right after the word: nothing to check
+    (r"\bwas\s+(?:\w+ly\s+)?resolved", {}),    # any word may follow: not worked out
+    (r"\bin\s+\d{4}", {}),                     # \d is any Unicode digit: not worked out
+    (r"\bfoo\s+x|\bbar\s*-\s*y", {"foo": set("xX"), "bar": set("-")}),
+])
+def test_follow_chars(pattern, follow):
+    from imner.context.lead import follow_chars
+    assert {w: set(c) for w, c in follow_chars(pattern).items()} == follow
+
+
+def test_the_next_character_check_finds_every_cue_the_regexes_find(monkeypatch):
+    """Skipping a token where the character after it starts none of its phrases or patterns (``follow``) finds
+    the same cues as trying every token, whatever the white space, hyphens and punctuation after the words."""
+    from imner.context import matcher as matcher_mod
+    from imner.text import sentences_with_tokens
+
+    base = ("No fever.  She was not  seen in\tcase of rash; in-case of pain, of his mother had lupus. "
+            "History of TB; history\nof asthma at risk for sepsis, to rule out lupus at  risk of falls. "
+            "It was ruled out, which was not performed.\nThe patient had no fever and had been well. "
+            "Was suggested but declined. In 2005 she had been treated. To - rule out TB. at-risk for. "
+            "Not seen. No- fever. in  the donor, of the donor. Had  no rash, that was excluded.")
+    texts = [base, base.upper(), base.lower(), base.replace(" ", "  "), base.replace(" ", "\n")]
+
+    def all_cues(m):
+        return [[(c.start, c.end, c.rule.literal) for (_, _), toks in sentences_with_tokens(t)
+                 for c in m.cues(t, toks)] for t in texts]
+
+    rules = load_rules()
+    with_check = all_cues(_Matcher(rules))
+    monkeypatch.setattr(matcher_mod, "_follow", lambda *a: None)
+    assert all_cues(_Matcher(rules)) == with_check
+    assert sum(map(len, with_check)) >= 60
