@@ -30,7 +30,7 @@ sections, history, plans and instructions, relatives, donors, other people, the 
 before the rules were changed for them; the held-out file is never used for tuning.
 
 **Speed**: imner and medspaCy 1.3.1 ConText (default rules, a blank English pipeline with spaCy's sentencizer,
-the same gold spans as a span group) on all MACCROBAT documents (mapped setting), each run three times in the
+the same gold spans as a span group) on all MACCROBAT documents (mapped setting), each run five times in the
 same process, interleaved; ratios of the best CPU times, end to end (tokenization and sentence splitting
 included on both sides) and for the assertion step alone (tokens and sentences made beforehand, as after a
 tagger in each library's pipeline).
@@ -423,7 +423,7 @@ def step_chunks(docs: list[Document]) -> list[list[Document]]:
     return [docs[i:i + size] for i in range(0, len(docs), size)]
 
 
-def speed(docs: list[Document], medspacy_ctx: MedspacyContext | None, repeats: int = 3) -> dict:
+def speed(docs: list[Document], medspacy_ctx: MedspacyContext | None, repeats: int = 5) -> dict:
     """CPU seconds of both systems, end to end (text and spans in, attrs out) and for the assertion step alone
     (the tokens and sentences made beforehand, as each library's pipeline has them when the step runs)."""
     from imner.text import sentences_with_tokens
