@@ -901,3 +901,16 @@ def test_the_next_character_check_finds_every_cue_the_regexes_find(monkeypatch):
     monkeypatch.setattr(matcher_mod, "_follow", lambda *a: None)
     assert all_cues(_Matcher(rules)) == with_check
     assert sum(map(len, with_check)) >= 60
+
+
+def test_an_entity_that_is_a_termination_word_still_ends_the_scope():
+    # event verbs annotated as entities of their own (MACCROBAT's Clinical_event): "presented" still ends "no known"
+    ann = ContextAnnotator(skip_labels=())
+    text = "A woman with no known cardiac disease presented with dyspnoea."
+    out = flags(ann, text, {"cardiac disease": "OTHER_DISEASE", "presented": "EVENT", "dyspnoea": "SIGN_SYMPTOM"})
+    assert {m: f["negated"] for m, f in out.items()} == \
+        {"cardiac disease": True, "presented": False, "dyspnoea": False}
+    # a phrase that goes on past the entity still negates the entity itself
+    assert negated(ContextAnnotator(), "He is without contraindications to anticoagulation.", "contraindications",
+                   "anticoagulation", label="THERAPEUTIC_PROCEDURE") == \
+        {"contraindications": True, "anticoagulation": False}

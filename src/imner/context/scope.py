@@ -233,7 +233,8 @@ class ContextAnnotator:
                 if c.rule.direction != "terminate":
                     continue
                 cs = c.start
-                holder_ends = [b for a, b in bounds if a <= cs < b]
+                # (an entity that is the phrase itself, "[presented]", does not hold it)
+                holder_ends = [b for a, b in bounds if a <= cs < b and (a, b) != (cs, c.end)]
                 if not holder_ends:
                     terms.append(c)
                 elif max(holder_ends) < c.end:
