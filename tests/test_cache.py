@@ -18,20 +18,21 @@ def test_cached_tables_give_the_same_matches(tmp_path, monkeypatch):
     monkeypatch.setenv("IMNER_CACHE_DIR", str(tmp_path))
     first = DictionaryTagger()
     assert _spans(first) == plain  # compiled, then stored
-    stored = list(tmp_path.glob("dictmatch-*.marshal"))
+    stored = list(tmp_path.glob("dictfirst-*.marshal"))
     assert len(stored) == 1
     second = DictionaryTagger()
     assert _spans(second) == plain  # loaded from the cache
-    assert second._lexicon is None  # matching did not need the lexicon itself
+    table, _ = second._compile()
+    assert len(table._memo) < 100  # entries read from the lexicon only for the keys the text tried
     assert len(plain) >= 5
     DictionaryTagger(min_term_length=4).tag_text(TEXT)  # other settings: another key, never the stale entry
-    assert len(list(tmp_path.glob("dictmatch-*.marshal"))) == 2
+    assert len(list(tmp_path.glob("dictfirst-*.marshal"))) == 2
 
 
 def test_unreadable_cache_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("IMNER_CACHE_DIR", str(tmp_path))
     DictionaryTagger().tag_text(TEXT)
-    (entry,) = tmp_path.glob("dictmatch-*.marshal")
+    (entry,) = tmp_path.glob("dictfirst-*.marshal")
     entry.write_bytes(b"not marshal")
     monkeypatch.setenv("IMNER_CACHE_DIR", "off")
     want = _spans(DictionaryTagger())
