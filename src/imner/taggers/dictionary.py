@@ -208,7 +208,7 @@ class DictionaryTagger(Tagger):
         each key's entry is computed from the lexicon's rows when matching first asks for it); first piece -> most
         pieces of a key.
 
-        Only the second table (and the stop keys and abbreviation forms matching needs) is cached on disk
+        Only the second table (and the stop keys) is cached on disk
         (:mod:`imner.cache`): building it reads every key's entry (most of a cold start), while a new process only
         needs the entries of the keys its text tries, and the lexicon is the one the normalizer loads anyway (its
         start-up cache loads in half the time that a cached table of every entry did)."""
@@ -219,18 +219,19 @@ class DictionaryTagger(Tagger):
         lex = self.lexicon
         key = self._cache_key(lex)
         hit = cache.load(key) if key is not None else None
-        if isinstance(hit, tuple) and len(hit) == 3:
-            first, self._stop, self._abbreviations = hit
+        if isinstance(hit, tuple) and len(hit) == 2:
+            first, self._stop = hit
+            self._abbreviations = lex.abbreviations
             self._compiled = (_Entries(lex, self.labels, self._stop, self.min_term_length), first)
             return self._compiled
         self._build_tables()
         if key is not None:
-            cache.store(key, (self._compiled[1], self._stop, self._abbreviations))  # type: ignore[index]
+            cache.store(key, (self._compiled[1], self._stop))  # type: ignore[index]
         return self._compiled  # type: ignore[return-value]
 
     def _build_tables(self) -> None:
         lex = self.lexicon
-        self._abbreviations = dict(lex.abbreviations)
+        self._abbreviations = lex.abbreviations
         stop = self._stop = self._stop_keys()
         table = _Entries(lex, self.labels, stop, self.min_term_length)
         first: dict[str, int] = {}
