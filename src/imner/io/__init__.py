@@ -32,8 +32,8 @@ class Format:
     * ``record(doc, **kw) -> str``: one document's part of a streamed file (``head(title)`` before the first,
       ``tail()`` after the last); for a ``folder`` format, ``record(doc) -> [(file name, content), ...]``;
     * ``resumable``: ``--resume`` can continue a partial output (its records carry the document id);
-    * ``pieces(doc, **kw) -> Iterator[str]``: ``record`` in pieces whose concatenation is the record, written one
-      after the other so a long document's record is never whole in memory (optional).
+    * ``pieces(doc, **kw) -> str | Iterator[str]``: ``record``, or for a long document the record in pieces whose
+      concatenation is the record, written one after the other so that it is never whole in memory (optional).
     """
 
     name: str
@@ -194,10 +194,10 @@ class DocumentWriter:
         return self
 
     def write(self, doc: Document) -> None:
-        if self._pieces is not None:
-            self.sink.write_pieces(self._pieces(doc, **self._options))
+        rec = (self._pieces or self._record)(doc, **self._options)
+        if not isinstance(rec, (str, list)):  # a long record in pieces
+            self.sink.write_pieces(rec)
             return
-        rec = self._record(doc, **self._options)
         if self.format.folder:
             self.sink.write_files(rec)  # type: ignore[attr-defined]
         else:

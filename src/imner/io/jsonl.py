@@ -64,14 +64,17 @@ def jsonl_record(doc: Document, *, include_text: bool = False, include_meta: boo
 STREAM_ENTITIES = 2000
 
 
-def jsonl_record_pieces(doc: Document, *, include_text: bool = False, include_meta: bool = False) -> Iterator[str]:
-    """:func:`jsonl_record` in pieces whose concatenation is that line, byte for byte: the whole line at once for a
-    document of up to :data:`STREAM_ENTITIES` entities, else one piece per entity, so a long document's line (about
+def jsonl_record_pieces(doc: Document, *, include_text: bool = False,
+                        include_meta: bool = False) -> str | Iterator[str]:
+    """:func:`jsonl_record` itself for a document of up to :data:`STREAM_ENTITIES` entities; for a longer one, the
+    record in pieces whose concatenation is that line byte for byte (one piece per entity), so that its line (about
     20 MB for a 1 MB text, with its entity dicts several times that) is never built in memory."""
     if len(doc.spans) <= STREAM_ENTITIES:
-        yield jsonl_record(doc, include_text=include_text, include_meta=include_meta)
-        return
+        return jsonl_record(doc, include_text=include_text, include_meta=include_meta)
+    return _record_pieces(doc, include_text, include_meta)
 
+
+def _record_pieces(doc: Document, include_text: bool, include_meta: bool) -> Iterator[str]:
     def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
 
