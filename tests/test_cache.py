@@ -99,3 +99,17 @@ def test_secondary_and_fuzzy_indexes_from_the_cache_equal_the_built_ones(tmp_pat
     assert len(list(tmp_path.glob("secondary-*.marshal"))) == 1 and len(list(tmp_path.glob("fuzzy-*.marshal"))) == 1
     fuzzy.build_once({}, lex, {"another table": "DOID:9074"})  # another extra table: another entry
     assert len(list(tmp_path.glob("fuzzy-*.marshal"))) == 2
+
+
+def test_model_vocabulary_from_the_cache_equals_the_json(tmp_path, monkeypatch):
+    import json
+
+    from imner.pipeline import DEFAULT_MODEL_DIR
+    from imner.taggers.bilstm.onnx import _read_vocab
+
+    path = DEFAULT_MODEL_DIR / "vocab.json"
+    vocab = json.loads(path.read_text(encoding="utf-8"))
+    want = tuple({x: i for i, x in enumerate(vocab[k])} for k in ("words", "chars", "lexicon_tags"))
+    monkeypatch.setenv("IMNER_CACHE_DIR", str(tmp_path))
+    assert _read_vocab(path) == want and _read_vocab(path) == want  # stored, then loaded
+    assert len(list(tmp_path.glob("vocab-*.marshal"))) == 1
