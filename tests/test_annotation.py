@@ -313,12 +313,35 @@ def test_pathogen_silver_excludes_humans_and_model_organisms() -> None:
     assert rule.verdict("patients", "NCBITaxon:9606")[0] == "negative"
     assert rule.verdict("mice", "NCBITaxon:10090")[0] == "negative"
     assert rule.verdict("BALB / c mice")[0] == "negative"
-    assert rule.verdict("Staphylococcus aureus", "NCBITaxon:1280") == ("pathogen", "bacteria")
+    assert rule.verdict("Staphylococcus aureus", "NCBITaxon:1280") == ("pathogen", "bacterium")
     assert rule.verdict("Arabidopsis thaliana", "NCBITaxon:3702")[0] == "negative"
     docs = corpora.load("pathogen-silver", "dev")
     assert {d.meta["silver_source"] for d in docs} == {"s800", "linnaeus", "biored", "bionlp11id"}
     texts = Counter(s.text_in(d.text).lower() for d in docs for s in d.spans if s.label == "PATHOGEN")
     assert texts and not {"patients", "human", "mice", "patient", "humans", "rats"} & set(texts)
+
+
+@pytest.mark.data
+def test_one_ontology_layer_for_prelabels_and_runtime() -> None:
+    """The corpus builder's DO classes and pathogen kinds are the packaged lexicon's (issue 9 section 2)."""
+    from imner.lexicon import load_lexicon
+    from imner_dev.annotation.ontology import disease_names
+    from imner_dev.annotation.pathogens import OrganismRule
+
+    dn, lex = disease_names(), load_lexicon()
+    differ = [d for d in sorted(dn.label) if d in lex and dn.disease_class(d).label != lex.concept(d).label]
+    assert not differ, differ[:5]
+    # guideline rule 2 as the classifier implements it: DOID:2914 minus its DOID:75 branch; DOID:0050117
+    assert dn.disease_class("DOID:4977").label == "OTHER_DISEASE"  # lymphedema (lymphatic system disease)
+    assert dn.disease_class("DOID:9074").label == "IMMUNE_DISEASE"  # systemic lupus erythematosus
+    assert dn.disease_class("DOID:399").label == "INFECTIOUS_DISEASE"  # tuberculosis
+    label, conf, evidence = dc.do_class(dn, dn.lookup("lymphedema"))
+    assert (label, conf) == ("OTHER_DISEASE", "high") and "DOID:4977" in evidence
+    rule = OrganismRule()
+    kinds = {c.id: c.kind for c in lex.concepts() if c.label == "PATHOGEN" and c.id in rule.tx.name}
+    assert kinds and all(rule.group_of(t) == k for t, k in kinds.items())
+    assert rule.verdict("Orthopoxvirus vaccinia", "NCBITaxon:10245") == ("pathogen", "virus")
+    assert rule.verdict("Sarcoptes scabiei", "NCBITaxon:52283") == ("pathogen", "parasite")
 
 
 def test_prelabels_round_trip_and_validation(case1: Document, tmp_path: Path) -> None:

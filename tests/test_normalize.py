@@ -12,7 +12,7 @@ from imner.normalize import (
     DrugClassRules, Normalizer, TermMatcher, find_abbreviation_pairs, find_abbreviations, load_drug_class_rules,
 )
 from imner.normalize.drug_classes import rule_from_dict
-from imner.normalize.matcher import singular
+from imner.lexicon.normalize import singular
 from imner.types import Document, Span
 
 # ---------------------------------------------------------------- fixture lexicon
@@ -143,6 +143,8 @@ def test_abbreviation_offsets_and_first_definition_wins() -> None:
     ("infections", "infection"), ("diseases", "disease"), ("allergies", "allergy"), ("abscesses", "abscess"),
     ("staphylococci", "staphylococcus"), ("bacilli", "bacillus"), ("bacteria", "bacterium"),
     ("arthritis", "arthritis"), ("virus", "virus"), ("tb", "tb"),
+    ("arthritides", "arthritis"), ("stenoses", "stenosis"), ("doses", "dose"), ("kidneys", "kidney"),
+    ("species", "species"), ("enterobacteriaceae", "enterobacteriaceae"), ("pneumoniae", "pneumonia"),
 ])
 def test_singular(word: str, expected: str) -> None:
     assert singular(word) == expected
@@ -560,3 +562,23 @@ def test_generic_head_word_variant(lexicon: Lexicon) -> None:
     assert "kidney disease" in list(m.variants("renal damage", "renal damage"))
     assert "disease" not in list(m.variants("damage", "damage"))
     assert m.match("cardiovascular system toxicity").concepts[0].id == "DOID:1287"
+
+
+def test_icd10cm_head_of_a_modified_disease_name_and_pathogen_variants() -> None:
+    from imner.normalize.icd10cm import load_icd10cm
+
+    icd = load_icd10cm()
+    # the longest known name the mention ends with, leading modifiers dropped
+    assert icd.codes_for_disease(["ocular tuberculosis"]) == (["A15.9"], "head")
+    assert icd.codes_for_disease(["febrile urinary tract infection"]) == (["N39.0"], "head")
+    # never past a word that changes what follows, never a bare generic head
+    assert icd.head_code("active tuberculosis") == "A15.9" and icd.head_code("non-active tuberculosis") is None
+    assert icd.head_code("post-streptococcal glomerulonephritis sepsis") is None
+    assert icd.head_code("rare inherited syndrome") is None
+    # a pathogen: Latin plurals, leading modifiers, a disease name tagged as the agent
+    assert icd.codes_for_pathogen("mycobacteria") == icd.codes_for_pathogen("Mycobacterium") != None  # noqa: E711
+    assert icd.codes_for_pathogen("streptococci") == (["B95.5"], "agent")
+    assert icd.codes_for_pathogen("multiresistant Pseudomonas aeruginosa") == icd.codes_for_pathogen(
+        "Pseudomonas aeruginosa") != None  # noqa: E711
+    assert icd.codes_for_pathogen("influenza") == (["J11.1"], "agent")
+    assert icd.codes_for_pathogen("non-pathogenic staphylococci") is None

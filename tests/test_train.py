@@ -107,6 +107,24 @@ def test_output_from_config_is_relative_to_cwd_and_not_overwritten(tmp_path, stu
     assert not (tmp_path / "model-out" / "stale.txt").exists()
 
 
+def test_failed_overwrite_keeps_the_earlier_model(tmp_path, stub_corpora, monkeypatch):
+    pytest.importorskip("imner.evaluate")
+    cfg = training.load_train_config(FIXTURES / "tiny.toml")
+    out = tmp_path / "m"
+    training.train_from_config(cfg, output=out, progress=lambda m: None)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation failed")
+
+    with monkeypatch.context() as m, pytest.raises(RuntimeError, match="evaluation failed"):
+        m.setattr(training, "evaluate_docs", broken)  # fails after the new model was saved
+        training.train_from_config(cfg, output=out, overwrite=True, progress=lambda m: None)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    training.train_from_config(cfg, output=out, overwrite=True, progress=lambda m: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no .partial / .replaced left behind
+
+
 def test_overwrite_refuses_a_directory_that_is_not_a_model(tmp_path, stub_corpora):
     (tmp_path / "notes.txt").write_text("keep me")
     cfg = training.load_train_config(FIXTURES / "tiny.toml")

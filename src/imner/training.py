@@ -61,6 +61,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 
 from imner.configkit import check_int, check_keys, checked_params, read_toml
 from imner.errors import ConfigError
+from imner.io.safe import replace_folder, staged_folder
 from imner.schema import LABEL_NAMES
 from imner.training_sources import PATH_KEYS, PathSource, load_path_source, parse_path_source
 from imner.types import Document
@@ -413,12 +414,6 @@ def _check_output(out: Path, overwrite: bool) -> bool:
     return False
 
 
-def _prepare_output(out: Path, overwrite: bool) -> None:
-    if _check_output(out, overwrite):
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
@@ -567,7 +562,10 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
     train_s = time.perf_counter() - t0
     progress(f"trained in {train_s:.1f} s")
 
-    _prepare_output(out, overwrite)
+    # everything goes to <out>.partial/ and replaces <out> only once written and evaluated: a run that fails
+    # (or an --overwrite that is interrupted) never leaves the earlier model half deleted
+    _check_output(out, overwrite)
+    final, out = out, staged_folder(out)
     tagger.save(out)
     shutil.copyfile(cfg.path, out / "train_config.toml")
     _write_splits(out, data, cfg)
@@ -580,7 +578,7 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _write_json(out / "training.json", training)
-    summary: dict[str, Any] = {"output": str(out), "training": training}
+    summary: dict[str, Any] = {"output": str(final), "training": training}
     for role in ("dev", "test"):
         if role not in data:
             continue
@@ -593,13 +591,15 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
         _write_json(out / f"{role}_metrics.json", metrics)
         summary[f"{role}_metrics"] = metrics
         progress(f"{role}: {headline(metrics)} ({len(gold)} documents, predicted in {pred_s:.1f} s)")
+    replace_folder(out, final)
+    out = final
     progress(f"model written to {out}")
     if cfg.onnx_dir is not None:
         from imner.taggers.bilstm.export import export_bilstm_onnx
 
-        onnx_out = cfg.onnx_dir
-        if _check_output(onnx_out, overwrite):
-            shutil.rmtree(onnx_out)
+        _check_output(cfg.onnx_dir, overwrite)
+        onnx_final = cfg.onnx_dir
+        onnx_out = staged_folder(onnx_final)
         import warnings
 
         root = logging.getLogger()
@@ -614,6 +614,8 @@ def train_from_config(cfg: TrainConfig, output: str | Path | None = None, overwr
             finally:
                 root.setLevel(level)
         carried = _carry_lexicon_options(cfg.init, onnx_out)
+        replace_folder(onnx_out, onnx_final)
+        onnx_out = onnx_final
         if carried:
             progress(f"ONNX copy: {', '.join(f'{k} = {v}' for k, v in carried.items())} as in {cfg.init}")
         summary["onnx_dir"] = str(onnx_out)

@@ -14,10 +14,12 @@ This is the first pass the review starts from, not the gold decision. Steps, fir
 4. **abbreviation defined in the document** ("hepatocellular carcinoma (HCC)"): the class of the long form.
 5. **guideline term list** (``resources/annotation/disease_terms.tsv``): the guideline's examples and the
    places where the Disease Ontology disagrees with the guideline (pneumonia, sepsis, rheumatic fever ...).
-6. **Disease Ontology** exact name match (DO label, DO slim EXACT synonym, MONDO label of a term mapped to DO),
-   then the class by ancestry: neoplasm (DOID:14566) -> OTHER; immune roots (see
-   :data:`imner_dev.annotation.ontology.IMMUNE_ROOTS`) -> IMMUNE; disease by infectious agent (DOID:0050117) or an
-   organism as material basis -> INFECTIOUS; elsewhere in DO -> OTHER. Both immune and infectious -> low confidence.
+6. **Disease Ontology** exact name match (DO label, DO slim EXACT synonym, MONDO label of a term mapped to DO;
+   :func:`imner_dev.annotation.ontology.disease_names`), then the class the packaged lexicon gives that DOID: the
+   ontology layer's :class:`~imner_dev.lexicon.classify.DiseaseClassifier` (guideline rule 2: infectious evidence,
+   DOID:0050117 "disease by infectious agent" among it -> INFECTIOUS; DOID:2914 "immune system disease" minus its
+   DOID:75 "lymphatic system disease" branch -> IMMUNE; neoplasms (DOID:14566) -> OTHER; the curated class
+   overrides first). A name matching DOIDs of different classes -> the most frequent, low confidence.
 7. **imner lexicon** (:mod:`imner.lexicon`, when the packaged index loads): a disease concept gives its class
    (medium); a phenotype concept (HPO, SIGN_SYMPTOM) gives OTHER_DISEASE by rule 4 with that evidence (medium).
 8. **head match**: steps 5-6 on the mention without its first word(s) ("decompensated liver cirrhosis" ->
@@ -35,11 +37,13 @@ from __future__ import annotations
 import csv
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
-from imner_dev.annotation.ontology import DiseaseOntology, disease_ontology, norm, norm_words, singular, taxa
+from imner.lexicon.normalize import singular as singular_word
 from imner_dev import RESOURCES
+from imner_dev.annotation.ontology import DiseaseNames, disease_names, norm, norm_words
 
 IMMUNE, INFECTIOUS, OTHER = "IMMUNE_DISEASE", "INFECTIOUS_DISEASE", "OTHER_DISEASE"
 CONFIDENCES = ("high", "medium", "low")
@@ -99,9 +103,11 @@ def guideline_terms() -> dict[str, Term]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def _organism_names() -> frozenset[str]:
-    return frozenset(n.lower() for n in taxa().name.values())
+def singular(key: str) -> str:
+    """``key`` with its last word made singular (:func:`imner.lexicon.normalize.singular`: effusions -> effusion,
+    abscesses -> abscess, diagnoses -> diagnosis; not -ss/-is/-us)."""
+    words = key.split()
+    return " ".join(words[:-1] + [singular_word(words[-1])]) if words else key
 
 
 def neoplasm_word(key: str) -> str | None:
@@ -114,41 +120,17 @@ def neoplasm_word(key: str) -> str | None:
     return None
 
 
-def do_class(do: DiseaseOntology, doids: Iterable[str]) -> tuple[str, str, str]:
-    """(label, confidence, evidence) for a set of DOIDs matched by one name."""
+def do_class(dn: DiseaseNames, doids: Iterable[str]) -> tuple[str, str, str]:
+    """(label, confidence, evidence) for a set of DOIDs matched by one name: the class the ontology layer gives each
+    (:meth:`DiseaseNames.disease_class`); DOIDs of different classes -> the most frequent, low confidence."""
     doids = sorted(doids)
-    cats = [do.categories(d, _organism_names()) for d in doids]
-    labels = set()
-    for c in cats:
-        if "neoplasm" in c:
-            labels.add(OTHER)
-        elif "immune" in c and "infectious" in c:
-            labels.add("both")
-        elif "immune" in c:
-            labels.add(IMMUNE)
-        elif "infectious" in c:
-            labels.add(INFECTIOUS)
-        else:
-            labels.add(OTHER)
-    ids = ", ".join(f"{d} {do.label.get(d, '')!r}" for d in doids[:3]) + (" ..." if len(doids) > 3 else "")
-    if labels == {"both"}:
-        return INFECTIOUS, "low", f"DO {ids}: under both immune and infectious roots"
-    if len(labels) > 1:
-        # the name matches several DO classes of different classes: take the most frequent, low confidence
-        pick = max(sorted(labels - {"both"}), key=lambda lab: sum(1 for c in cats if lab in _cat_labels(c)))
+    classes = [dn.disease_class(d) for d in doids]
+    counts = Counter(c.label for c in classes)
+    ids = ", ".join(f"{d} {dn.label.get(d, '')!r}" for d in doids[:3]) + (" ..." if len(doids) > 3 else "")
+    if len(counts) > 1:
+        pick = max(sorted(counts), key=counts.__getitem__)
         return pick, "low", f"DO {ids}: name matches terms of different classes"
-    return next(iter(labels)), "high", f"DO {ids}"
-
-
-def _cat_labels(c: frozenset[str]) -> set[str]:
-    if "neoplasm" in c:
-        return {OTHER}
-    out = set()
-    if "immune" in c:
-        out.add(IMMUNE)
-    if "infectious" in c:
-        out.add(INFECTIOUS)
-    return out or {OTHER}
+    return classes[0].label, "high", f"DO {ids} ({classes[0].rule})"
 
 
 def _looks_like_acronym(mention: str) -> bool:
@@ -159,16 +141,16 @@ def _looks_like_acronym(mention: str) -> bool:
 def _lexicon(key: str, *, acronym: bool) -> PreLabel | None:
     """Steps 5-6 on one normalized key (and its singular)."""
     terms = guideline_terms()
-    do = disease_ontology()
+    dn = disease_names()
     for k in dict.fromkeys((key, singular(key))):
         if k in terms:
             t = terms[k]
             conf = "medium" if acronym and t.confidence == "high" else t.confidence
             return PreLabel(t.label, f"guideline-terms {k!r}: {t.note}", conf)
     for k in dict.fromkeys((key, singular(key))):
-        hits = do.names.get(k)
+        hits = dn.names.get(k)
         if hits:
-            label, conf, ev = do_class(do, hits)
+            label, conf, ev = do_class(dn, hits)
             if acronym or all(src != "label" for src in hits.values()):
                 conf = "low" if acronym else ("medium" if conf == "high" else conf)
             return PreLabel(label, ev + (" (acronym)" if acronym else ""), conf)

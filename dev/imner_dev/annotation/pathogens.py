@@ -13,13 +13,15 @@ The dictionary is a committed file, ``resources/annotation/pathogen_names.tsv``,
 
 **Which organisms count (the documented rule).** A name is kept when
 
-1. its taxon is not excluded (:data:`imner_dev.annotation.ontology.EXCLUDED_TAXA`: human, mouse, rat, zebrafish,
+1. its taxon is not excluded (:data:`imner_dev.lexicon.classify.EXCLUDED_TAXA`: human, mouse, rat, zebrafish,
    fly, worm, yeast *S. cerevisiae*, *S. pombe*, Arabidopsis, lab and farm animals, *B. subtilis*,
-   *M. smegmatis*), and
-2. its taxon's lineage in the import modules reaches bacteria, viruses, fungi or a parasite group
-   (:data:`imner_dev.annotation.ontology.PATHOGEN_GROUPS`), or — for a taxon outside the modules, and for BioNLP-ST
-   names without ids — its genus is the genus of such a taxon, or the name says what it is ("... virus",
-   "...bacter...", "...coccus", "...bacillus", "Mycobacterium ...", "...myces"), and
+   *M. smegmatis*; its names are excluded wherever they come from), and
+2. its taxon is a pathogen by the packaged lexicon's rule, :func:`imner_dev.lexicon.classify.taxon_kind` (the
+   lineage in the import modules reaches Bacteria, Viruses, Fungi or a parasite group of
+   :data:`imner_dev.lexicon.classify.PATHOGEN_GROUPS`, or it is one of the ectoparasitic arthropods), or, for a
+   taxon outside the modules and for BioNLP-ST names without ids, its genus is the genus of such a taxon, or the
+   name says what it is ("... virus", "...bacter...", "...coccus", "...bacillus", "Mycobacterium ...",
+   "...myces"), and
 3. the name is not a generic or person word (:data:`GENERIC_NAMES`: patient, human, mice, bacteria, virus,
    pathogen, bacilli, cocci ...), not a phage, not a qualifier or test ("serotype A", "anti-HCV"), has no
    parentheses (an abbreviation is its own span), not a one-word adjective ("meningococcal", "streptococcal"), has at least
@@ -44,8 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from imner_dev.annotation.ontology import EXCLUDED_TAXA, norm, taxa
 from imner_dev import RESOURCES
+from imner_dev.annotation.ontology import disease_names, norm
+from imner_dev.lexicon.classify import EXCLUDED_TAXA, taxon_kind
+from imner_dev.lexicon.ontology import default as default_ontology
 
 LEXICON_FILE = RESOURCES / "annotation" / "pathogen_names.tsv"
 
@@ -163,13 +167,14 @@ def _corpus_mentions(notes: list[str]) -> list[tuple[str, str, str]]:
 class OrganismRule:
     """The documented rule (module doc, points 1-2) as a verdict on one organism mention.
 
-    ``verdict(text, taxid)`` -> ``("pathogen", group)``, ``("negative", why)`` (human, model organism, generic
+    ``verdict(text, taxid)`` -> ``("pathogen", kind)`` (``bacterium``, ``virus``, ``fungus``, ``parasite``, or
+    ``microbe-name`` / ``dictionary-name`` when only the name says so), ``("negative", why)`` (human, model organism, generic
     word, a taxon of the modules outside the pathogen groups: vectors, plants, animals) or ``("unknown", why)``
     (a taxon outside the modules whose genus and name say nothing).
     """
 
     def __init__(self, mentions: Iterable[tuple[str, str, str]] = (), known_names: Iterable[str] = ()) -> None:
-        self.tx = tx = taxa()
+        self.tx = tx = default_ontology().taxa
         self.pathogen_genera: dict[str, str] = {}
         for tid, name in tx.name.items():
             g = self.group_of(tid)
@@ -195,7 +200,7 @@ class OrganismRule:
     def group_of(self, tid: str) -> str | None:
         if not tid or tid in EXCLUDED_TAXA:
             return None
-        return self.tx.group(tid) if tid in self.tx.name else None
+        return taxon_kind(self.tx, tid) if tid in self.tx.name else None
 
     def verdict(self, text: str, tid: str = "", *, strict_name: bool = False) -> tuple[str, str]:
         """``strict_name``: the "says what it is" test looks at ``text`` only, not at the other names of its
@@ -234,10 +239,8 @@ def build_entries(*, with_corpora: bool = True, notes: list[str] | None = None) 
     """The dictionary from the taxon modules, the organism corpora and the curated abbreviations
     (see the module doc for the rule)."""
     notes = notes if notes is not None else []
-    from imner_dev.annotation.ontology import disease_ontology
-
-    tx = taxa()
-    do_names = disease_ontology().names
+    tx = default_ontology().taxa
+    do_names = disease_names().names
     mentions = _corpus_mentions(notes) if with_corpora else []
     rule = OrganismRule(mentions)
     group_of, excluded_names = rule.group_of, rule.excluded_names
@@ -273,8 +276,8 @@ def build_entries(*, with_corpora: bool = True, notes: list[str] | None = None) 
         if kind == "pathogen":
             add(text, tid, group, corpus)
 
-    for abbr, (tid, _) in ABBREVIATIONS.items():
-        add(abbr, tid, tx.group(tid) or "bacteria", "abbreviation")
+    for abbr, (tid, what) in ABBREVIATIONS.items():
+        add(abbr, tid, group_of(tid) or ("virus" if "virus" in what.lower() else "bacterium"), "abbreviation")
 
     for name, e in list(found.items()):
         m = _BINOMIAL.match(name)

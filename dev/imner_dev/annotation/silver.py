@@ -3,10 +3,11 @@
 Registered corpora (train and dev only: the sources' test splits stay untouched for independent evaluation):
 
 ``ncbi-disease-silver``, ``bc5cdr-silver`` — every disease mention's MeSH/OMIM id(s) -> DOIDs (DO
-cross-references and MONDO exact-match mappings, :func:`imner_dev.annotation.ontology.disease_ontology`) -> class by the
-DO hierarchy with the guideline's roots and term list (:func:`doid_label`; neoplasms OTHER, rule 7). A mention whose
-ids map to no DOID is flagged ``silver_flag="unmapped"``; one whose DOIDs fall in different classes (or a DO class
-under both the immune and the infectious roots) ``silver_flag="ambiguous"``. Flagged spans are kept with the label
+cross-references and MONDO exact-match mappings, as the packaged lexicon has them:
+:func:`imner_dev.annotation.ontology.disease_names`) -> class by the guideline's term list, else the class the
+packaged lexicon gives the DOID (the ontology layer's :class:`~imner_dev.lexicon.classify.DiseaseClassifier`;
+:func:`doid_label`; neoplasms OTHER, rule 7). A mention whose ids map to no DOID is flagged
+``silver_flag="unmapped"``; one whose DOIDs fall in different classes ``silver_flag="ambiguous"``. Flagged spans are kept with the label
 ``DISEASE_UNKNOWN_CLASS``: the class is *not* guessed; training masks their words (the transformer tagger gives
 spans with ``silver_flag`` no loss). Composite mentions ("breast or ovarian cancer") take the class their ids share.
 
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Iterable
 
 from imner_dev.annotation import disease_class as dc
-from imner_dev.annotation.ontology import disease_ontology, norm
+from imner_dev.annotation.ontology import disease_names, norm
 from imner.config import data_path
 from imner.corpora import Corpus, Loaded, register
 from imner.types import Document, Span
@@ -75,27 +76,25 @@ def source_ids(raw: object) -> list[str]:
 
 @functools.lru_cache(maxsize=None)
 def doid_label(doid: str) -> str | None:
-    """The class of one DOID: the guideline term list when the DO label is in it, else the DO hierarchy
-    (:func:`imner_dev.annotation.disease_class.do_class`); None when the DOID sits under both immune and infectious
-    roots or its label has several classes."""
-    do = disease_ontology()
-    term = dc.guideline_terms().get(norm(do.label.get(doid, "")))
+    """The class of one DOID: the guideline term list when the DO label is in it, else the ontology layer's
+    (:func:`imner_dev.annotation.disease_class.do_class`)."""
+    dn = disease_names()
+    term = dc.guideline_terms().get(norm(dn.label.get(doid, "")))
     if term is not None:
         return term.label
-    label, conf, _ = dc.do_class(do, [doid])
-    return None if conf == "low" else label
+    return dc.do_class(dn, [doid])[0]
 
 
 def classify_ids(ids: Iterable[str]) -> tuple[str | None, str, list[str]]:
     """(class or None, flag or "", DOIDs) for a mention's source ids."""
-    do = disease_ontology()
+    dn = disease_names()
     ids = list(ids)
     if not ids:
         return None, "unmapped", []
     per_id = []
     doids: list[str] = []
     for i in ids:
-        ds = sorted(do.xrefs.get(i, ()))
+        ds = sorted(dn.xrefs.get(i, ()))
         if not ds:
             return None, "unmapped", doids
         doids.extend(ds)

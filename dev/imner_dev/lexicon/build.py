@@ -20,22 +20,22 @@ Plus the curated files beside the index: ``curated.tsv`` (term, label, id, note)
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from imner import __version__
 from imner.config import data_path
-from imner.errors import FormatError, InputError
+from imner.errors import FormatError
 from imner.lexicon import INDEX_NAME, LEXICON_DIR, normalize_xref
+from imner_dev.lexicon import ontology
 from imner_dev.lexicon.classify import (
     LABEL_CATEGORY, DiseaseClassifier, Override, genus_names, hpo_disease_class, is_specific_taxon, taxon_kind,
 )
 from imner.lexicon.index import Concept, IndexBuilder
 from imner.lexicon.normalize import is_abbreviation, normalize_term
-from imner_dev.lexicon.sources import (
-    obo_data_version, read_disease_ontology, read_drugbank, read_icd10cm_codes, read_obo, read_sssom, read_taxa,
-)
+from imner_dev.lexicon.ontology import read_table
+from imner_dev.lexicon.sources import obo_data_version, read_drugbank, read_obo
 from imner.schema import LABEL_NAMES
 
 HPO_PHENOTYPE_ROOT = "HP:0000118"
@@ -75,42 +75,6 @@ _BINOMIAL = re.compile(r"^([A-Z][a-z]+) ([a-z][a-z-]+.*)$")
 # ---------------------------------------------------------------- curated files
 
 
-def read_table(path: Path, header: list[str]) -> list[tuple[int, list[str]]]:
-    """A curated tab-separated file: ``header`` on the first line, then rows; blank lines and lines starting
-    with ``#`` are comments. Returns (line number, cells) pairs; a wrong column count is an error."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError("curated lexicon file missing", source=str(path)) from None
-    if not lines or lines[0].split("\t") != header:
-        raise FormatError(f"first line must be the header {chr(9).join(header)!r}", source=str(path), line=1)
-    out = []
-    for lineno, line in enumerate(lines[1:], 2):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = [c.strip() for c in line.split("\t")]
-        if len(cells) != len(header):
-            raise FormatError(f"expected {len(header)} tab-separated columns ({', '.join(header)}), got {len(cells)}",
-                              source=str(path), line=lineno)
-        out.append((lineno, cells))
-    return out
-
-
-def read_overrides(path: Path) -> dict[str, Override]:
-    """``class_overrides.tsv``: ``id<TAB>label<TAB>scope<TAB>subcategory<TAB>note``."""
-    out: dict[str, Override] = {}
-    for lineno, (oid, label, scope, sub, note) in read_table(path, ["id", "label", "scope", "subcategory", "note"]):
-        if label not in LABEL_CATEGORY:
-            raise FormatError(f"label {label!r} is not a disease label ({', '.join(LABEL_CATEGORY)})",
-                              source=str(path), line=lineno)
-        if scope not in ("node", "subtree"):
-            raise FormatError(f"scope must be 'node' or 'subtree', got {scope!r}", source=str(path), line=lineno)
-        if oid in out:
-            raise FormatError(f"{oid} overridden twice", source=str(path), line=lineno)
-        out[oid] = Override(oid, label, scope, sub or None, note)
-    return out
-
-
 def read_curated(path: Path) -> list[tuple[int, str, str, str, str]]:
     """``curated.tsv``: ``term<TAB>label<TAB>id<TAB>note`` rows as (line, term, label, id, note)."""
     out = []
@@ -126,10 +90,6 @@ def read_curated(path: Path) -> list[tuple[int, str, str, str, str]]:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _valid_icd(code: str, codes: frozenset[str]) -> bool:
-    return code.replace(".", "") in codes
 
 
 def _genus_abbreviations(name: str) -> list[str]:
@@ -156,64 +116,6 @@ def _drug_names(drug) -> list[str]:
 
 class BuildReport(dict):
     """Counts and versions of a build (also stored as the index's ``info``)."""
-
-
-def _disease_xrefs(do, mdir: Path, icd_codes: frozenset[str], counts: Counter[str]):
-    """MONDO -> DOID exact matches (with the MONDO labels) and each DOID's MeSH/OMIM/UMLS/MONDO xrefs and ICD-10-CM
-    codes, from DO's own xrefs and MONDO's SSSOM mappings; ICD-10-CM codes not in the code list are dropped."""
-    mondo_to_doid: dict[str, set[str]] = defaultdict(set)
-    mondo_label: dict[str, str] = {}
-    for r in read_sssom(mdir / "mondo_exactmatch_doid.sssom.tsv"):
-        if r["object_id"] in do.name:
-            mondo_to_doid[r["subject_id"]].add(r["object_id"])
-            mondo_label[r["subject_id"]] = r["subject_label"]
-    doid_xrefs: dict[str, set[str]] = defaultdict(set)
-    doid_icd: dict[str, set[str]] = defaultdict(set)
-
-    def add_icd(doid: str, code: str) -> None:
-        if _valid_icd(code, icd_codes):
-            doid_icd[doid].add(code)
-        else:
-            counts["icd10cm codes dropped (not in code list)"] += 1
-
-    for doid, xrefs in do.xrefs.items():
-        for x in xrefs:
-            nx = normalize_xref(x)
-            prefix = nx.split(":", 1)[0]
-            if prefix == "ICD10CM":
-                add_icd(doid, nx.split(":", 1)[1])
-            elif prefix in ("MESH", "OMIM", "UMLS"):
-                doid_xrefs[doid].add(nx)
-    for mondo, doids in mondo_to_doid.items():
-        for d in doids:
-            doid_xrefs[d].add(mondo)
-    for fname in ("mondo_exactmatch_mesh.sssom.tsv", "mondo_exactmatch_umls.sssom.tsv",
-                  "mondo_exactmatch_icd10cm.sssom.tsv"):
-        for r in read_sssom(mdir / fname):
-            nx = normalize_xref(r["object_id"])
-            for d in mondo_to_doid.get(r["subject_id"], ()):
-                if nx.startswith("ICD10CM:"):
-                    add_icd(d, nx.split(":", 1)[1])
-                else:
-                    doid_xrefs[d].add(nx)
-    return mondo_to_doid, mondo_label, doid_xrefs, doid_icd
-
-
-def _taxon_names_and_basis(tx, do) -> tuple[dict[str, str], dict[str, set[str]]]:
-    """Taxon name (with and without its suffix) -> id, and each DOID's pathogen kinds from its 'has material basis
-    in' axioms."""
-    taxon_by_name: dict[str, str] = {}
-    for tid, name in tx.name.items():
-        taxon_by_name.setdefault(name, tid)
-        taxon_by_name.setdefault(_TAXON_SUFFIX.sub("", name), tid)
-    basis_kinds: dict[str, set[str]] = defaultdict(set)
-    for doid, names in do.basis.items():
-        for n in names:
-            tid = taxon_by_name.get(n)
-            kind = taxon_kind(tx, tid) if tid else None
-            if kind:
-                basis_kinds[doid].add(kind)
-    return taxon_by_name, basis_kinds
 
 
 def _add_diseases(b: IndexBuilder, do, clf: DiseaseClassifier, mondo_to_doid, mondo_label, doid_xrefs, doid_icd,
@@ -376,28 +278,19 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
     ``corpus_terms.tsv.gz`` is written beside it when ``with_corpus_terms`` (default: when ``lexicons_dir`` is the
     shared data's, whose corpora it reads; a build from other lexicon files, as the tests make, leaves it out).
 
-    The steps, in the order the index depends on them: ICD-10-CM code list; Disease Ontology + MONDO xrefs and
-    codes; taxa; disease classes (:class:`DiseaseClassifier`); HPO; DrugBank; pathogens; curated terms."""
+    The steps, in the order the index depends on them: the ontology layer (:func:`imner_dev.lexicon.ontology.load`:
+    ICD-10-CM code list, Disease Ontology + MONDO xrefs and codes, taxa, class overrides, the
+    :class:`DiseaseClassifier`); disease classes; HPO; DrugBank; pathogens; curated terms."""
     root = Path(lexicons_dir) if lexicons_dir else data_path("lexicons")
     cur_dir = Path(curated_dir) if curated_dir else LEXICON_DIR
     out = Path(out_dir) if out_dir else LEXICON_DIR
     b = IndexBuilder()
     counts: Counter[str] = Counter()
 
-    icd_lists = sorted((root / "icd10cm").glob("code-list-*.txt"))
-    if not icd_lists:
-        raise InputError("no code-list-*.txt", source=str(root / "icd10cm"))
-    icd_codes = read_icd10cm_codes(icd_lists[-1])
-    do = read_disease_ontology(root / "disease_ontology")
-    mondo_to_doid, mondo_label, doid_xrefs, doid_icd = _disease_xrefs(do, root / "mondo" / "mappings", icd_codes,
-                                                                      counts)
-    tx = read_taxa(root / "disease_ontology" / "imports" / "ncbitaxon_import.owl",
-                   root / "mondo" / "imports" / "ncbitaxon_import.obo")
-    taxon_by_name, basis_kinds = _taxon_names_and_basis(tx, do)
-
-    overrides = read_overrides(cur_dir / "class_overrides.tsv")
-    clf = DiseaseClassifier(do, {d: sorted(c) for d, c in doid_icd.items()}, overrides, basis_kinds)
-    _add_diseases(b, do, clf, mondo_to_doid, mondo_label, doid_xrefs, doid_icd, counts)
+    ont = ontology.load(root, cur_dir)
+    counts.update(ont.counts)
+    do, tx, overrides, clf = ont.do, ont.taxa, ont.overrides, ont.classifier
+    _add_diseases(b, do, clf, ont.mondo_to_doid, ont.mondo_label, ont.doid_xrefs, ont.doid_icd, counts)
 
     hpo_path = root / "hpo" / "hp.obo.gz"
     if not hpo_path.exists():
@@ -410,7 +303,7 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
                           source=str(cur_dir / "class_overrides.tsv"))
     _add_drugs(b, root / "drugbank_open_vocabulary" / "drugbank_vocabulary.csv", counts)
     _add_pathogens(b, tx, counts)
-    _add_curated(b, curated_rows, cur_dir / "curated.tsv", tx, taxon_by_name, counts)
+    _add_curated(b, curated_rows, cur_dir / "curated.tsv", tx, ont.taxon_by_name, counts)
 
     b.info = BuildReport(
         imner_version=__version__,
@@ -418,7 +311,7 @@ def build(out_dir: str | Path | None = None, *, lexicons_dir: str | Path | None 
             "disease_ontology": do.version,
             "hpo": obo_data_version(hpo_path),
             "mondo_ncbitaxon_import": obo_data_version(root / "mondo" / "imports" / "ncbitaxon_import.obo"),
-            "icd10cm": icd_lists[-1].name,
+            "icd10cm": ont.icd_list.name,
             "drugbank": "drugbank_vocabulary.csv (DrugBank open vocabulary, 2023)",
         },
         counts=dict(sorted(counts.items())),

@@ -284,13 +284,24 @@ ARTHROPOD_PARASITES = frozenset({
     "NCBITaxon:140713", "NCBITaxon:214035",  # Tunga, T. penetrans
     "NCBITaxon:66360", "NCBITaxon:115425",  # Cochliomyia, C. hominivorax
 })
-#: never PATHOGEN, with everything below them: laboratory/model organisms, free-living groups, names that are
-#: ordinary words
-EXCLUDED_TAXA = frozenset({
-    "NCBITaxon:6239",  # Caenorhabditis elegans
-    "NCBITaxon:169495",  # a beetle genus called "This"
-    "NCBITaxon:29178",  # Foraminifera (free-living; genus "Ammonia")
-})
+#: never PATHOGEN, with everything below them (id -> name; the names also serve organism mentions without an id):
+#: humans, laboratory/model and farm organisms (most are outside the pathogen groups anyway; the yeasts, B. subtilis,
+#: M. smegmatis and C. elegans are inside them), free-living groups, names that are ordinary words
+EXCLUDED_TAXA: dict[str, str] = {
+    "NCBITaxon:9606": "Homo sapiens", "NCBITaxon:10090": "Mus musculus", "NCBITaxon:10088": "Mus",
+    "NCBITaxon:10116": "Rattus norvegicus", "NCBITaxon:10114": "Rattus", "NCBITaxon:7955": "Danio rerio",
+    "NCBITaxon:7227": "Drosophila melanogaster", "NCBITaxon:6239": "Caenorhabditis elegans",
+    "NCBITaxon:4932": "Saccharomyces cerevisiae", "NCBITaxon:559292": "S. cerevisiae S288C",
+    "NCBITaxon:4896": "Schizosaccharomyces pombe", "NCBITaxon:3702": "Arabidopsis thaliana",
+    "NCBITaxon:9544": "Macaca mulatta", "NCBITaxon:9541": "Macaca fascicularis", "NCBITaxon:10036": "Mesocricetus",
+    "NCBITaxon:10141": "Cavia porcellus", "NCBITaxon:9986": "Oryctolagus cuniculus", "NCBITaxon:9913": "Bos taurus",
+    "NCBITaxon:9823": "Sus scrofa", "NCBITaxon:9615": "Canis lupus familiaris", "NCBITaxon:9685": "Felis catus",
+    "NCBITaxon:9031": "Gallus gallus", "NCBITaxon:8355": "Xenopus laevis", "NCBITaxon:9598": "Pan troglodytes",
+    "NCBITaxon:9940": "Ovis aries", "NCBITaxon:9796": "Equus caballus", "NCBITaxon:1423": "Bacillus subtilis",
+    "NCBITaxon:1772": "Mycolicibacterium smegmatis (laboratory model)",
+    "NCBITaxon:169495": "This (a beetle genus whose name is an ordinary word)",
+    "NCBITaxon:29178": "Foraminifera (free-living; genus Ammonia)",
+}
 #: ranks kept (family and below); taxa without a rank are kept when their name looks like genus or below
 KEPT_RANKS = frozenset({
     "family", "subfamily", "tribe", "subtribe", "genus", "subgenus", "section", "species_group", "species_subgroup",

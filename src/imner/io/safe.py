@@ -356,6 +356,37 @@ class SafeFolder(SafeOutput):
         return self.path
 
 
+def staged_folder(target: str | Path) -> Path:
+    """An empty ``<target>.partial/`` folder to build a whole output folder in (a model directory); a leftover
+    one from a failed run is cleared. :func:`replace_folder` puts it in place."""
+    stage = partial_path(target)
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    return stage
+
+
+def replace_folder(stage: str | Path, target: str | Path) -> None:
+    """Put the finished folder ``stage`` at ``target``. An earlier ``target`` is moved aside first
+    (``<target>.replaced``) and deleted only once the new one is in place, so a failure at any point leaves a
+    whole folder at ``target`` or beside it, never half of one."""
+    stage, target = Path(stage), Path(target)
+    old = target.with_name(target.name + ".replaced")
+    try:
+        if target.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(target, old)
+        os.replace(stage, target)
+    except OSError as exc:
+        if old.exists() and not target.exists():
+            os.replace(old, target)
+        raise OutputError(f"cannot put the new {target} in place ({exc.strerror or exc}); it is kept in "
+                          f"{stage}") from exc
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def write_text_safely(path: str | Path, text: str) -> None:
     """Write a small file (a report) through ``<path>.partial`` and a rename: never half-written."""
     with SafeOutput(path) as out:

@@ -97,6 +97,15 @@ class IndexBuilder:
     _surfaces: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     _curated_pos: int = 0
     xrefs: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: surface form -> key (sources repeat names: about half the calls of a full build are repeats)
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    def key(self, surface: str) -> str:
+        """:func:`normalize_term` of ``surface``, remembered for the build."""
+        key = self._keys.get(surface)
+        if key is None:
+            key = self._keys[surface] = normalize_term(surface)
+        return key
 
     def add_concept(self, concept: Concept) -> Concept:
         """Add (or replace) a concept."""
@@ -107,7 +116,7 @@ class IndexBuilder:
         """Add a surface form for a known concept; returns its key (None when it normalizes to nothing)."""
         if concept_id not in self.concepts:
             raise KeyError(f"add the concept {concept_id!r} before its terms")
-        key = normalize_term(surface)
+        key = self.key(surface)
         if not key:
             return None
         slot = self._terms[key]
@@ -130,7 +139,7 @@ class IndexBuilder:
             c = self.concepts[cid]
             pos = slot[cid]
             return (0 if pos is not None else 1, pos or 0, SOURCE_RANK.get(c.source, 9),
-                    0 if normalize_term(c.name) == key else 1, LABEL_RANK.get(c.label, 9), cid)
+                    0 if self.key(c.name) == key else 1, LABEL_RANK.get(c.label, 9), cid)
 
         return sorted(slot, key=rank)
 

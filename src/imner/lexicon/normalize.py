@@ -126,3 +126,40 @@ def is_abbreviation(surface: str, max_letters: int = 5) -> bool:
         return False
     uppers = sum(1 for c in letters if c.isupper())
     return uppers >= 2 or any(c.isupper() for c in surface[1:])
+
+
+#: words ending in "s" that are not plurals (or whose singular is the same word)
+_NOT_PLURAL = frozenset("""species series herpes diabetes feces faeces rabies scabies measles mumps rickets ascites
+pancreas atlas bias alias lens news means""".split())
+
+
+def singular(word: str, *, latin: bool = True) -> str:
+    """English (and Latin) plural -> singular for one lower-case word; the word itself when unsure (the one rule set
+    of the dictionary tagger's plural matching, the normalizer's variants and the corpus builder's pre-labels).
+    ``latin=False`` leaves out the Latin plurals that do not end in "s" (``-cocci``, ``-illi``, ``bacteria``,
+    ``-ae``): the dictionary tagger, which finds spans rather than naming a given one, would otherwise read species
+    epithets ("Haemophilus influenzae", "K. pneumoniae") and generic words ("acid-fast bacilli") as terms.
+    ``seizures`` -> ``seizure``, ``abscesses`` -> ``abscess``, ``arteries`` -> ``artery``, ``diagnoses`` ->
+    ``diagnosis``, ``arthritides`` -> ``arthritis``, ``staphylococci`` -> ``staphylococcus``, ``bacteria`` ->
+    ``bacterium``, ``vertebrae`` -> ``vertebra``, ``kidneys`` -> ``kidney``; unchanged: ``virus``, ``arthritis``,
+    ``abscess``, ``species``, ``herpes``, ``diabetes``, ``pancreas``, words of 3 characters or fewer and words with
+    other characters than letters."""
+    if len(word) <= 3 or not word.isalpha() or word in _NOT_PLURAL:
+        return word
+    if word.endswith("itides"):
+        return word[:-4] + "is"
+    if word.endswith("oses") and len(word) > 6:  # stenoses, diagnoses (not doses, noses)
+        return word[:-2] + "is"
+    if word.endswith("ies") and len(word) > 4:  # arteries (not ties)
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes", "zzes")):
+        return word[:-2]
+    if latin and word.endswith(("cocci", "illi")):
+        return word[:-1] + "us"
+    if latin and word in ("bacteria", "spirochaetia"):
+        return word[:-1] + "um"
+    if latin and word.endswith("ae") and not word.endswith("aceae"):  # vertebrae, larvae (not Enterobacteriaceae)
+        return word[:-1]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word

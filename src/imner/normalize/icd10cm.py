@@ -19,8 +19,9 @@ code the tabular list itself names it by, and a pathogen the code of the infecti
 
 :func:`codes_for_disease` tries the abbreviation's long form, the mention and the concept name, each exactly,
 then with a leading "infection by/with"-style agent phrase ("CMV infection", "HIV-positive") resolved through
-the agent table. The result is a list of codes in dotted form (``["A41.9"]``) and the source
-(``"icd10cm-term"``, ``"curated"``, ``"agent"``).
+the agent table, then by the longest known disease name the mention ends with (``"head"``: "ocular tuberculosis"
+-> A15.9, the code of "tuberculosis"; see :meth:`ICD10CMIndex.head_code`). The result is a list of codes in dotted form (``["A41.9"]``) and the source
+(``"icd10cm-term"``, ``"curated"``, ``"agent"``, ``"head"``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,27 @@ _AGENT_PHRASE = re.compile(
     r"bacteraemia|fungemia|colonization|carrier)$"
     r"|^(?:infections?|disease|bacteremia|bacteraemia|sepsis|colonization)\s+(?:by|with|due to|caused by)\s+"
     r"(?P<agent2>.+)$", re.IGNORECASE)
+
+
+#: words that change the meaning of the disease name after them: a head is never looked up past one
+HEAD_STOP = frozenset("""non no not without anti pseudo post para pre ex sterile aseptic abacterial history
+suspected possible probable""".split())
+#: heads too generic to give a code on their own
+GENERIC_HEADS = frozenset("""disease diseases disorder disorders syndrome syndromes condition lesion lesions
+abnormality complication complications problem process""".split())
+
+
+_LATIN_PLURALS = (("cocci", "coccus"), ("bacilli", "bacillus"), ("bacteria", "bacterium"), ("ia", "ium"))
+
+
+def _singular_taxon(key: str) -> str:
+    """``key`` with a Latin plural on its last word made singular (streptococci -> streptococcus, mycobacteria ->
+    mycobacterium, clostridia -> clostridium); unchanged otherwise."""
+    head, _, last = key.rpartition(" ")
+    for plural, singular in _LATIN_PLURALS:
+        if last.endswith(plural) and len(last) > len(plural) + 3:
+            return (head + " " if head else "") + last[: -len(plural)] + singular
+    return key
 
 
 def _norm(term: str) -> str:
@@ -196,11 +218,13 @@ class ICD10CMIndex:
         return None
 
     def agent(self, *names: str | None) -> str | None:
-        """The infection code of a pathogen, by any of ``names`` (mention, taxon name), then by their genus."""
+        """The infection code of a pathogen, by any of ``names`` (mention, taxon name), also with a Latin plural
+        made singular ("mycobacteria", "staphylococci"), then by their genus."""
         keys = [_norm(n) for n in names if n]
         for key in keys:
-            if key in self.agents:
-                return self.agents[key]
+            for k in (key, _singular_taxon(key)):
+                if k in self.agents:
+                    return self.agents[k]
         for key in keys:
             genus = key.split(" ", 1)[0]
             if genus != key and genus in self.agents:
@@ -220,6 +244,28 @@ class ICD10CMIndex:
                 code = self.agent(m.group("agent") or m.group("agent2"))
                 if code is not None:
                     return [code], "agent"
+        for name in names:
+            code = self.head_code(name)
+            if code is not None:
+                return [code], "head"
+        return None
+
+    def head_code(self, text: str) -> str | None:
+        """The code of the longest disease name the mention ends with, its leading modifiers dropped one word at
+        a time ("testicular tuberculosis" -> "tuberculosis", "febrile UTI" -> "UTI", "subacute bacterial
+        endocarditis" -> "bacterial endocarditis"). Stops at a word that changes what follows ("non-infectious
+        uveitis", "post-streptococcal ...": :data:`HEAD_STOP`) and never falls back to a bare generic head
+        ("disease", "syndrome": :data:`GENERIC_HEADS`)."""
+        words = _norm(text).split(" ")
+        for i in range(1, len(words)):
+            if words[i - 1] in HEAD_STOP:
+                return None
+            tail = " ".join(words[i:])
+            if tail in GENERIC_HEADS:
+                return None
+            code = self.names.get(tail) or self.terms.get(tail)
+            if code is not None:
+                return code
         return None
 
     def codes_for_pathogen(self, surface: str, concept_name: str | None = None) -> tuple[list[str], str] | None:
@@ -229,6 +275,18 @@ class ICD10CMIndex:
             m = _AGENT_PHRASE.match(surface.strip())
             if m:
                 code = self.agent(m.group("agent") or m.group("agent2"))
+        if code is None:
+            # a disease named where a pathogen was tagged ("herpes", "influenza"): the curated disease names only
+            code = self.names.get(_norm(surface))
+        if code is None:
+            # leading modifiers: "multiresistant Pseudomonas aeruginosa", "methicillin-sensitive S. aureus"
+            words = _norm(surface).split(" ")
+            for i in range(1, len(words)):
+                if words[i - 1] in HEAD_STOP:
+                    break
+                code = self.agents.get(" ".join(words[i:]))
+                if code is not None:
+                    break
         return ([code], "agent") if code is not None else None
 
 

@@ -45,6 +45,7 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 
 from imner.lexicon import Concept, Lexicon, normalize_term
+from imner.lexicon.normalize import singular
 
 __all__ = ["MODIFIERS", "Match", "STAGES", "STOPWORDS", "TermMatcher", "is_codeless", "singular", "strip_modifiers"]
 
@@ -82,29 +83,6 @@ class Match:
 
 
 NO_MATCH = Match()
-
-
-def singular(word: str) -> str:
-    """English (and Latin) plural -> singular for one lower-case word; the word itself when unsure."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("oses"):
-        return word[:-2] + "is"
-    if word.endswith("itides"):
-        return word[:-4] + "s"
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes", "zes")):
-        return word[:-2]
-    if word.endswith("cocci") or word.endswith("illi"):
-        return word[:-1] + "us"
-    if word.endswith("ia") and word in ("bacteria", "spirochaetia"):
-        return word[:-1] + "um"
-    if word.endswith("ae"):
-        return word[:-1]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
-        return word[:-1]
-    return word
 
 
 #: organ adjective <-> noun (DO says "kidney failure", MeSH and case reports "renal failure")

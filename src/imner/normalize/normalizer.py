@@ -37,7 +37,8 @@ Attrs written (keys not applicable are absent; a second run replaces them, and a
     diseases: a **list** of ICD-10-CM codes (``["M32.9"]``; several when DO/MONDO map to several); when the
     concept has none from DO/MONDO (``icd10cm_source: "do-mondo"``), the code the ICD-10-CM tabular list or the
     curated names give the long form, the mention or the concept name (``"icd10cm-term"``, ``"curated"``), or
-    the code of the infection an agent phrase names ("CMV infection": ``"agent"``). Pathogens: the code of the
+    the code of the infection an agent phrase names ("CMV infection": ``"agent"``), or the code of the longest
+    known name the mention ends with ("ocular tuberculosis" -> A15.9: ``"head"``). Pathogens: the code of the
     infection the pathogen names ("HIV", "HCV"), or its B95-B97 agent code ("Staphylococcus aureus"),
     ``icd10cm_source: "agent"``. Absent when nothing gives one (:mod:`imner.normalize.icd10cm`).
 ``category``, ``subcategory``

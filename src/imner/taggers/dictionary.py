@@ -11,7 +11,8 @@ Matching (all normalization in :mod:`imner.lexicon.normalize`):
   end at a token end, or just before a hyphenated suffix such as ``-associated``, ``-induced``, ``-positive``
   (``SLE-associated`` gives ``SLE``); it never starts inside a token (``non-Hodgkin`` does not give
   ``Hodgkin``), and never crosses a line break;
-* a plural last word matches its singular (``seizures``, ``abscesses``, ``arteries``) when ``plurals`` is on;
+* a plural last word matches its singular (``seizures``, ``abscesses``, ``arteries``, ``stenoses``;
+  :func:`imner.lexicon.normalize.singular` without its Latin rules) when ``plurals`` is on;
 * short abbreviations (a key whose every written form is abbreviation-like, e.g. ``CMV``, ``RA``, ``DRESS``)
   match only when written in capitals or exactly as listed, so ``ra`` or ``dress`` in running text never fire;
 * a disease match right after a word that states its mechanism (``viral``, ``bacterial``, ``septic``,
@@ -38,7 +39,7 @@ from imner import schema
 from imner.configkit import check_int, checked_params, read_saved_config
 from imner.errors import ConfigError
 from imner.lexicon import LEXICON_DIR, Lexicon, load_lexicon, normalize_term
-from imner.lexicon.normalize import Piece, fold_text, iter_pieces
+from imner.lexicon.normalize import Piece, fold_text, iter_pieces, singular
 from imner.taggers.base import Tagger
 from imner.types import Document, Span
 from imner.text import within_one_sentence
@@ -73,18 +74,6 @@ def read_stoplist(path: str | Path) -> frozenset[str]:
         if line:
             out.add(normalize_term(line))
     return frozenset(out)
-
-
-def singular(piece: str) -> str | None:
-    """The singular of a plural-looking lower-case piece (``seizures`` -> ``seizure``, ``abscesses`` ->
-    ``abscess``, ``arteries`` -> ``artery``), or None."""
-    if len(piece) < 4 or not piece.isalpha() or not piece.endswith("s") or piece.endswith(("ss", "us", "is")):
-        return None
-    if piece.endswith("ies") and len(piece) > 4:
-        return piece[:-3] + "y"
-    if piece.endswith(("sses", "xes", "ches", "shes")):
-        return piece[:-2]
-    return piece[:-1]
 
 
 def _case_ok(abbreviations: dict[str, frozenset[str]], key: str, surface: str) -> bool:
@@ -265,8 +254,8 @@ class DictionaryTagger(Tagger):
         while i < n:
             p = pieces[i]
             longest = first.get(norms[i], 0)
-            sing = singular(norms[i]) if self.plurals else None
-            if not p.token_start or (longest == 0 and (sing is None or sing not in table)):
+            sing = singular(norms[i], latin=False) if self.plurals else None
+            if not p.token_start or (longest == 0 and (sing is None or sing == norms[i] or sing not in table)):
                 i += 1
                 continue
             found = None
@@ -276,8 +265,8 @@ class DictionaryTagger(Tagger):
                 key = " ".join(norms[i:j])
                 entry = table.get(key)
                 if entry is None and self.plurals and key not in self._stop:
-                    s = singular(norms[j - 1])
-                    if s is not None:
+                    s = singular(norms[j - 1], latin=False)
+                    if s != norms[j - 1]:
                         key = " ".join([*norms[i:j - 1], s])
                         entry = table.get(key)
                         if entry is not None and key in abbreviations:
