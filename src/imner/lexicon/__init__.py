@@ -254,9 +254,9 @@ def _parsed_index(path: Path, raw: bytes, sha: str) -> dict[str, Any]:
     """The index of ``raw`` with its tables parsed (concept lines as a list, terms as a dict), through the
     on-disk cache of :mod:`imner.cache` keyed by the file's sha256: a new process loads that in about a third of
     the time that decompressing and parsing the index takes."""
-    from imner.cache import cache_key, load, store
+    from imner.cache import cache_key, load, source_hash, store
 
-    ck = cache_key("lexicon", sha, 2)
+    ck = cache_key("lexicon", sha, source_hash("imner.lexicon", "imner.lexicon.index", "imner.lexicon.normalize"))
     hit = load(ck)
     if isinstance(hit, dict) and isinstance(hit.get("concepts"), list) and isinstance(hit.get("terms"), dict):
         return hit

@@ -174,7 +174,8 @@ def _cached_index(lexicon: Lexicon, extra: Mapping[str, str] | None) -> FuzzyInd
     key = None
     if lexicon.path is not None and lexicon.sha256:
         extra_sha = hashlib.sha256(repr(sorted((extra or {}).items())).encode("utf-8")).hexdigest()
-        key = cache.cache_key("fuzzy", lexicon.sha256, extra_sha)
+        key = cache.cache_key("fuzzy", lexicon.sha256, extra_sha,
+                              cache.source_hash("imner.normalize.fuzzy", "imner.lexicon.normalize", "imner.schema"))
         hit = cache.load(key)
         if isinstance(hit, dict):
             try:

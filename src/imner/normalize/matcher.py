@@ -218,8 +218,9 @@ def _secondary(lexicon: Lexicon) -> _SecondaryIndex:
         if idx is None:
             from imner import cache
 
-            key = cache.cache_key("secondary", lexicon.sha256) if lexicon.path is not None and lexicon.sha256 \
-                else None
+            key = None
+            if lexicon.path is not None and lexicon.sha256:
+                key = cache.cache_key("secondary", lexicon.sha256, cache.source_hash("imner.normalize.matcher"))
             hit = cache.load(key) if key is not None else None
             if isinstance(hit, tuple) and len(hit) == 2 and all(isinstance(t, dict) for t in hit):
                 idx = _SecondaryIndex((), hit)

@@ -190,7 +190,8 @@ class DictionaryTagger(Tagger):
             return None
         if self.lexicon_sha256 and lex.sha256 != self.lexicon_sha256:
             return None  # the lexicon property has warned about the mismatch; nothing is cached for it
-        return cache.cache_key("dictfirst", lex.sha256, stop_sha, self.labels, self.min_term_length)
+        return cache.cache_key("dictfirst", lex.sha256, stop_sha, self.labels, self.min_term_length,
+                               cache.source_hash("imner.taggers.dictionary"))
 
     def _compile(self) -> tuple["_Entries", dict[str, int]]:
         """key -> (label, concept id, other ids of that label), as a lazy table over the lexicon (:class:`_Entries`:
