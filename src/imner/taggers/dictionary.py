@@ -104,6 +104,11 @@ class _Entries:
         self._curated = lex.curated
         self._memo: dict[str, tuple[str, str, tuple[str, ...]] | None] = {}
 
+    @property
+    def terms(self) -> dict[str, str]:
+        """The lexicon's keys (a superset of the keys with an entry), for a fast test before :meth:`get`."""
+        return self._terms
+
     def get(self, key: str) -> tuple[str, str, tuple[str, ...]] | None:
         if key not in self._terms:  # most keys a text tries: nothing to keep
             return None
@@ -246,6 +251,8 @@ class DictionaryTagger(Tagger):
     def tag_text(self, text: str) -> list[Span]:
         """Spans of one text, sorted and non-overlapping."""
         table, first = self._compile()
+        # most keys a text tries are no lexicon term: the dict test here spares them the table's method call
+        terms = table.terms
         abbreviations = self._abbreviations
         pieces = list(iter_pieces(fold_text(text)))
         norms = [p.norm for p in pieces]
@@ -256,7 +263,8 @@ class DictionaryTagger(Tagger):
             p = pieces[i]
             longest = first.get(norms[i], 0)
             sing = singular(norms[i], latin=False) if self.plurals else None
-            if not p.token_start or (longest == 0 and (sing is None or sing == norms[i] or sing not in table)):
+            if not p.token_start or (longest == 0 and (sing is None or sing == norms[i] or sing not in terms
+                                                  or table.get(sing) is None)):
                 i += 1
                 continue
             found = None
@@ -264,12 +272,12 @@ class DictionaryTagger(Tagger):
                 if not self._ends_ok(pieces, j):
                     continue
                 key = " ".join(norms[i:j])
-                entry = table.get(key)
+                entry = table.get(key) if key in terms else None
                 if entry is None and self.plurals and key not in self._stop:
                     s = singular(norms[j - 1], latin=False)
                     if s != norms[j - 1]:
                         key = " ".join([*norms[i:j - 1], s])
-                        entry = table.get(key)
+                        entry = table.get(key) if key in terms else None
                         if entry is not None and key in abbreviations:
                             entry = None
                 if entry is None:
