@@ -169,7 +169,7 @@ def build_once(holder: dict, lexicon: Lexicon, extra: Mapping[str, str] | None) 
 def _cached_index(lexicon: Lexicon, extra: Mapping[str, str] | None) -> FuzzyIndex:
     import hashlib
 
-    from imner import cache
+    import imner.cache as cache
 
     key = None
     if lexicon.path is not None and lexicon.sha256:

@@ -216,7 +216,7 @@ def _secondary(lexicon: Lexicon) -> _SecondaryIndex:
     with _LOCK:
         idx = _SECONDARY.get(lexicon)
         if idx is None:
-            from imner import cache
+            import imner.cache as cache
 
             key = None
             if lexicon.path is not None and lexicon.sha256:
