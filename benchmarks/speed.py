@@ -250,9 +250,8 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def render(res: dict) -> str:
-    md = header("Speed: imner against spaCy en_core_web_sm (NER only)", res["info"])
-    md += ["Whole process, start-up included, medians of "
+def pair_table(res: dict) -> list[str]:
+    md = ["Whole process, start-up included, medians of "
            f"{res['repeats']} alternating runs each; words = whitespace words of the input. Ratio = imner words/s "
            "over spaCy words/s in the same run (wall clock; CPU: per CPU-second). The machine is shared and loaded "
            "(see the load average above): absolute figures are noisy, the ratio is what counts. imner runs every "
@@ -265,6 +264,13 @@ def render(res: dict) -> str:
         md.append(f"| {r['input']} | {r['documents']} | {r['words']:,} | {r['workers']} | "
                   f"{r['imner']['words_per_s']:,} | {r['spacy']['words_per_s']:,} | **{r['ratio_wall']}** | "
                   f"{r['ratio_cpu']} | {r['imner']['peak_rss_mb']} | {r['spacy']['peak_rss_mb']} | {rss_ratio} |")
+    return md
+
+
+def render(res: dict) -> str:
+    md = header("Speed: imner against spaCy en_core_web_sm (NER only)", res["info"])
+    if res["pairs"]:
+        md += pair_table(res)
     for r in res.get("alone", []):
         md += ["", f"imner alone on {r['input']} ({r['chars']:,} characters, {r['words']:,} words; spaCy left "
                f"out: its peak memory grows with a document's length, see the single-line row above): "
@@ -312,10 +318,10 @@ def render(res: dict) -> str:
     return "\n".join(md) + "\n"
 
 
-def rerender() -> None:
-    """Rewrite speed.md from speed.json (after a change of the report's wording; the figures are not rerun)."""
-    res = json.loads((RESULTS / "speed.json").read_text(encoding="utf-8"))
-    (RESULTS / "speed.md").write_text(render(res), encoding="utf-8")
+def rerender(name: str = "speed") -> None:
+    """Rewrite <name>.md from <name>.json (after a change of the report's wording; the figures are not rerun)."""
+    res = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+    (RESULTS / f"{name}.md").write_text(render(res), encoding="utf-8")
 
 
 def main() -> None:
