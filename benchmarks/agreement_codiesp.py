@@ -14,6 +14,7 @@ over documents; the focus classes (IMMUNE_DISEASE, INFECTIOUS_DISEASE, PATHOGEN)
 Sample 2 (RECIPE.md addendum v4) was drawn after guideline v1.3: 30 other training documents, annotated once more
 from the raw text and guideline v1.3 only (``corpus/imd-cases/codiesp/agreement-v13/``), compared with the gold as it
 stood then (``decisions/``, snapshotted in ``agreement-v13-gold/`` before sample 2's disagreements were adjudicated).
+Sample 3 (addendum v5) likewise under guideline v1.5: ``agreement-v15/`` against the snapshot ``agreement-v15-gold/``.
 
 Run: ``python benchmarks/agreement_codiesp.py`` (writes benchmarks/results/agreement_codiesp.{json,md}).
 """
@@ -40,6 +41,9 @@ SAMPLES = (
     (2, "agreement-v13-gold", "agreement-v13", "the gold as it stood when sample 2 was drawn (after adjudication of "
      "sample 1 and the consistency pass; snapshot before sample 2 was adjudicated), against an independent "
      "annotation under guideline v1.3"),
+    (3, "agreement-v15-gold", "agreement-v15", "the gold as it stood when sample 3 was drawn (after adjudication of "
+     "samples 1 and 2; snapshot before the second annotation started), against an independent annotation under "
+     "guideline v1.5"),
 )
 
 

@@ -116,20 +116,22 @@ def read_selection() -> list[dict]:
 
 
 def agreement_sample(n: int) -> list[str]:
-    """The documents of agreement sample ``n`` (RECIPE.md step 6 for 1, addendum v4 step 9 for 2).
+    """The documents of agreement sample ``n`` (RECIPE.md step 6 for 1, addendum v4 step 9 for 2, addendum v5
+    step 10 for 3).
 
-    Sample 1 is ``second_pass == "yes"`` in ``selection.tsv``; sample 2 is the next 15 training documents of the
-    strata immune-rich and infectious-rich in seeded-hash order (training ranks 16-30 of each).
+    Sample 1 is ``second_pass == "yes"`` in ``selection.tsv``; samples 2 and 3 are the next 15 training documents
+    of the strata immune-rich and infectious-rich in seeded-hash order (training ranks 16-30, then 31-45, of each).
     """
     rows = read_selection()
     if n == 1:
         return [r["doc_id"] for r in rows if r["second_pass"] == "yes"]
-    if n != 2:
-        raise ValueError(f"agreement sample {n}: only 1 and 2 exist (RECIPE.md steps 6 and 9)")
+    if n not in (2, 3):
+        raise ValueError(f"agreement sample {n}: only 1, 2 and 3 exist (RECIPE.md steps 6, 9 and 10)")
+    lo = 15 * (n - 1)
     out = []
     for stratum in ("immune-rich", "infectious-rich"):
         train = sorted((r["doc_id"] for r in rows if r["stratum"] == stratum and r["split"] == "train"), key=seeded)
-        out += train[15:30]
+        out += train[lo:lo + 15]
     return out
 
 
