@@ -47,6 +47,9 @@ SAMPLES = (
 )
 
 
+RECIPE_STEP = {1: "step 6", 2: "addendum v4, step 9", 3: "addendum v5, step 10"}
+
+
 def compare(sample_no: int, first_dir: str, second_dir: str) -> dict | None:
     """Agreement of the two annotations of one sample; None when the second annotation is not there yet."""
     cdir = codiesp.corpus_dir()
@@ -95,7 +98,7 @@ def main() -> None:
         if r is None:
             continue
         samples[str(n)] = r
-        lines += [f"## Sample {n} (RECIPE.md {'step 6' if n == 1 else 'addendum v4, step 9'}): {what}", ""]
+        lines += [f"## Sample {n} (RECIPE.md {RECIPE_STEP[n]}): {what}", ""]
         lines += table(r) + [""]
     # sample 1's figures stay at the top level of the JSON, where earlier readers found them
     result = {**info, **samples["1"], "samples": samples}

@@ -90,7 +90,7 @@ def _step_docs() -> tuple[ContextAnnotator, list[list[Document]]]:
     docs = list(read_brat(data_path("maccrobat", "MACCROBAT2020")))
     docs = [d.with_spans(s.evolve(label=bench.MAPPED[s.label]) for s in d.spans if s.label in bench.MAPPED)
             for d in docs]
-    return ContextAnnotator(), [docs[i:i + 100] for i in range(0, len(docs), 100)]
+    return ContextAnnotator(), bench.step_chunks(docs)
 
 
 def _run_step(ann: ContextAnnotator, chunks: list[list[Document]], prof: cProfile.Profile | None = None) -> float:

@@ -671,7 +671,7 @@ def test_packaged_rules_pass_the_full_check_and_the_packaged_index_is_current():
     assert checked == load_rules()
     stored = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
     built = build_index(checked)
-    assert (stored["lead"], stored["first"]) == (built["lead"], built["first"]), \
+    assert (stored["lead"], stored["first"], stored["follow"]) == (built["lead"], built["first"], built["follow"]), \
         "stale: run imner build context-index"
 
 
@@ -753,3 +753,164 @@ def test_assertion_outputs_stay_as_they_were(ann, text, mentions, expected):
     got = {s.text_in(text): tuple(s.attrs[k] for k in ("negated", "uncertain", "hypothetical", "historical",
                                                         "experiencer")) for s in out.spans}
     assert got == expected
+
+
+# ------------------------------------------------------------------ issue 16: scope fixes (sentences written here)
+
+def test_cue_inside_an_entity_it_does_not_modify_stays_in_that_entity(ann):
+    # "could not" names the finding "could not walk"; it does not negate what follows the entity
+    assert negated(ann, "On review his legs could not walk, tremor of the hands was marked.", "could not walk",
+                   "tremor") == {"could not walk": False, "tremor": False}
+    # a cue that opens the entity still reaches past it
+    assert negated(ann, "He takes no regular medication or inhaler.", "no regular medication", "inhaler",
+                   label="MEDICATION") == {"no regular medication": True, "inhaler": True}
+
+
+def test_a_new_clause_with_its_subject_ends_a_backward_negation(ann):
+    assert negated(ann, "She reported palpitations before the syncope and she denied chest pain.",
+                   "palpitations", "syncope", "chest pain") == \
+        {"palpitations": False, "syncope": False, "chest pain": True}
+
+
+def test_declined_as_fell_is_not_a_refusal(ann):
+    assert negated(ann, "Visual acuity declined to 6/60 with marked photophobia.", "photophobia") == \
+        {"photophobia": False}
+    assert negated(ann, "He declined the proposed splenectomy.", "splenectomy", label="THERAPEUTIC_PROCEDURE") == \
+        {"splenectomy": True}
+
+
+def test_source_agent_and_change_phrases_end_the_negation(ann):
+    assert negated(ann, "There was no oozing from the central line.", "oozing", "central line",
+                   label="THERAPEUTIC_PROCEDURE") == {"oozing": True, "central line": False}
+    assert negated(ann, "The hernia could not be reduced by gentle manual pressure.", "manual pressure",
+                   label="THERAPEUTIC_PROCEDURE") == {"manual pressure": False}
+    assert negated(ann, "She has had no further worsening of her psoriasis.", "psoriasis",
+                   label="IMMUNE_DISEASE") == {"psoriasis": False}
+    assert negated(ann, "Sequencing found no variants associated with Alport syndrome.", "Alport syndrome",
+                   label="OTHER_DISEASE") == {"Alport syndrome": False}
+
+
+def test_a_procedure_right_after_no_was_not_done(ann):
+    assert negated(ann, "No biopsy was taken at that time.", "biopsy", label="DIAGNOSTIC_PROCEDURE") == \
+        {"biopsy": True}
+    # further away, the test is where a finding was looked for
+    assert negated(ann, "No mass was seen on the abdominal CT.", "mass", "abdominal CT",
+                   label="DIAGNOSTIC_PROCEDURE") == {"mass": True, "abdominal CT": False}
+
+
+def test_stopped_and_switched_treatments(ann):
+    med = "MEDICATION"
+    assert negated(ann, "The methotrexate was initially stopped after the rash.", "methotrexate", label=med) == \
+        {"methotrexate": True}
+    assert negated(ann, "Vasopressors were weaned off overnight.", "Vasopressors", label=med) == {"Vasopressors": True}
+    assert negated(ann, "Dialysis was terminated after two sessions.", "Dialysis", label="THERAPEUTIC_PROCEDURE") == \
+        {"Dialysis": True}
+    # the drug switched from is stopped, the one switched to is given
+    assert negated(ann, "She was switched from azathioprine to mycophenolate.", "azathioprine", "mycophenolate",
+                   label=med) == {"azathioprine": True, "mycophenolate": False}
+    # a dose or route change is not a stop
+    assert negated(ann, "The heparin dose was changed to 800 units per hour.", "heparin", label=med) == \
+        {"heparin": False}
+
+
+def test_procedures_set_aside_or_prevented(ann):
+    tp = "THERAPEUTIC_PROCEDURE"
+    assert negated(ann, "Lung biopsy was not considered because of her bleeding risk.", "Lung biopsy",
+                   label="DIAGNOSTIC_PROCEDURE") == {"Lung biopsy": True}
+    assert negated(ann, "Dense adhesions prevented complete resection of the cyst.", "complete resection",
+                   label=tp) == {"complete resection": True}
+    assert negated(ann, "Cardioversion was not clinically indicated.", "Cardioversion", label=tp) == \
+        {"Cardioversion": True}
+    assert negated(ann, "She failed to repeat the echocardiogram.", "repeat the echocardiogram",
+                   label="DIAGNOSTIC_PROCEDURE") == {"repeat the echocardiogram": True}
+    # a clause of reason after ", as" is outside the backward scope
+    assert negated(ann, "The stone was extracted whole with a basket, as lithotripsy was not possible.",
+                   "basket", "lithotripsy", label=tp) == {"basket": False, "lithotripsy": True}
+
+
+def test_conditions_that_went_away(ann):
+    assert negated(ann, "Her arthralgia then subsided over two weeks.", "arthralgia") == {"arthralgia": True}
+    assert negated(ann, "Treatment led to normalization of the fever curve.", "fever curve") == {"fever curve": True}
+
+
+def test_not_of_a_modifier_or_of_a_correction_is_not_a_negation(ann):
+    assert negated(ann, "She had recurrent, but not fatal, bouts of hypoglycaemia.", "hypoglycaemia") == \
+        {"hypoglycaemia": False}
+    assert negated(ann, "Despite fluids it was not possible to correct the hyponatraemia.", "hyponatraemia") == \
+        {"hyponatraemia": False}
+    assert negated(ann, "His hypokalaemia could not be corrected orally.", "hypokalaemia") == {"hypokalaemia": False}
+    # "relieved" reaches back only to the finding right before it
+    assert negated(ann, "He mobilised early with headache relieved by rest.", "mobilised", "headache") == \
+        {"mobilised": False, "headache": True}
+
+
+def test_the_comma_of_a_leading_clause_ends_its_negation(ann):
+    assert negated(ann, "As she declined further chemotherapy, nodal recurrence was found in May.", "chemotherapy",
+                   "nodal recurrence") == {"chemotherapy": True, "nodal recurrence": False}
+    assert negated(ann, "Although there was no fever, a dry cough persisted.", "fever", "dry cough") == \
+        {"fever": True, "dry cough": False}
+    # a sentence that does not open with such a clause keeps its list in scope
+    assert negated(ann, "No fever, rash, or joint pain.", "fever", "rash", "joint pain") == \
+        {"fever": True, "rash": True, "joint pain": True}
+
+
+def test_either_way_and_adjective_negative(ann):
+    tp = "THERAPEUTIC_PROCEDURE"
+    assert negated(ann, "Nephrectomy with or without adrenalectomy is planned.", "adrenalectomy", label=tp) == \
+        {"adrenalectomy": False}
+    # "negative" as an adjective reaches the phrase it opens, not one further on
+    assert negated(ann, "A negative quantiferon test is required before starting adalimumab.", "adalimumab",
+                   label="MEDICATION") == {"adalimumab": False}
+    assert negated(ann, "Patients with septic arthritis will also be excluded.", "septic arthritis",
+                   label="INFECTIOUS_DISEASE") == {"septic arthritis": False}
+
+
+@pytest.mark.parametrize("pattern, follow", [
+    (r"\bwas\s+not\b", {"was": set("nN")}),
+    (r"(?<!\w)(?:in|of)\s+(?:his|the)\s+mother", {"in": set("hHtT"), "of": set("hHtT")}),
+    (r"\bnot\s*,?\s*(?:seen|ruled)", {"not": set("sSrR,ſ")}),
+    (r"\bwas\b", {}),                          # may end right after the word: nothing to check
+    (r"\bwas\s+(?:\w+ly\s+)?resolved", {}),    # any word may follow: not worked out
+    (r"\bin\s+\d{4}", {}),                     # \d is any Unicode digit: not worked out
+    (r"\bfoo\s+x|\bbar\s*-\s*y", {"foo": set("xX"), "bar": set("-")}),
+])
+def test_follow_chars(pattern, follow):
+    from imner.context.lead import follow_chars
+    assert {w: set(c) for w, c in follow_chars(pattern).items()} == follow
+
+
+def test_the_next_character_check_finds_every_cue_the_regexes_find(monkeypatch):
+    """Skipping a token where the character after it starts none of its phrases or patterns (``follow``) finds
+    the same cues as trying every token, whatever the white space, hyphens and punctuation after the words."""
+    from imner.context import matcher as matcher_mod
+    from imner.text import sentences_with_tokens
+
+    base = ("No fever.  She was not  seen in\tcase of rash; in-case of pain, of his mother had lupus. "
+            "History of TB; history\nof asthma at risk for sepsis, to rule out lupus at  risk of falls. "
+            "It was ruled out, which was not performed.\nThe patient had no fever and had been well. "
+            "Was suggested but declined. In 2005 she had been treated. To - rule out TB. at-risk for. "
+            "Not seen. No- fever. in  the donor, of the donor. Had  no rash, that was excluded.")
+    texts = [base, base.upper(), base.lower(), base.replace(" ", "  "), base.replace(" ", "\n")]
+
+    def all_cues(m):
+        return [[(c.start, c.end, c.rule.literal) for (_, _), toks in sentences_with_tokens(t)
+                 for c in m.cues(t, toks)] for t in texts]
+
+    rules = load_rules()
+    with_check = all_cues(_Matcher(rules))
+    monkeypatch.setattr(matcher_mod, "_follow", lambda *a: None)
+    assert all_cues(_Matcher(rules)) == with_check
+    assert sum(map(len, with_check)) >= 60
+
+
+def test_an_entity_that_is_a_termination_word_still_ends_the_scope():
+    # event verbs annotated as entities of their own (MACCROBAT's Clinical_event): "presented" still ends "no known"
+    ann = ContextAnnotator(skip_labels=())
+    text = "A woman with no known cardiac disease presented with dyspnoea."
+    out = flags(ann, text, {"cardiac disease": "OTHER_DISEASE", "presented": "EVENT", "dyspnoea": "SIGN_SYMPTOM"})
+    assert {m: f["negated"] for m, f in out.items()} == \
+        {"cardiac disease": True, "presented": False, "dyspnoea": False}
+    # a phrase that goes on past the entity still negates the entity itself
+    assert negated(ContextAnnotator(), "He is without contraindications to anticoagulation.", "contraindications",
+                   "anticoagulation", label="THERAPEUTIC_PROCEDURE") == \
+        {"contraindications": True, "anticoagulation": False}

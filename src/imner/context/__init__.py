@@ -73,7 +73,10 @@ Scope policy
     ``max_scope`` words, whichever comes first (a termination phrase inside an entity, as in "source of bleeding",
     is ignored; one that starts inside an entity ends scopes after it, so "no allergy to penicillin" negates
     "allergy" and not "penicillin"; an entity without a trigger in it counts as one word, so a list of long findings
-    stays in scope). Other entities do **not** end a scope, so "no fever, chills or cough" negates all three.
+    stays in scope; a cue inside an entity that it does not modify reaches only what lies inside that entity:
+    "[could not walk], [tremor]"; the comma that closes a leading subordinate clause, as in "As she declined
+    chemotherapy, [recurrence] followed" or "Although there was no fever, [cough] persisted", ends a negation inside
+    the clause). Other entities do **not** end a scope, so "no fever, chills or cough" negates all three.
     Phrases are matched leftmost-longest without overlap, so "no history of" (negation) beats "history of"
     (historical), "would not support a diagnosis of" hides the termination phrase "diagnosis of" (and "nor were
     there" the termination "were"), and a pseudo-trigger hides every trigger it overlaps.

@@ -86,7 +86,9 @@ def lead_words(pattern: str) -> frozenset[str] | None:
     return _lead_words_of(parsed)
 
 
-def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
+def _lead_words_of(parsed: list[Any], tails: dict[str, list[list[Any]]] | None = None) -> frozenset[str] | None:
+    """:func:`lead_words` of one alternative; ``tails`` (when given) gets, for each word, the parsed items that
+    may follow it in a match."""
     if not parsed:
         return None
     op, av = parsed[0]
@@ -120,12 +122,140 @@ def _lead_words_of(parsed: list[Any]) -> frozenset[str] | None:
         elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] == 0 and acc and list(av[2]) \
                 and _starts_non_word(list(av[2])[0]):
             words.add(acc)  # "\s*" after a word: either a non-word character or what follows
-            states.append((acc, tail))
+            if tails is not None:
+                tails.setdefault(acc, []).append(rest)
+            else:
+                states.append((acc, tail))
         elif acc and _starts_non_word(item):
             words.add(acc)
+            if tails is not None:
+                tails.setdefault(acc, []).append(rest)
         else:
             return None
     return frozenset(words) or None
+
+
+# ------------------------------------------------------------------- what may follow the lead word
+
+#: characters outside ASCII that a lower-case ASCII letter matches under ``re.IGNORECASE`` (the only ones)
+_FOLD_EXTRA = {"i": "İı", "k": "\u212a", "s": "ſ"}
+_MAX_FOLLOW_SET = 200
+
+
+def _variants(c: str) -> frozenset[str] | None:
+    """The characters ``c`` matches case-insensitively (``None`` outside ASCII: not worked out)."""
+    if not c.isascii():
+        return None
+    low = c.lower()
+    return frozenset({c, low, c.upper()} | set(_FOLD_EXTRA.get(low, "")))
+
+
+def _first_non_space(items: list[Any]) -> tuple[frozenset[str], bool] | None:
+    """The characters that the first non-white-space character a match of ``items`` consumes can be, and
+    whether the items can match white space only (or nothing); ``None`` where that is not worked out here."""
+    out: set[str] = set()
+    for item in items:
+        r = _item_first_non_space(item)
+        if r is None:
+            return None
+        chars, passes = r
+        out |= chars
+        if len(out) > _MAX_FOLLOW_SET:
+            return None
+        if not passes:
+            return frozenset(out), False
+    return frozenset(out), True
+
+
+def _item_first_non_space(item: tuple[Any, Any]) -> tuple[frozenset[str], bool] | None:
+    op, av = item
+    name = str(op)
+    if name == "LITERAL":
+        c = chr(av)
+        if c.isspace():
+            return frozenset(), True
+        v = _variants(c)
+        return None if v is None else (v, False)
+    if name == "IN":
+        chars: set[str] = set()
+        passes = False
+        for o, a in av:
+            o = str(o)
+            if o == "LITERAL":
+                c = chr(a)
+                if c.isspace():
+                    passes = True
+                    continue
+                v = _variants(c)
+                if v is None:
+                    return None
+                chars |= v
+            elif o == "RANGE" and a[1] - a[0] < 64 and a[1] < 128:
+                for x in range(a[0], a[1] + 1):
+                    if chr(x).isspace():
+                        passes = True
+                    else:
+                        chars |= _variants(chr(x)) or set()
+            elif o == "CATEGORY" and str(a) == "CATEGORY_SPACE":
+                passes = True
+            else:  # \w, \d (any Unicode digit), a negated class, a wide range: not worked out
+                return None
+        return frozenset(chars), passes
+    if name in ("AT", "ASSERT", "ASSERT_NOT"):  # zero width: leaving the condition out only widens the set
+        return frozenset(), True
+    if name == "SUBPATTERN":
+        return _first_non_space(list(av[3]))
+    if name == "BRANCH":
+        chars = set()
+        passes = False
+        for alt in av[1]:
+            r = _first_non_space(list(alt))
+            if r is None:
+                return None
+            chars |= r[0]
+            passes = passes or r[1]
+        return frozenset(chars), passes
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        lo, _, sub = av
+        r = _first_non_space(list(sub))
+        if r is None:
+            return None
+        return r[0], r[1] or lo == 0
+    return None
+
+
+def follow_chars(pattern: str) -> dict[str, frozenset[str]] | None:
+    """For each of :func:`lead_words` of ``pattern``: the characters that the first non-white-space
+    character after the word can be in a match (case variants included). The matcher skips a token that is
+    the word where the text goes on otherwise (one character read instead of a regex tried). A word is left
+    out when this is not worked out for it, or when the match can end right after it; ``None`` when the
+    pattern is not of :func:`lead_words`' shape."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+        parsed = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # noqa: BLE001 - a parser change only costs speed, never matches
+        return None
+    alts = [list(alt) for alt in parsed[0][1][1]] if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH" \
+        else [parsed]
+    tails: dict[str, list[list[Any]]] = {}
+    for alt in alts:
+        if _lead_words_of(alt, tails) is None:
+            return None
+    out: dict[str, frozenset[str]] = {}
+    unknown: set[str] = set()
+    for word, rests in tails.items():
+        chars: set[str] = set()
+        for rest in rests:
+            r = _first_non_space(rest)
+            if r is None or r[1]:
+                unknown.add(word)
+                break
+            chars |= r[0]
+        else:
+            out[word] = frozenset(chars)
+    for word in unknown:
+        out.pop(word, None)
+    return out
 
 
 # ------------------------------------------------------------------------------ the packaged index
@@ -135,8 +265,9 @@ _PACKAGED: list[dict[str, Any]] = []
 
 def packaged_index() -> dict[str, Any]:
     """The index worked out beforehand for the packaged rules (``resources/context_rules.index.json``):
-    ``lead`` (pattern -> its :func:`lead_words`, a sorted list or ``None``) and ``first`` (literal -> its
-    first token in lower case). Read once; an unreadable file is an empty index (the matcher then works it
+    ``lead`` (pattern -> its :func:`lead_words`, a sorted list or ``None``), ``first`` (literal -> its
+    first token in lower case) and ``follow`` (pattern -> its :func:`follow_chars`, word -> the characters as
+    one sorted string, or ``None``). Read once; an unreadable file is an empty index (the matcher then works it
     all out itself)."""
     if not _PACKAGED:
         from imner.context.rules import DEFAULT_INDEX_PATH
@@ -144,7 +275,8 @@ def packaged_index() -> dict[str, Any]:
             data = json.loads(DEFAULT_INDEX_PATH.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        _PACKAGED.append({"lead": dict(data.get("lead", {})), "first": dict(data.get("first", {}))})
+        _PACKAGED.append({"lead": dict(data.get("lead", {})), "first": dict(data.get("first", {})),
+                          "follow": dict(data.get("follow", {}))})
     return _PACKAGED[0]
 
 
@@ -158,14 +290,19 @@ def build_index(rules: Any) -> dict[str, Any]:
     """The index of :func:`packaged_index` for ``rules``, worked out."""
     lead: dict[str, list[str] | None] = {}
     first: dict[str, str] = {}
+    follow: dict[str, dict[str, str] | None] = {}
     for r in rules:
         if r.pattern is not None:
             words = lead_words(r.pattern)
             lead[r.pattern] = None if words is None else sorted(words)
+            if words is not None:
+                found = follow_chars(r.pattern)
+                follow[r.pattern] = None if found is None else {w: "".join(sorted(c)) for w, c in found.items()}
         else:
             first[r.literal] = first_token(r.literal)
     return {"note": "what imner.context's matcher works out from context_rules.json at start-up, worked out "
-                    "beforehand; rewrite with: imner build context-index", "lead": lead, "first": first}
+                    "beforehand; rewrite with: imner build context-index", "lead": lead, "first": first,
+            "follow": follow}
 
 
 def packaged_index_text() -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Any, Sequence
 
-from imner.context.lead import DIGIT_LEAD, first_token, lead_words, packaged_index, word_trie
+from imner.context.lead import DIGIT_LEAD, _variants, first_token, follow_chars, lead_words, packaged_index, word_trie
 from imner.context.rules import LITERAL_SEPARATOR, ContextRule
 from imner.text import Token
 
@@ -166,7 +166,7 @@ class _Entry:
     ``leads`` are ``(group, rule)``, in rule order. ``standalone``: ``(regex, rule)`` tried one by one
     instead, when the patterns cannot be joined (a pattern with group references or global inline flags)."""
 
-    __slots__ = ("screen", "pattern_screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources")
+    __slots__ = ("screen", "pattern_screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources", "follow")
 
     def __init__(self, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> None:
         self.lit_rx: re.Pattern[str] | None = None
@@ -175,6 +175,9 @@ class _Entry:
         self.pattern_screen: re.Pattern[str] | None = None
         self.leads: list[tuple[int, ContextRule]] = []
         self.standalone: list[tuple[re.Pattern[str], ContextRule]] = []
+        #: where the entry is a whole token: the characters the first non-white-space character after it can be
+        #: in a match of any of its phrases or patterns (``None``: not worked out, always try the screen)
+        self.follow: frozenset[str] | None = None
         screen: list[str] = []
         lit_src = rx_src = pattern_screen = None
         if literal:
@@ -257,6 +260,38 @@ class _Entry:
                 cands.append(Cue(sm.start(), sm.end(), rule))
 
 
+_FOLLOW_CACHE: dict[str, dict[str, frozenset[str]] | None] = {}
+
+
+def _follow(word: str, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> frozenset[str] | None:
+    """:attr:`_Entry.follow` of the entry of ``word``: for a literal phrase, a hyphen or its second word's first
+    letter (a one-word phrase matches alone: ``None``); for a pattern, :func:`~imner.context.lead.follow_chars`."""
+    chars: set[str] = set()
+    for rule in literal:
+        words = rule.literal.split()
+        if len(words) < 2 or words[0].lower() != word:
+            return None
+        v = _variants(words[1][0])
+        if v is None:
+            return None
+        chars |= v
+        chars.add("-")
+    known = packaged_index()["follow"]
+    for rule in leads:
+        pattern = rule.pattern
+        if pattern not in _FOLLOW_CACHE:
+            if pattern in known:  # worked out beforehand for the packaged rules
+                k = known[pattern]
+                _FOLLOW_CACHE[pattern] = None if k is None else {w: frozenset(c) for w, c in k.items()}
+            else:
+                _FOLLOW_CACHE[pattern] = follow_chars(pattern)  # type: ignore[arg-type]
+        found = _FOLLOW_CACHE[pattern]  # type: ignore[index]
+        if found is None or word not in found:
+            return None
+        chars |= found[word]
+    return frozenset(chars) if chars else None
+
+
 class _Index:
     """The rules of one kind indexed by the word they start with (see :class:`Matcher`)."""
 
@@ -297,12 +332,16 @@ class _Index:
         self.part_entries: dict[str, _Entry] = {}  # word -> lead rules only, for a word inside a token
         self.digit_entry: _Entry | None = None
         self.scanned_rx: list[tuple[re.Pattern[str], ContextRule]] | None = None
+        self._part_screen: re.Pattern[str] | None | bool = False  # compiled on first use
 
     def entry(self, low: str) -> _Entry:
         ent = self.entries.get(low)
         if ent is None:
             leads = self.lead.get(low, []) if low.isalnum() or len(low) == 1 else []
-            ent = self.entries[low] = _Entry(self.literal.get(low, []), leads)
+            lits = self.literal.get(low, [])
+            ent = self.entries[low] = _Entry(lits, leads)
+            if not ent.standalone:
+                ent.follow = _follow(low, lits, leads)
         return ent
 
     def part_entry(self, word: str) -> _Entry:
@@ -315,6 +354,15 @@ class _Index:
         if self.digit_entry is None:
             self.digit_entry = _Entry([], self.digit)
         self.digit_entry.add(text, pos, cands)
+
+    def part_screen(self) -> re.Pattern[str] | None:
+        """A regex that finds, in a token's lower-case text, a word part (a run of letters and digits) that is a
+        lead word, as the loop over the parts would; ``None`` when no lead word can be a part."""
+        if self._part_screen is False:
+            words = sorted((w for w in self.lead if re.fullmatch(_WORD_PART, w)), key=lambda w: (-len(w), w))
+            self._part_screen = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, words)) + r")(?![^\W_])") \
+                if words else None
+        return self._part_screen  # type: ignore[return-value]
 
     def pattern_rules(self) -> list[tuple[re.Pattern[str], ContextRule]]:
         if self.scanned_rx is None:
@@ -330,6 +378,16 @@ class _Index:
         # the tokens that are an indexed word (most tokens stop at the entry's screen)
         for low, tok in compress(zip(lows, tokens), map(keys.__contains__, lows)):
             ent = entries.get(low) or self.entry(low)
+            follow = ent.follow
+            if follow is not None:  # the first character after the word and one space: none of the phrases
+                j = tok.end         # or patterns of the word goes on with it, so none matches here
+                c = text[j:j + 1]
+                if c == " ":
+                    c = text[j + 1:j + 2]
+                    if c not in follow and not c.isspace():
+                        continue
+                elif c not in follow and not (c.isspace() or c.isalnum() or c == "_"):
+                    continue
             screen = ent.screen
             if screen is None or screen.match(text, tok.start) is not None:
                 ent.exact(text, tok.start, cands)
@@ -342,12 +400,13 @@ class _Index:
         # then the tokens where a digit-led pattern or a word inside the token may start: a token that starts
         # with a digit, or one of several characters not all letters or digits ("non-tender", "HIV-1"); the
         # cues of one token stay in the order the rules are tried (only cues at one place are ever compared)
+        part_screen = None if digit else self.part_screen()
         for low, tok in compress(zip(lows, tokens), map(operator.not_, map(str.isalpha if digit else str.isalnum,
                                                                               lows))):
             if low.isalnum() or len(low) == 1:
                 if digit and low[0].isdecimal():
                     self.digit_add(text, tok.start, cands)
-            else:
+            elif digit or (part_screen is not None and part_screen.search(low) is not None):
                 for part in _word_part().finditer(low):
                     word = part.group()
                     if word in lead:

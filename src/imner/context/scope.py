@@ -25,6 +25,11 @@ _EXPERIENCER_RANK: dict[str, int] = {"patient": 0, "other": 1, "donor": 2, "fami
 assert set(_EXPERIENCER_RANK) == set(EXPERIENCERS)
 
 
+#: words that open a leading subordinate clause (or phrase) whose comma ends a negation inside it
+_SUBORDINATORS: frozenset[str] = frozenset({"as", "since", "because", "although", "though", "while", "whereas",
+                                            "when", "once", "after", "before", "despite", "given", "with"})
+_CLAUSE_END = ContextRule(literal="<comma after a leading clause>", direction="terminate",
+                          category="NEGATED_EXISTENCE")
 _TOKEN_TEXT = operator.attrgetter("text")
 _START = operator.attrgetter("start")
 _FRESH: dict[str, Any] = {**{f: False for f in FLAGS}, "experiencer": "patient", "section": None}
@@ -59,17 +64,23 @@ def _wordlike() -> re.Pattern[str]:
     return _WORDLIKE[0]
 
 
-def _with_attrs(sp: Span, attrs: dict[str, Any]) -> Span:
+#: the setters of Span's slots (a frozen dataclass's slots are written through their descriptors, as
+#: ``object.__setattr__`` does after looking the name up)
+_SPAN_SETTERS = tuple(Span.__dict__[f].__set__ for f in ("start", "end", "label", "score", "attrs", "fragments"))
+
+
+def _with_attrs(sp: Span, attrs: dict[str, Any], setters: tuple[Any, ...] = _SPAN_SETTERS) -> Span:
     """``sp`` with ``attrs`` instead of its own, made without :class:`Span`'s checks: its offsets, label and
     fragments are those of a span already checked (the assertion step makes one per entity, and the checks
     cost more than the rest of making it)."""
     new = _new_object(Span)
-    _set_field(new, "start", sp.start)
-    _set_field(new, "end", sp.end)
-    _set_field(new, "label", sp.label)
-    _set_field(new, "score", sp.score)
-    _set_field(new, "attrs", MappingProxyType(attrs))
-    _set_field(new, "fragments", sp.fragments)
+    set_start, set_end, set_label, set_score, set_attrs, set_fragments = setters
+    set_start(new, sp.start)
+    set_end(new, sp.end)
+    set_label(new, sp.label)
+    set_score(new, sp.score)
+    set_attrs(new, MappingProxyType(attrs))
+    set_fragments(new, sp.fragments)
     return new
 
 
@@ -77,6 +88,7 @@ def _set(flags: dict[str, Any], attr: str, value: Any) -> None:
     if attr == "experiencer":
         if _EXPERIENCER_RANK[value] > _EXPERIENCER_RANK[flags["experiencer"]]:
             flags["experiencer"] = value
+            flags["family"] = value == "family"
     else:
         flags[attr] = value
 
@@ -178,25 +190,27 @@ class ContextAnnotator:
         label_map = self.label_map
         pattern_cues = matcher.pattern_cues(text)
         pstarts = [c.start for c in pattern_cues]
-        sentences = sentences_with_tokens(text)
-        # the triggers of the whole text in one pass (each starts inside its token, so inside its sentence),
+        # the sentences that some span overlaps (the others are not read at all), with the range of ``order``
+        # that holds their spans
+        sentences = []
+        for (s, e), toks in sentences_with_tokens(text):
+            lo = bisect.bisect_left(starts, s)
+            while lo > 0 and spans[order[lo - 1]].end > s:
+                lo -= 1
+            hi = bisect.bisect_left(starts, e)
+            if lo < hi:
+                sentences.append((s, e, toks, lo, hi))
+        # the triggers of those sentences in one pass (each starts inside its token, so inside its sentence),
         # in text order (a stable sort: the cues of one token keep their order)
-        all_toks = list(chain.from_iterable(toks for _, toks in sentences))
+        all_toks = list(chain.from_iterable(sent[2] for sent in sentences))
         all_lows = list(map(str.lower, map(_TOKEN_TEXT, all_toks)))
         trig = matcher.candidates(text, all_toks, triggers=True, lows=all_lows)
         trig.sort(key=_START)
         trig_starts = list(map(_START, trig))
         first_tok = 0
-        for (s, e), toks in sentences:
+        for s, e, toks, lo, hi in sentences:
             k0 = first_tok
             first_tok += len(toks)
-            # spans that overlap this sentence
-            lo = bisect.bisect_left(starts, s)
-            while lo > 0 and spans[order[lo - 1]].end > s:
-                lo -= 1
-            hi = bisect.bisect_left(starts, e)
-            if lo >= hi:
-                continue
             extra = pattern_cues[bisect.bisect_left(pstarts, s):bisect.bisect_left(pstarts, e)]
             cands = [c for c in extra if is_trigger(c.rule)] if extra else []
             cands += trig[bisect.bisect_left(trig_starts, s):bisect.bisect_left(trig_starts, e)]
@@ -219,11 +233,19 @@ class ContextAnnotator:
                 if c.rule.direction != "terminate":
                     continue
                 cs = c.start
-                holder_ends = [b for a, b in bounds if a <= cs < b]
+                # (an entity that is the phrase itself, "[presented]", does not hold it)
+                holder_ends = [b for a, b in bounds if a <= cs < b and (a, b) != (cs, c.end)]
                 if not holder_ends:
                     terms.append(c)
                 elif max(holder_ends) < c.end:
                     terms.append(Cue(max(holder_ends), c.end, c.rule))
+            if toks[0].text.lower() in _SUBORDINATORS:
+                # "As the patient declined chemotherapy, [recurrence] was found": the comma that closes a leading
+                # subordinate clause ends a negation inside it
+                comma = next((t for t in toks if t.text == ","), None)
+                if comma is not None:
+                    terms.append(Cue(comma.start, comma.end, _CLAUSE_END))
+                    terms.sort(key=_START)
             if in_effect:
                 self._section_effects(results, spans, sent_spans, effect_of, terms, section_history)
             if not triggers:
@@ -256,6 +278,11 @@ class ContextAnnotator:
             for cue in triggers:
                 lo_c, hi_c = self._scope(cue, s, e, words, tok_starts, terms)
                 rule = cue.rule
+                # a cue inside an entity that it does not modify is part of that entity's own words ("[could not
+                # move], [hyperalgesia]"): it reaches only what lies inside the entity
+                for i, (a, b) in zip(sent_spans, bounds):
+                    if a <= cue.start and cue.end <= b and not self._reaches(cue, spans[i]):
+                        lo_c, hi_c = max(lo_c, a), min(hi_c, b)
                 for i, (a, b) in zip(sent_spans, bounds):
                     if a < hi_c and lo_c < b:
                         sp = spans[i]
@@ -263,13 +290,13 @@ class ContextAnnotator:
                             flags, used = results[i]
                             _set(flags, rule.flag, rule.value)  # type: ignore[arg-type]
                             used.append(cue)
-        for i, (flags, _) in enumerate(results):
-            if self.negation_wins and flags["negated"]:
+        # (``family`` follows ``experiencer`` as ``_set`` writes it)
+        for i in [i for i, r in enumerate(results) if r[0]["negated"]]:
+            flags, used = results[i]
+            if self.negation_wins:
                 flags["uncertain"] = False
-            if flags["negated"] and i in section_history and not any(
-                    c.rule.category == "HISTORICAL" for c in results[i][1]):
+            if i in section_history and not any(c.rule.category == "HISTORICAL" for c in used):
                 flags["historical"] = False  # "SOCIAL HISTORY: no alcohol use": never had it, not history
-            flags["family"] = flags["experiencer"] == "family"
         return results
 
     @staticmethod
