@@ -154,6 +154,25 @@ def _pattern_trie(patterns: Sequence[str]) -> str:
     return alternation(trie)
 
 
+class _LazyScreen:
+    """An entry's screen before its first use: compiles it, puts it in the entry's place, and answers."""
+
+    __slots__ = ("entry", "source")
+
+    def __init__(self, entry: _Entry, source: str) -> None:
+        self.entry = entry
+        self.source = source
+
+    def match(self, text: str, pos: int) -> Any:
+        try:
+            screen = re.compile(self.source, re.IGNORECASE)
+        except re.error:  # no screen: every token with the word goes on to the exact matches
+            self.entry.screen = None
+            return True
+        self.entry.screen = screen
+        return screen.match(text, pos)
+
+
 class _Entry:
     """What to try where a token (or a word inside one) is one given word, compiled on first use.
 
@@ -206,12 +225,10 @@ class _Entry:
         # only the screen is compiled now; the rest where the screen first matches
         self._sources: tuple[str | None, str | None, str | None, list[ContextRule], list[ContextRule]] | None = \
             (lit_src, rx_src, pattern_screen if literal and rx_src is not None else None, list(leads), standalone)
-        self.screen: re.Pattern[str] | None = None
-        if screen:
-            try:
-                self.screen = re.compile("|".join(f"(?:{a})" for a in screen), re.IGNORECASE)
-            except re.error:  # no screen: every token with the word goes on to the exact matches
-                self.screen = None
+        # the screen, compiled where it is first tried (a word whose next-word check sends every token to the
+        # entries of fewer rules never compiles its own)
+        self.screen: re.Pattern[str] | _LazyScreen | None = \
+            _LazyScreen(self, "|".join(f"(?:{a})" for a in screen)) if screen else None
         if standalone:
             self._compile()
 
