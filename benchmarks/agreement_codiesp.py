@@ -14,7 +14,8 @@ over documents; the focus classes (IMMUNE_DISEASE, INFECTIOUS_DISEASE, PATHOGEN)
 Sample 2 (RECIPE.md addendum v4) was drawn after guideline v1.3: 30 other training documents, annotated once more
 from the raw text and guideline v1.3 only (``corpus/imd-cases/codiesp/agreement-v13/``), compared with the gold as it
 stood then (``decisions/``, snapshotted in ``agreement-v13-gold/`` before sample 2's disagreements were adjudicated).
-Sample 3 (addendum v5) likewise under guideline v1.5: ``agreement-v15/`` against the snapshot ``agreement-v15-gold/``.
+Sample 3 (addendum v5) likewise under guideline v1.5: ``agreement-v15/`` against the snapshot ``agreement-v15-gold/``;
+sample 4 (addendum v6) under v1.6: ``agreement-v16/`` against ``agreement-v16-gold/``.
 
 Run: ``python benchmarks/agreement_codiesp.py`` (writes benchmarks/results/agreement_codiesp.{json,md}).
 """
@@ -44,10 +45,12 @@ SAMPLES = (
     (3, "agreement-v15-gold", "agreement-v15", "the gold as it stood when sample 3 was drawn (after adjudication of "
      "samples 1 and 2; snapshot before the second annotation started), against an independent annotation under "
      "guideline v1.5"),
+    (4, "agreement-v16-gold", "agreement-v16", "the gold as it stood when sample 4 was drawn (snapshot before the "
+     "second annotation started), against an independent annotation under guideline v1.6"),
 )
 
 
-RECIPE_STEP = {1: "step 6", 2: "addendum v4, step 9", 3: "addendum v5, step 10"}
+RECIPE_STEP = {1: "step 6", 2: "addendum v4, step 9", 3: "addendum v5, step 10", 4: "addendum v6, step 11"}
 
 
 def compare(sample_no: int, first_dir: str, second_dir: str) -> dict | None:

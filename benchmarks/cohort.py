@@ -300,7 +300,7 @@ def readme_block(res: dict) -> str:
     lines = [README_START,
              f"`python benchmarks/cohort.py` → [results](benchmarks/results/cohort.md) ({res['info']['date'][:10]}, "
              f"commit {res['info']['commit']}). {len(a['queries'])} queries (`benchmarks/cohort_queries.tsv`, "
-             f"written before any run) on the imd-cases test split ({res['indexes']['documents']} reports): the "
+             f"written before any run) on the MACCROBAT test split of imd-cases ({res['indexes']['documents']} reports): the "
              "shipped model's index against an index of the gold spans put through the same assertion, code and "
              "patient steps; document-level scores. Many queries match no test document in either index (a "
              "40-report split); they are listed, and left out of the macro mean.", "",

@@ -22,8 +22,9 @@ tables, the parsed lexicon and ICD-10-CM tables, :mod:`imner.cache`) cold (a fre
 against spaCy on the same line, as ratios imner / spaCy of time and peak memory; and where imner's start-up goes
 in one process (tagger, the assertion step's construction, the lexicon, the first document).
 
-Run: ``python benchmarks/speed.py [--repeats 3] [--big-mb 5] [--imner-big-mb 0] [--curve 100,1000,10000] [--no-spark]``; writes
-benchmarks/results/speed.{json,md} and speed_scaling.png.
+Run: ``python benchmarks/speed.py [--repeats 3] [--big-mb 5] [--imner-big-mb 0] [--curve 100,1000,10000] [--no-spark]
+[--skip PARTS] [--name speed]``; writes benchmarks/results/speed.{json,md} and speed_scaling.png (``--name``: another
+file stem, for a partial run).
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def data_dir() -> Path:
     return Path(os.environ.get("IMNER_DATA") or ROOT.parent / "shared" / "data")
 
 
-def env(cache: str | None = None) -> dict:
+def env(cache: str | None = None, src: Path | None = None) -> dict:
     e = dict(os.environ)
-    e["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [e.get("PYTHONPATH")])])
+    e["PYTHONPATH"] = os.pathsep.join([str(src or ROOT / "src"), *filter(None, [e.get("PYTHONPATH")])])
     e.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     e.pop("PYTHONDONTWRITEBYTECODE", None)  # byte-code cached, as for an installed package
     e["PYSPARK_PYTHON"] = PY
@@ -63,10 +64,10 @@ def env(cache: str | None = None) -> dict:
     return e
 
 
-def timed(cmd: list[str], cache: str | None = None) -> dict:
-    """Wall seconds, CPU seconds and peak RSS (MB) of one whole process."""
+def timed(cmd: list[str], cache: str | None = None, src: Path | None = None) -> dict:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one whole process (imner from ``src``: default this checkout)."""
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env(cache))
+    p = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env(cache, src))
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-3000:]}")
@@ -134,14 +135,25 @@ def pair(name: str, path: Path, texts: list[str], repeats: int, workers: int, ca
     return res
 
 
-def alone(name: str, path: Path, texts: list[str], cache: str) -> dict:
-    """imner alone on ``path`` (one run): for an input too large to give spaCy on this machine in the time."""
-    out_file = Path(cache) / "out.jsonl"
-    r = timed([*IMNER, "extract", str(path), "-o", str(out_file), "-q"], cache)
-    print(f"  {name} imner alone: {r}", file=sys.stderr, flush=True)
+def alone(name: str, path: Path, texts: list[str], cache: str, ref: Path | None = None) -> dict:
+    """imner alone on ``path`` (one run): for an input too large to give spaCy on this machine in the time. With
+    ``ref`` (an earlier imner's src folder), that one runs right after on the same input, and the two outputs are
+    compared byte for byte."""
     n_words = words_of(texts)
-    return {"input": name, "documents": len(texts), "words": n_words, "chars": sum(len(t) for t in texts),
-            "imner": {**r, "words_per_s": round(n_words / r["wall_s"]), "words_per_cpu_s": round(n_words / r["cpu_s"])}}
+    res = {"input": name, "documents": len(texts), "words": n_words, "chars": sum(len(t) for t in texts)}
+    for who, src in (("imner", None), ("reference", ref)):
+        if who == "reference" and ref is None:
+            continue
+        out_file = Path(cache) / f"out-{who}.jsonl"
+        r = timed([*IMNER, "extract", str(path), "-o", str(out_file), "-q"], cache if src is None else cache + "-ref",
+                  src)
+        print(f"  {name} {who} alone: {r}", file=sys.stderr, flush=True)
+        res[who] = {**r, "words_per_s": round(n_words / r["wall_s"]), "words_per_cpu_s": round(n_words / r["cpu_s"])}
+    if ref is not None:
+        res["reference"]["src"] = str(ref)
+        res["same_output"] = (Path(cache) / "out-imner.jsonl").read_bytes() == (
+            Path(cache) / "out-reference.jsonl").read_bytes()
+    return res
 
 
 def big_document(mac: list[tuple[str, str]], mb: float, path: Path) -> tuple[str, Path]:
@@ -238,9 +250,8 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def render(res: dict) -> str:
-    md = header("Speed: imner against spaCy en_core_web_sm (NER only)", res["info"])
-    md += ["Whole process, start-up included, medians of "
+def pair_table(res: dict) -> list[str]:
+    md = ["Whole process, start-up included, medians of "
            f"{res['repeats']} alternating runs each; words = whitespace words of the input. Ratio = imner words/s "
            "over spaCy words/s in the same run (wall clock; CPU: per CPU-second). The machine is shared and loaded "
            "(see the load average above): absolute figures are noisy, the ratio is what counts. imner runs every "
@@ -253,11 +264,25 @@ def render(res: dict) -> str:
         md.append(f"| {r['input']} | {r['documents']} | {r['words']:,} | {r['workers']} | "
                   f"{r['imner']['words_per_s']:,} | {r['spacy']['words_per_s']:,} | **{r['ratio_wall']}** | "
                   f"{r['ratio_cpu']} | {r['imner']['peak_rss_mb']} | {r['spacy']['peak_rss_mb']} | {rss_ratio} |")
+    return md
+
+
+def render(res: dict) -> str:
+    md = header("Speed: imner against spaCy en_core_web_sm (NER only)", res["info"])
+    if res["pairs"]:
+        md += pair_table(res)
     for r in res.get("alone", []):
         md += ["", f"imner alone on {r['input']} ({r['chars']:,} characters, {r['words']:,} words; spaCy left "
                f"out: its peak memory grows with a document's length, see the single-line row above): "
                f"**{r['imner']['wall_s']} s** wall, {r['imner']['cpu_s']} CPU s, {r['imner']['words_per_s']:,} "
                f"words/s, peak RSS **{r['imner']['peak_rss_mb']} MB**."]
+        if "reference" in r:
+            x = r["reference"]
+            md += ["", f"The same document with the reference imner (`{x['src']}`), right after: {x['wall_s']} s wall, "
+                   f"{x['cpu_s']} CPU s, peak RSS {x['peak_rss_mb']} MB (ratios this / reference: wall "
+                   f"{round(r['imner']['wall_s'] / x['wall_s'], 2)}, CPU {round(r['imner']['cpu_s'] / x['cpu_s'], 2)}, "
+                   f"peak RSS {round(r['imner']['peak_rss_mb'] / x['peak_rss_mb'], 2)}); outputs byte-identical: "
+                   f"{'yes' if r['same_output'] else 'NO'}."]
     s = res["startup"]
     if s is not None:
         sp = s["spacy"]
@@ -293,10 +318,10 @@ def render(res: dict) -> str:
     return "\n".join(md) + "\n"
 
 
-def rerender() -> None:
-    """Rewrite speed.md from speed.json (after a change of the report's wording; the figures are not rerun)."""
-    res = json.loads((RESULTS / "speed.json").read_text(encoding="utf-8"))
-    (RESULTS / "speed.md").write_text(render(res), encoding="utf-8")
+def rerender(name: str = "speed") -> None:
+    """Rewrite <name>.md from <name>.json (after a change of the report's wording; the figures are not rerun)."""
+    res = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+    (RESULTS / f"{name}.md").write_text(render(res), encoding="utf-8")
 
 
 def main() -> None:
@@ -306,8 +331,13 @@ def main() -> None:
     ap.add_argument("--curve", default="100,1000,10000", help="document counts of the scaling curve")
     ap.add_argument("--imner-big-mb", type=float, default=0.0,
                     help="also run imner alone on a single-line document of this many MB (0: none)")
+    ap.add_argument("--ref", type=Path, default=None,
+                    help="an earlier imner's src folder: the --imner-big-mb run is made with it too, right after")
     ap.add_argument("--no-spark", action="store_true", help="leave Spark out of the scaling curve")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: maccrobat,bc5cdr,big,startup")
+    ap.add_argument("--name", default="speed",
+                    help="results file stem (default speed: speed.json/md); a partial run (--skip) can write its own "
+                         "file instead of replacing the full run's")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     info = run_info("python benchmarks/speed.py " + " ".join(sys.argv[1:]))
@@ -338,7 +368,7 @@ def main() -> None:
         if "big" not in skip and args.imner_big_mb > 0:
             big, path = big_document(mac, args.imner_big_mb, tmp / "big-alone.txt")
             alone_runs.append(alone(f"one {len(big.encode('utf-8')) / 1e6:.1f} MB single-line document", path,
-                                    [big], cache))
+                                    [big], cache, args.ref))
         st = startup(tmp, args.repeats) if "startup" not in skip else None
         sizes = [int(x) for x in args.curve.split(",") if x.strip()]
         rows = scaling(tmp, mac, sizes, not args.no_spark, cache) if sizes else []
@@ -347,10 +377,10 @@ def main() -> None:
     res = {"info": info, "repeats": args.repeats, "pairs": pairs, "alone": alone_runs, "startup": st,
            "scaling": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "speed.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
     if rows:
-        plot(rows, RESULTS / "speed_scaling.png")
-    (RESULTS / "speed.md").write_text(render(res), encoding="utf-8")
+        plot(rows, RESULTS / f"{args.name}_scaling.png")
+    (RESULTS / f"{args.name}.md").write_text(render(res), encoding="utf-8")
     print(render(res))
 
 

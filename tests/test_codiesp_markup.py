@@ -51,12 +51,12 @@ def test_a_bad_line_of_the_codiesp_texts_is_named(tmp_path) -> None:
 
 
 def test_the_agreement_samples_are_disjoint_training_documents() -> None:
-    """RECIPE.md steps 6, 9 and 10: three samples of 30 training documents each, none drawn twice."""
+    """RECIPE.md steps 6, 9, 10 and 11: four samples of 30 training documents each, none drawn twice."""
     from imner_dev.annotation.codiesp import agreement_sample, read_selection
 
     split = {r["doc_id"]: r["split"] for r in read_selection()}
-    samples = [agreement_sample(n) for n in (1, 2, 3)]
-    assert [len(s) for s in samples] == [30, 30, 30]
-    assert len(set().union(*samples)) == 90 and all(split[d] == "train" for s in samples for d in s)
-    with pytest.raises(ValueError, match="only 1, 2 and 3"):
-        agreement_sample(4)
+    samples = [agreement_sample(n) for n in (1, 2, 3, 4)]
+    assert [len(s) for s in samples] == [30, 30, 30, 30]
+    assert len(set().union(*samples)) == 120 and all(split[d] == "train" for s in samples for d in s)
+    with pytest.raises(ValueError, match="only 1 to 4"):
+        agreement_sample(5)

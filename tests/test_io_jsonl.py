@@ -100,3 +100,55 @@ def test_encoding_errors(tmp_path):
     assert doc.text == "bom first"
     with pytest.raises(InputError, match="not found"):
         list(read_jsonl(tmp_path / "missing.jsonl"))
+
+
+def test_a_long_record_is_written_in_pieces_that_make_the_same_line(tmp_path, monkeypatch):
+    """A document of many entities is written entity by entity: the same bytes as the whole line, every option."""
+    import imner.io.jsonl as jl
+    from imner.io import DocumentWriter
+
+    text = "Fever, rash and SLE in café 1; " * 3
+    spans = tuple(Span(i * 31, i * 31 + 5, "SIGN_SYMPTOM", 0.5, {"negated": False, "codes": ["x"], "n": None})
+                  for i in range(3))
+    doc = Document("d\u00e9", text, spans, {"patient": {"age": 34, "sex": "female"}, "source": Path("a")})
+    short = jl.jsonl_record_pieces(doc)
+    assert isinstance(short, str) and short == jl.jsonl_record(doc)
+    monkeypatch.setattr(jl, "STREAM_ENTITIES", 1)
+    for opts in ({}, {"include_text": True}, {"include_meta": True}, {"include_text": True, "include_meta": True}):
+        pieces = list(jl.jsonl_record_pieces(doc, **opts))
+        assert len(pieces) > 3 and "".join(pieces) == jl.jsonl_record(doc, **opts)
+    empty = Document("e", "no entities", (), {})
+    assert jl.jsonl_record_pieces(empty) == jl.jsonl_record(empty)
+    out = tmp_path / "out.jsonl"
+    with DocumentWriter("jsonl", out, include_text=True) as w:
+        w.write(doc)
+        w.write(empty)
+    assert out.read_text(encoding="utf-8") == jl.jsonl_record(doc, include_text=True) + jl.jsonl_record(
+        empty, include_text=True)
+
+
+def test_a_record_in_pieces_that_fails_leaves_whole_records_only(tmp_path, monkeypatch):
+    import imner.io.jsonl as jl
+    from imner.errors import OutputError
+    from imner.io import DocumentWriter
+
+    monkeypatch.setattr(jl, "STREAM_ENTITIES", 1)
+    spans = tuple(Span(0, 5, "SIGN_SYMPTOM", 0.5) for _ in range(4))
+    docs = [Document(f"d{i}", "Fever here", spans) for i in range(2)]
+    out = tmp_path / "out.jsonl"
+    w = DocumentWriter("jsonl", out).open()
+    w.write(docs[0])
+    real = jl._record_pieces
+
+    def failing(doc, *a):
+        for k, piece in enumerate(real(doc, *a)):
+            if k == 3:
+                raise OSError(28, "No space left on device")
+            yield piece
+
+    monkeypatch.setattr(jl, "_record_pieces", failing)
+    with pytest.raises(OutputError, match="No space left"):
+        w.write(docs[1])
+    w.close()
+    kept = w.kept.read_text(encoding="utf-8")
+    assert kept == jl.jsonl_record(docs[0])  # the half-written second record is cut away

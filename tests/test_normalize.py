@@ -456,6 +456,19 @@ def test_icd10cm_terms_come_from_the_tabular_list() -> None:
     assert icd.codes_for_pathogen("Homo sapiens") is None
 
 
+def test_icd10cm_curated_names_need_no_tabular_list() -> None:
+    from imner.normalize.icd10cm import ICD10CMIndex
+
+    icd = ICD10CMIndex()
+    names = list(icd.names)[:50]
+    assert names and all(icd.curated_name(n) == icd.names[n] for n in names)
+    assert icd.curated_name("no such disease name") is None and icd.curated_name(None) is None
+    assert icd._terms is None  # the term table is read on first use only
+    for text in [*names, "Actinomycosis", "Septicemia NOS", "fever"]:  # curated_name is term()'s curated answer
+        hit = icd.term(text)
+        assert icd.curated_name(text) == (hit[0] if hit and hit[1] == "curated" else None)
+
+
 # ---------------------------------------------------------------- corpus synonyms and fuzzy back-off
 
 

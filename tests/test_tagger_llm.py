@@ -111,3 +111,10 @@ def test_cut_off_answers_raise_or_are_counted(fake_endpoint):
     assert "max_tokens" not in bodies[-1]  # no cap unless one is given
     with pytest.raises(ConfigError, match="on_bad_answer"):
         LLMTagger(url, on_bad_answer="ignore")
+
+
+def test_case_insensitive_alignment_keeps_offsets_where_lower_casing_changes_length() -> None:
+    text = "İİ Fever and fever"  # "İ".lower() is two characters: offsets of a lower-cased copy would be 2 off
+    spans, lost = align_mentions(text, [("FEVER", "SIGN_SYMPTOM"), ("FEVER", "SIGN_SYMPTOM")])
+    assert not lost and [text[s.start:s.end] for s in spans] == ["Fever", "fever"]
+    assert [s.start for s in spans] == [3, 13]

@@ -35,6 +35,34 @@ def cache_key(kind: str, *parts: Any) -> str:
     return f"{kind}-{h[:24]}"
 
 
+_SOURCES: dict[str, str] = {}
+
+
+def source_hash(*modules: str) -> str:
+    """A short hash of the source files of ``modules`` (dotted names; their code builds a cached artefact), so that a
+    changed algorithm, and not only changed data, gives a new key. Read once per process; a module whose file
+    cannot be read counts by the installed imner's version instead."""
+    out = []
+    for name in modules:
+        h = _SOURCES.get(name)
+        if h is None:
+            import importlib.util
+
+            try:
+                spec = importlib.util.find_spec(name)
+                h = hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:16]  # type: ignore[union-attr, arg-type]
+            except (OSError, TypeError, AttributeError, ImportError, ValueError):
+                from importlib.metadata import PackageNotFoundError, version
+
+                try:
+                    h = version("imner")
+                except PackageNotFoundError:
+                    h = "unknown"
+            _SOURCES[name] = h
+        out.append(h)
+    return ",".join(out)
+
+
 def load(key: str) -> Any | None:
     """The cached value of ``key``, or None."""
     d = cache_dir()

@@ -52,11 +52,16 @@ class Pipeline:
         out = tag_windowed(self.tagger, [d for d, _ in prepared])
         t1 = time.perf_counter()
         timings["tagger"] = timings.get("tagger", 0.0) + t1 - t0
+        # each step's result replaces the one before it document by document, so a batch's spans are held once
+        # (plus the document being worked on), not once per step as new lists would hold them
         for name, step in self.steps:
-            out = [step(d) for d in out]
+            for i in range(len(out)):
+                out[i] = step(out[i])
             t0, t1 = t1, time.perf_counter()
             timings[name] = timings.get(name, 0.0) + t1 - t0
-        return [complete_document(map_document(r, d, om)) for r, d, (_, om) in zip(out, originals, prepared)]
+        for i, (d, (_, om)) in enumerate(zip(originals, prepared)):
+            out[i] = complete_document(map_document(out[i], d, om))
+        return out
 
     def stream(self, docs: Iterable[Document], batch_size: int = 16) -> Iterator[Document]:
         """Process documents in batches, yielding results in input order as each batch completes.

@@ -117,16 +117,16 @@ def read_selection() -> list[dict]:
 
 def agreement_sample(n: int) -> list[str]:
     """The documents of agreement sample ``n`` (RECIPE.md step 6 for 1, addendum v4 step 9 for 2, addendum v5
-    step 10 for 3).
+    step 10 for 3, addendum v6 step 11 for 4).
 
-    Sample 1 is ``second_pass == "yes"`` in ``selection.tsv``; samples 2 and 3 are the next 15 training documents
-    of the strata immune-rich and infectious-rich in seeded-hash order (training ranks 16-30, then 31-45, of each).
+    Sample 1 is ``second_pass == "yes"`` in ``selection.tsv``; samples 2-4 are the next 15 training documents of
+    the strata immune-rich and infectious-rich in seeded-hash order (training ranks 16-30, 31-45, 46-60 of each).
     """
     rows = read_selection()
     if n == 1:
         return [r["doc_id"] for r in rows if r["second_pass"] == "yes"]
-    if n not in (2, 3):
-        raise ValueError(f"agreement sample {n}: only 1, 2 and 3 exist (RECIPE.md steps 6, 9 and 10)")
+    if n not in (2, 3, 4):
+        raise ValueError(f"agreement sample {n}: only 1 to 4 exist (RECIPE.md steps 6, 9, 10 and 11)")
     lo = 15 * (n - 1)
     out = []
     for stratum in ("immune-rich", "infectious-rich"):

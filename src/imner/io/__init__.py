@@ -31,7 +31,9 @@ class Format:
     * ``reader(path, **kw) -> Iterator[Document]``; ``writer(docs, path, **kw)``;
     * ``record(doc, **kw) -> str``: one document's part of a streamed file (``head(title)`` before the first,
       ``tail()`` after the last); for a ``folder`` format, ``record(doc) -> [(file name, content), ...]``;
-    * ``resumable``: ``--resume`` can continue a partial output (its records carry the document id).
+    * ``resumable``: ``--resume`` can continue a partial output (its records carry the document id);
+    * ``pieces(doc, **kw) -> str | Iterator[str]``: ``record``, or for a long document the record in pieces whose
+      concatenation is the record, written one after the other so that it is never whole in memory (optional).
     """
 
     name: str
@@ -44,6 +46,7 @@ class Format:
     folder: bool = False
     resumable: bool = False
     description: str = ""
+    pieces: str | None = None
 
     def load(self, what: str) -> Callable[..., Any]:
         target = getattr(self, what)
@@ -61,7 +64,8 @@ class Format:
 REGISTRY: dict[str, Format] = {f.name: f for f in (
     Format("jsonl", (".jsonl", ".ndjson"), "imner.io.jsonl:read_jsonl", "imner.io.jsonl:write_jsonl",
            record="imner.io.jsonl:jsonl_record", resumable=True,
-           description="one JSON object per document (the extraction output)"),
+           description="one JSON object per document (the extraction output)",
+           pieces="imner.io.jsonl:jsonl_record_pieces"),
     Format("brat", (".ann",), "imner.io.brat:read_brat", "imner.io.brat:write_brat",
            record="imner.io.brat:document_files", folder=True, resumable=True,
            description="a folder of <id>.ann + <id>.txt (+ <id>.patient.json)"),
@@ -166,6 +170,7 @@ class DocumentWriter:
             resumable = ", ".join(n for n, f in REGISTRY.items() if f.resumable)
             raise OutputError(f"--resume works for the formats {resumable}, not {format}")
         self._record = self.format.load("record")
+        self._pieces = self.format.load("pieces") if self.format.pieces else None
         self._options = options
         self._title = title
         if self.format.folder:
@@ -189,7 +194,10 @@ class DocumentWriter:
         return self
 
     def write(self, doc: Document) -> None:
-        rec = self._record(doc, **self._options)
+        rec = (self._pieces or self._record)(doc, **self._options)
+        if not isinstance(rec, (str, list)):  # a long record in pieces
+            self.sink.write_pieces(rec)
+            return
         if self.format.folder:
             self.sink.write_files(rec)  # type: ignore[attr-defined]
         else:

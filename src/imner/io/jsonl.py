@@ -60,6 +60,41 @@ def jsonl_record(doc: Document, *, include_text: bool = False, include_meta: boo
     return dumps_document(doc, include_text=include_text, include_meta=include_meta) + "\n"
 
 
+#: a document with more entities than this is written entity by entity (:func:`jsonl_record_pieces`)
+STREAM_ENTITIES = 2000
+
+
+def jsonl_record_pieces(doc: Document, *, include_text: bool = False,
+                        include_meta: bool = False) -> str | Iterator[str]:
+    """:func:`jsonl_record` itself for a document of up to :data:`STREAM_ENTITIES` entities; for a longer one, the
+    record in pieces whose concatenation is that line byte for byte (one piece per entity), so that its line (about
+    20 MB for a 1 MB text, with its entity dicts several times that) is never built in memory."""
+    if len(doc.spans) <= STREAM_ENTITIES:
+        return jsonl_record(doc, include_text=include_text, include_meta=include_meta)
+    return _record_pieces(doc, include_text, include_meta)
+
+
+def _record_pieces(doc: Document, include_text: bool, include_meta: bool) -> Iterator[str]:
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    # the keys and their order of document_to_json, each value written as json.dumps writes it inside the object
+    yield "{" + dumps("id") + ": " + dumps(doc.id)
+    if include_text:
+        yield ", " + dumps("text") + ": " + dumps(doc.text)
+    yield ", " + dumps("entities") + ": ["
+    for i, span in enumerate(doc.spans):
+        yield (", " if i else "") + dumps(span.to_dict(doc.text))
+    yield "]"
+    for key in TOP_LEVEL_META:
+        if key in doc.meta:
+            yield ", " + dumps(key) + ": " + dumps(doc.meta[key])
+    rest = {k: v for k, v in doc.meta.items() if k not in TOP_LEVEL_META}
+    if include_meta and rest:
+        yield ", " + dumps("meta") + ": " + dumps(rest)
+    yield "}\n"
+
+
 def write_jsonl(docs: Iterable[Document], path_or_file: str | Path | IO[str], *,
                 include_text: bool = False) -> int:
     """Write one line per document to a path or an open text file. Returns the number of lines."""

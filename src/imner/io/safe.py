@@ -203,6 +203,28 @@ class SafeOutput:
         self._good += len(text.encode("utf-8"))
         self.written += 1
 
+    def write_pieces(self, pieces: Iterable[str]) -> None:
+        """Write one whole record given in pieces (the last ends with its newline), without joining them: on any
+        failure while writing or making them (an interrupt included), cut back to the last whole record."""
+        import sys
+
+        fh = self._fh if self._fh is not None else sys.stdout
+        size = 0
+        try:
+            for piece in pieces:
+                fh.write(piece)
+                size += len(piece.encode("utf-8"))
+            fh.flush()
+        except OSError as exc:
+            self._cut_back()
+            raise OutputError(f"{self.path}: cannot write ({exc.strerror or exc}); "
+                              f"{self.written} document(s) of this run were written before it") from exc
+        except BaseException:
+            self._cut_back()
+            raise
+        self._good += size
+        self.written += 1
+
     def _cut_back(self) -> None:
         if self.direct or self._fh is None:
             return

@@ -72,7 +72,8 @@ class Lexicon:
         #: key -> comma-separated concept rows (parsed on use)
         self._terms: dict[str, str] = terms if isinstance(terms, dict) else _parse_terms(terms)
         self._abbreviation_forms: dict[str, list[str]] = data.get("abbreviations", {})
-        self._abbreviations: dict[str, frozenset[str]] | None = None
+        # the start-up cache holds them built (see _parsed_index)
+        self._abbreviations: dict[str, frozenset[str]] | None = data.get("abbreviation_sets")
         self.curated: frozenset[str] = frozenset(data.get("curated", ()))
         self._xref_text: str = data.get("xrefs", "")
         self._xrefs: dict[str, list[str]] | None = None
@@ -253,9 +254,9 @@ def _parsed_index(path: Path, raw: bytes, sha: str) -> dict[str, Any]:
     """The index of ``raw`` with its tables parsed (concept lines as a list, terms as a dict), through the
     on-disk cache of :mod:`imner.cache` keyed by the file's sha256: a new process loads that in about a third of
     the time that decompressing and parsing the index takes."""
-    from imner.cache import cache_key, load, store
+    from imner.cache import cache_key, load, source_hash, store
 
-    ck = cache_key("lexicon", sha)
+    ck = cache_key("lexicon", sha, source_hash("imner.lexicon", "imner.lexicon.index", "imner.lexicon.normalize"))
     hit = load(ck)
     if isinstance(hit, dict) and isinstance(hit.get("concepts"), list) and isinstance(hit.get("terms"), dict):
         return hit
@@ -263,5 +264,7 @@ def _parsed_index(path: Path, raw: bytes, sha: str) -> dict[str, Any]:
     concepts = data["concepts"]
     data["concepts"] = concepts.split("\n") if concepts else []
     data["terms"] = _parse_terms(data["terms"])
+    data["abbreviation_sets"] = {k: frozenset(canonical_surface(s) for s in v)
+                                 for k, v in data.get("abbreviations", {}).items()}
     store(ck, data)
     return data

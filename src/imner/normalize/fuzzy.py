@@ -52,6 +52,25 @@ def _gram_ids(sym: np.ndarray) -> np.ndarray:
 class FuzzyIndex:
     """TF-IDF 3-gram index over ``keys`` (key -> concept id); :meth:`nearest` answers queries."""
 
+    #: the array attributes :meth:`state` holds
+    _ARRAYS = ("_idf", "_post_rows", "_post_w", "_post_start", "_df")
+
+    def state(self) -> dict:
+        """The built index as marshal-able values (lists, str, float, bytes), for the start-up cache."""
+        return {"keys": self._keys, "ids": self._ids, "max_idf": self._max_idf,
+                **{name: (getattr(self, name).dtype.str, getattr(self, name).tobytes()) for name in self._ARRAYS}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "FuzzyIndex":
+        """The index :meth:`state` describes (its arrays read-only views of the stored bytes)."""
+        idx = cls.__new__(cls)
+        idx._keys, idx._ids, idx._max_idf = state["keys"], state["ids"], state["max_idf"]
+        idx._n = len(idx._keys)
+        for name in cls._ARRAYS:
+            dtype, raw = state[name]
+            setattr(idx, name, np.frombuffer(raw, dtype=np.dtype(dtype)))
+        return idx
+
     def __init__(self, keys: Mapping[str, str]) -> None:
         self._keys = sorted(keys)
         self._ids = [keys[k] for k in self._keys]
@@ -137,10 +156,34 @@ def eligible(surface: str) -> bool:
 
 
 def build_once(holder: dict, lexicon: Lexicon, extra: Mapping[str, str] | None) -> FuzzyIndex:
-    """The index kept in ``holder["index"]``, built on first call (thread-safe)."""
+    """The index kept in ``holder["index"]``, built on first call (thread-safe). For a lexicon file the built index
+    is kept in the start-up cache (:mod:`imner.cache`, keyed by the file's sha256 and the ``extra`` table), so a new
+    process loads it instead of building it again."""
     with _LOCK:
         idx = holder.get("index")
         if idx is None:
-            idx = holder["index"] = FuzzyIndex(disease_keys(lexicon, extra))
+            idx = holder["index"] = _cached_index(lexicon, extra)
         return idx
+
+
+def _cached_index(lexicon: Lexicon, extra: Mapping[str, str] | None) -> FuzzyIndex:
+    import hashlib
+
+    import imner.cache as cache
+
+    key = None
+    if lexicon.path is not None and lexicon.sha256:
+        extra_sha = hashlib.sha256(repr(sorted((extra or {}).items())).encode("utf-8")).hexdigest()
+        key = cache.cache_key("fuzzy", lexicon.sha256, extra_sha,
+                              cache.source_hash("imner.normalize.fuzzy", "imner.lexicon.normalize", "imner.schema"))
+        hit = cache.load(key)
+        if isinstance(hit, dict):
+            try:
+                return FuzzyIndex.from_state(hit)
+            except (KeyError, TypeError, ValueError):
+                pass
+    idx = FuzzyIndex(disease_keys(lexicon, extra))
+    if key is not None:
+        cache.store(key, idx.state())
+    return idx
 

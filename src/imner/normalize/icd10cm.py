@@ -179,7 +179,8 @@ class ICD10CMIndex:
     """Term -> code, curated names and agents (see the module doc)."""
 
     def __init__(self, terms: str | Path = TERMS_FILE, curated: str | Path = CURATED_FILE) -> None:
-        self.terms: dict[str, str] = _read_terms(terms)
+        self._terms_path = terms
+        self._terms: dict[str, str] | None = None
         self.names: dict[str, str] = {}
         self.agents: dict[str, str] = {}
         with open(curated, encoding="utf-8", newline="") as f:
@@ -189,6 +190,18 @@ class ICD10CMIndex:
                     raise FormatError(f"expected name|agent<TAB>term<TAB>code, got {row!r}", source=str(curated))
                 table = self.names if row[0] == "name" else self.agents
                 table[_norm(row[1])] = row[2].strip()
+
+    @property
+    def terms(self) -> dict[str, str]:
+        """Term -> code of the tabular list, read on first use (a document whose diseases all have DO/MONDO codes
+        never needs it; reading it is a tenth of a one-line run's start-up)."""
+        if self._terms is None:
+            self._terms = _read_terms(self._terms_path)
+        return self._terms
+
+    def curated_name(self, text: str | None) -> str | None:
+        """The code of a curated disease name (what :meth:`term` gives with the source ``"curated"``), or None."""
+        return self.names.get(_norm(text)) if text else None
 
     def term(self, text: str | None) -> tuple[str, str] | None:
         """The code of a disease name: curated first, then the tabular list's terms."""

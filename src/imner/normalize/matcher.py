@@ -174,7 +174,10 @@ class _SecondaryIndex:
     Built once per lexicon on first use (about 0.1 s for the packaged one). Values are the keys joined by tabs (keys
     hold no tabs): one string per form instead of a list keeps the build and the process's exit fast."""
 
-    def __init__(self, keys: Iterable[str]) -> None:
+    def __init__(self, keys: Iterable[str], tables: tuple[dict[str, str], dict[str, str]] | None = None) -> None:
+        if tables is not None:  # built before (the start-up cache, see _secondary)
+            self._compact, self._sorted = tables
+            return
         compact: dict[str, str] = {}
         sorted_: dict[str, str] = {}
         for k in keys:
@@ -208,10 +211,24 @@ _LOCK = threading.Lock()
 
 
 def _secondary(lexicon: Lexicon) -> _SecondaryIndex:
+    """The lexicon's secondary index, built once per process, and for a lexicon file kept in the start-up cache
+    (:mod:`imner.cache`, keyed by the file's sha256): a new process loads it instead of building it again."""
     with _LOCK:
         idx = _SECONDARY.get(lexicon)
         if idx is None:
-            idx = _SECONDARY[lexicon] = _SecondaryIndex(lexicon.keys())
+            import imner.cache as cache
+
+            key = None
+            if lexicon.path is not None and lexicon.sha256:
+                key = cache.cache_key("secondary", lexicon.sha256, cache.source_hash("imner.normalize.matcher"))
+            hit = cache.load(key) if key is not None else None
+            if isinstance(hit, tuple) and len(hit) == 2 and all(isinstance(t, dict) for t in hit):
+                idx = _SecondaryIndex((), hit)
+            else:
+                idx = _SecondaryIndex(lexicon.keys())
+                if key is not None:
+                    cache.store(key, (idx._compact, idx._sorted))
+            _SECONDARY[lexicon] = idx
         return idx
 
 

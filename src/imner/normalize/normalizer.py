@@ -428,9 +428,9 @@ class Normalizer:
         if label == "SIGN_SYMPTOM":
             # a disease the tagger called a sign ("sepsis", "peritonitis"): only the curated disease names
             for cand in (long_form, surface):
-                hit = icd.term(cand)
-                if hit is not None and hit[1] == "curated":
-                    out["icd10cm"], out["icd10cm_source"] = [hit[0]], "curated"
+                code = icd.curated_name(cand)
+                if code is not None:
+                    out["icd10cm"], out["icd10cm_source"] = [code], "curated"
                     return
             return
         name = out.get("concept_name") if out.get("code_status") == "mapped" else None

@@ -87,6 +87,49 @@ def _case_ok(abbreviations: dict[str, frozenset[str]], key: str, surface: str) -
     return canon in forms or not any(c.islower() for c in canon)
 
 
+class _Entries:
+    """The matcher's table, key -> ``(label, concept id, other ids of that label)``, read from the lexicon as keys are
+    asked for (and kept): a key in the stop-list, shorter than ``min_term_length`` letters/digits (curated keys
+    excepted) or without a concept of the wanted labels has no entry. The label is the first of the key's concepts
+    (lexicon order) whose label is wanted; the ids are that label's concepts in the same order."""
+
+    __slots__ = ("_lex", "_terms", "_wanted", "_stop", "_min", "_curated", "_memo")
+
+    def __init__(self, lex: Lexicon, labels: Sequence[str], stop: frozenset[str], min_term_length: int) -> None:
+        self._lex = lex
+        self._terms = lex._terms
+        self._wanted = frozenset(labels)
+        self._stop = stop
+        self._min = min_term_length
+        self._curated = lex.curated
+        self._memo: dict[str, tuple[str, str, tuple[str, ...]] | None] = {}
+
+    @property
+    def terms(self) -> dict[str, str]:
+        """The lexicon's keys (a superset of the keys with an entry), for a fast test before :meth:`get`."""
+        return self._terms
+
+    def get(self, key: str) -> tuple[str, str, tuple[str, ...]] | None:
+        if key not in self._terms:  # most keys a text tries: nothing to keep
+            return None
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        entry = None
+        if key not in self._stop and (key in self._curated or sum(c.isalnum() for c in key) >= self._min):
+            pairs = [self._lex.id_label_at(r) for r in self._lex.rows_for_key(key)]
+            label = next((lab for _, lab in pairs if lab in self._wanted), None)
+            if label is not None:
+                ids = [cid for cid, lab in pairs if lab == label]
+                entry = (label, ids[0], tuple(ids[1:]))
+        self._memo[key] = entry
+        return entry
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
 class DictionaryTagger(Tagger):
     """Longest-match lexicon tagger (see the module docstring)."""
 
@@ -113,7 +156,7 @@ class DictionaryTagger(Tagger):
         self.plurals = bool(plurals)
         self.mechanism_modifiers = bool(mechanism_modifiers)
         self.lexicon_sha256 = lexicon_sha256
-        self._compiled: tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, int]] | None = None
+        self._compiled: tuple[_Entries, dict[str, int]] | None = None
         self._stop: frozenset[str] = frozenset()
         self._abbreviations: dict[str, frozenset[str]] = {}
 
@@ -136,67 +179,60 @@ class DictionaryTagger(Tagger):
             raise ConfigError(f"dictionary tagger: stop-list {path} not found (use \"default\", a file path or null)")
         return read_stoplist(path)
 
-    def _cache_key(self) -> str | None:
-        """The :mod:`imner.cache` key of this tagger's compiled tables (lexicon file bytes, stop-list bytes and the
-        settings); None for an in-memory lexicon."""
+    def _cache_key(self, lex: Lexicon) -> str | None:
+        """The :mod:`imner.cache` key of this tagger's compiled tables (the lexicon file's sha256, the stop-list's
+        bytes and the settings); None for an in-memory lexicon."""
         import hashlib
 
         from imner import cache
-        from imner.lexicon import default_index_path
 
-        if self._lexicon is not None and self._lexicon.path is None:
+        if lex.path is None or not lex.sha256:
             return None
-        path = self.lexicon_path if self.lexicon_path is not None else default_index_path()
         try:
-            lex_sha = hashlib.sha256(Path(path).expanduser().read_bytes()).hexdigest()
             stop = DEFAULT_STOPLIST if self.stoplist == "default" else self.stoplist
             stop_sha = hashlib.sha256(Path(stop).read_bytes()).hexdigest() if stop is not None else None
         except OSError:
             return None
-        if self.lexicon_sha256 and lex_sha != self.lexicon_sha256:
-            return None  # load the lexicon the usual way, which warns about the mismatch
-        return cache.cache_key("dictmatch", lex_sha, stop_sha, self.labels, self.min_term_length)
+        if self.lexicon_sha256 and lex.sha256 != self.lexicon_sha256:
+            return None  # the lexicon property has warned about the mismatch; nothing is cached for it
+        return cache.cache_key("dictfirst", lex.sha256, stop_sha, self.labels, self.min_term_length,
+                               cache.source_hash("imner.taggers.dictionary"))
 
-    def _compile(self) -> tuple[dict[str, tuple[str, str, tuple[str, ...]]], dict[str, int]]:
-        """key -> (label, concept id, other ids of that label); first piece -> most pieces of a key.
+    def _compile(self) -> tuple["_Entries", dict[str, int]]:
+        """key -> (label, concept id, other ids of that label), as a lazy table over the lexicon (:class:`_Entries`:
+        each key's entry is computed from the lexicon's rows when matching first asks for it); first piece -> most
+        pieces of a key.
 
-        The tables (and the stop keys and abbreviation forms matching needs) are cached on disk
-        (:mod:`imner.cache`), so a new process loads them instead of compiling the lexicon again, and does not load
-        the lexicon at all for matching."""
+        Only the second table (and the stop keys) is cached on disk
+        (:mod:`imner.cache`): building it reads every key's entry (most of a cold start), while a new process only
+        needs the entries of the keys its text tries, and the lexicon is the one the normalizer loads anyway (its
+        start-up cache loads in half the time that a cached table of every entry did)."""
         if self._compiled is not None:
             return self._compiled
         from imner import cache
 
-        key = self._cache_key()
+        lex = self.lexicon
+        key = self._cache_key(lex)
         hit = cache.load(key) if key is not None else None
-        if isinstance(hit, tuple) and len(hit) == 4:
-            table, first, self._stop, self._abbreviations = hit
-            self._compiled = (table, first)
+        if isinstance(hit, tuple) and len(hit) == 2:
+            first, self._stop = hit
+            self._abbreviations = lex.abbreviations
+            self._compiled = (_Entries(lex, self.labels, self._stop, self.min_term_length), first)
             return self._compiled
         self._build_tables()
         if key is not None:
-            cache.store(key, (*self._compiled, self._stop, self._abbreviations))  # type: ignore[misc]
+            cache.store(key, (self._compiled[1], self._stop))  # type: ignore[index]
         return self._compiled  # type: ignore[return-value]
 
     def _build_tables(self) -> None:
         lex = self.lexicon
-        self._abbreviations = dict(lex.abbreviations)
-        wanted = set(self.labels)
+        self._abbreviations = lex.abbreviations
         stop = self._stop = self._stop_keys()
-        curated = lex.curated
-        table: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        table = _Entries(lex, self.labels, stop, self.min_term_length)
         first: dict[str, int] = {}
         for key in lex.keys():
-            if key in stop:
+            if table.get(key) is None:
                 continue
-            if key not in curated and sum(c.isalnum() for c in key) < self.min_term_length:
-                continue
-            pairs = [lex.id_label_at(r) for r in lex.rows_for_key(key)]
-            label = next((lab for _, lab in pairs if lab in wanted), None)
-            if label is None:
-                continue
-            ids = [cid for cid, lab in pairs if lab == label]
-            table[key] = (label, ids[0], tuple(ids[1:]))
             parts = key.split(" ")
             if len(parts) > first.get(parts[0], 0):
                 first[parts[0]] = len(parts)
@@ -215,6 +251,8 @@ class DictionaryTagger(Tagger):
     def tag_text(self, text: str) -> list[Span]:
         """Spans of one text, sorted and non-overlapping."""
         table, first = self._compile()
+        # most keys a text tries are no lexicon term: the dict test here spares them the table's method call
+        terms = table.terms
         abbreviations = self._abbreviations
         pieces = list(iter_pieces(fold_text(text)))
         norms = [p.norm for p in pieces]
@@ -225,7 +263,8 @@ class DictionaryTagger(Tagger):
             p = pieces[i]
             longest = first.get(norms[i], 0)
             sing = singular(norms[i], latin=False) if self.plurals else None
-            if not p.token_start or (longest == 0 and (sing is None or sing == norms[i] or sing not in table)):
+            if not p.token_start or (longest == 0 and (sing is None or sing == norms[i] or sing not in terms
+                                                  or table.get(sing) is None)):
                 i += 1
                 continue
             found = None
@@ -233,12 +272,12 @@ class DictionaryTagger(Tagger):
                 if not self._ends_ok(pieces, j):
                     continue
                 key = " ".join(norms[i:j])
-                entry = table.get(key)
+                entry = table.get(key) if key in terms else None
                 if entry is None and self.plurals and key not in self._stop:
                     s = singular(norms[j - 1], latin=False)
                     if s != norms[j - 1]:
                         key = " ".join([*norms[i:j - 1], s])
-                        entry = table.get(key)
+                        entry = table.get(key) if key in terms else None
                         if entry is not None and key in abbreviations:
                             entry = None
                 if entry is None:

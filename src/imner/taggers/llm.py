@@ -72,17 +72,19 @@ def align_mentions(text: str, mentions: Sequence[tuple[str, str]], offset: int =
         return all(b <= s or a >= e for s, e in taken)
 
     def find(mention: str, start: int) -> tuple[int, int] | None:
-        for finder in (lambda p: text.find(mention, p),
-                       lambda p: text.lower().find(mention.lower(), p)):
-            pos = finder(start)
-            while pos != -1:
-                if free(pos, pos + len(mention)):
-                    return pos, pos + len(mention)
-                pos = finder(pos + 1) if finder is not None else -1
-        pat = _loose_pattern(mention)
-        for m in pat.finditer(text, start):
-            if m.end() > m.start() and free(m.start(), m.end()):
-                return m.start(), m.end()
+        pos = text.find(mention, start)
+        while pos != -1:
+            if free(pos, pos + len(mention)):
+                return pos, pos + len(mention)
+            pos = text.find(mention, pos + 1)
+        # then case-insensitively and with loose spacing, matched on the text itself: lower-casing a copy of the
+        # text would move offsets wherever it changes a character's length ("İ" lower-cases to two)
+        for pat in (re.compile(re.escape(mention), re.IGNORECASE), _loose_pattern(mention)):
+            m = pat.search(text, start)
+            while m is not None:
+                if m.end() > m.start() and free(m.start(), m.end()):
+                    return m.start(), m.end()
+                m = pat.search(text, m.start() + 1)
         return None
 
     for mention, label in mentions:

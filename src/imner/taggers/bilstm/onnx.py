@@ -63,6 +63,30 @@ def sentence_windows(tokens: list, limit: int = MAX_SENTENCE_TOKENS) -> list[lis
     return out
 
 
+def _read_vocab(path: Path) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Word, character and lexicon-tag ids of a ``vocab.json``, through the start-up cache (:mod:`imner.cache`,
+    keyed by the file's sha256): parsing the JSON and building the dicts is ~25 ms of a one-line run."""
+    import hashlib
+
+    from imner import cache
+
+    raw = path.read_bytes()
+    key = cache.cache_key("vocab", hashlib.sha256(raw).hexdigest())
+    hit = cache.load(key)
+    if isinstance(hit, tuple) and len(hit) == 3 and all(isinstance(t, dict) for t in hit):
+        return hit
+    try:
+        vocab = json.loads(raw.decode("utf-8"))
+        tables = ({w: i for i, w in enumerate(vocab["words"])}, {c: i for i, c in enumerate(vocab["chars"])},
+                  {t: i for i, t in enumerate(vocab["lexicon_tags"])})
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ModelError(f"{path} is damaged or not a vocabulary file ({type(exc).__name__}: "
+                         f"{str(exc)[:120]}); it must be a JSON object with words, chars and lexicon_tags "
+                         "lists; export the model again") from None
+    cache.store(key, tables)
+    return tables
+
+
 class BiLSTMOnnxTagger(ExportedTagger):
     """A ``bilstm.v1`` model exported to ONNX.
 
@@ -146,16 +170,7 @@ class BiLSTMOnnxTagger(ExportedTagger):
         if self._transitions.shape != (n, n) or self._start.shape != (n,) or self._end.shape != (n,):
             raise ConfigError(f"{self.model_dir / cfg['crf_file']}: CRF scores of shapes {self._transitions.shape}, "
                               f"{self._start.shape}, {self._end.shape} do not fit {n} tags")
-        vocab_path = self.model_dir / cfg["vocab_file"]
-        try:
-            vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
-            self._words = {w: i for i, w in enumerate(vocab["words"])}
-            self._chars = {c: i for i, c in enumerate(vocab["chars"])}
-            self._lex_tags = {t: i for i, t in enumerate(vocab["lexicon_tags"])}
-        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            raise ModelError(f"{vocab_path} is damaged or not a vocabulary file ({type(exc).__name__}: "
-                             f"{str(exc)[:120]}); it must be a JSON object with words, chars and lexicon_tags "
-                             "lists; export the model again") from None
+        self._words, self._chars, self._lex_tags = _read_vocab(self.model_dir / cfg["vocab_file"])
         lexicon_dir = cfg.get("lexicon_dir")
         self._lexicon: Tagger | None = load_tagger(self.model_dir / lexicon_dir) if lexicon_dir else None
         self._session = self._load_session()
