@@ -7,7 +7,7 @@ has grown since (more issues landed), so both are run here, in the same run, on 
   ``git archive`` into a temporary folder and run as ``make test`` ran it then: ``python -m pytest`` with its own
   ``pyproject.toml`` (one process);
 - *now*: this checkout's ``python -m pytest``, with the ``addopts`` of its ``pyproject.toml`` (``-n auto --dist
-  loadfile``: pytest-xdist, one test file per worker, as many workers as cores).
+  loadfile --no-loadscope-reorder``: pytest-xdist, whole test files per worker, the longest first, as many workers as cores).
 
 Each runs once untimed first (``--no-warmup`` skips it: the first run fills the start-up caches, e.g. the
 lexicon matcher's, that later runs and ``make test`` on a used machine find), then ``--repeat`` times, alternating; medians and the ratio are reported, with the number of tests
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     (RESULTS / "test_suite_time.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     lines = header("Test suite wall time, now against the suite of issue 9's baseline, back to back", info) + [
         f"- baseline: commit `{args.baseline}` run as `make test` ran it then (one process); now: this checkout's "
-        f"`python -m pytest` (`-n auto --dist loadfile`, {os.cpu_count()} workers)",
+        f"`python -m pytest` (its `addopts`: `-n auto --dist loadfile --no-loadscope-reorder`, longest files first, {os.cpu_count()} workers)",
         "",
         "| suite | tests passed | skipped | median wall s | runs |",
         "|---|---|---|---|---|",
