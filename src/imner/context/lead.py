@@ -258,6 +258,143 @@ def follow_chars(pattern: str) -> dict[str, frozenset[str]] | None:
     return out
 
 
+# --------------------------------------------------------------- the word that may follow the lead word
+
+#: the kinds of :func:`next_words`' conditions on the word after the lead word (its run of word characters)
+NEXT_EXACT, NEXT_PREFIX, NEXT_SUFFIX = "=", "^", "$"
+
+
+def _is_sep_char(c: str) -> bool:
+    return c.isspace() or c == "-"
+
+
+def _sep_only(items: list[Any]) -> bool:
+    """Whether parsed ``items`` can only match white space and hyphens (or nothing)."""
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            if not _is_sep_char(chr(av)):
+                return False
+        elif name == "IN":
+            if not _sep_class(av):
+                return False
+        elif name == "SUBPATTERN":
+            if not _sep_only(list(av[3])):
+                return False
+        elif name == "BRANCH":
+            if not all(_sep_only(list(alt)) for alt in av[1]):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _sep_only(list(av[2])):
+                return False
+        else:
+            return False
+    return True
+
+
+def _sep_class(av: Any) -> bool:
+    """Whether a parsed character class (``IN``) holds white space and hyphens only (``\\s``, ``[\\s\\-]``)."""
+    return bool(av) and all((str(o) == "CATEGORY" and str(a) == "CATEGORY_SPACE")
+                            or (str(o) == "LITERAL" and _is_sep_char(chr(a))) for o, a in av)
+
+
+def _next_word_conditions(items: list[Any]) -> set[str] | None:
+    """What the run of word characters after the lead word must be in a match of ``items`` (the parsed rest of
+    the pattern after the word), as a set of ``NEXT_EXACT + word``, ``NEXT_PREFIX + start`` and
+    ``NEXT_SUFFIX + ending`` (lower case ASCII); ``None`` where that is not worked out here, or where the
+    match may end after white space and hyphens alone. Only white space and hyphens may come between the two
+    words; a condition left out (a look-ahead) only widens what is let through."""
+    out: set[str] = set()
+    states: list[tuple[str, str, list[Any]]] = [("sep", "", items)]
+    seen = 0
+    while states:
+        seen += 1
+        if seen > _MAX_LEAD_STATES:
+            return None
+        phase, acc, rest = states.pop()
+        if not rest:
+            if phase != "word":  # the match may end before a second word (or inside "\w+ly")
+                return None
+            out.add(NEXT_PREFIX + acc)  # the word may go on: it starts with ``acc``
+            continue
+        item, tail = rest[0], rest[1:]
+        op, av = item
+        name = str(op)
+        if name == "SUBPATTERN":
+            states.append((phase, acc, list(av[3]) + tail))
+        elif name == "BRANCH":
+            states.extend((phase, acc, list(alt) + tail) for alt in av[1])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] == 0 and av[1] == 1 \
+                and not (phase == "sep" and _sep_only(list(av[2]))):
+            states.append((phase, acc, tail))
+            states.append((phase, acc, list(av[2]) + tail))
+        elif phase == "sep":
+            if name in ("AT", "ASSERT", "ASSERT_NOT"):  # zero width: leaving it out only widens
+                states.append(("sep", "", tail))
+            elif name == "LITERAL" and _is_word_char(chr(av)) and chr(av).isascii():
+                states.append(("word", chr(av).lower(), tail))
+            elif _sep_only([item]):
+                states.append(("sep", "", tail))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1 \
+                    and _is_word_class(av[2]):  # "\w+ly": a word that ends so
+                states.append(("suffix", "", tail))
+            else:
+                return None
+        elif phase == "word":
+            if name == "LITERAL" and _is_word_char(chr(av)):
+                if not chr(av).isascii():
+                    return None
+                states.append(("word", acc + chr(av).lower(), tail))
+            elif _starts_non_word(item):
+                out.add(NEXT_EXACT + acc)
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] == 0 and list(av[2]) \
+                    and _starts_non_word(list(av[2])[0]):
+                out.add(NEXT_EXACT + acc)  # "\s*" after the word: a non-word character, or what follows
+                states.append(("word", acc, tail))
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                states.append(("word", acc, tail))
+            else:
+                out.add(NEXT_PREFIX + acc)
+        else:  # "suffix": the letters after "\w+", then the word's end
+            if name == "LITERAL" and _is_word_char(chr(av)) and chr(av).isascii():
+                states.append(("suffix", acc + chr(av).lower(), tail))
+            elif acc and _starts_non_word(item):
+                out.add(NEXT_SUFFIX + acc)
+            else:
+                return None
+    return out or None
+
+
+def next_words(pattern: str) -> dict[str, list[str]] | None:
+    """For each of :func:`lead_words` of ``pattern``: what the next word (the run of word characters after the
+    white space and hyphens that follow the lead word) must be in a match, as sorted conditions (see
+    :func:`_next_word_conditions`): the matcher skips a token where the word after it meets none, one look-up
+    instead of a regex tried. A word is left out when this is not worked out for it; ``None`` when the pattern
+    is not of :func:`lead_words`' shape."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+        parsed = list(_parser.parse(pattern, re.IGNORECASE))
+    except Exception:  # noqa: BLE001 - a parser change only costs speed, never matches
+        return None
+    alts = [list(alt) for alt in parsed[0][1][1]] if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH" \
+        else [parsed]
+    tails: dict[str, list[list[Any]]] = {}
+    for alt in alts:
+        if _lead_words_of(alt, tails) is None:
+            return None
+    out: dict[str, list[str]] = {}
+    for word, rests in tails.items():
+        conds: set[str] = set()
+        for rest in rests:
+            found = _next_word_conditions(rest)
+            if found is None:
+                break
+            conds |= found
+        else:
+            out[word] = sorted(conds)
+    return out
+
+
 # ------------------------------------------------------------------------------ the packaged index
 
 _PACKAGED: list[dict[str, Any]] = []
@@ -266,8 +403,9 @@ _PACKAGED: list[dict[str, Any]] = []
 def packaged_index() -> dict[str, Any]:
     """The index worked out beforehand for the packaged rules (``resources/context_rules.index.json``):
     ``lead`` (pattern -> its :func:`lead_words`, a sorted list or ``None``), ``first`` (literal -> its
-    first token in lower case) and ``follow`` (pattern -> its :func:`follow_chars`, word -> the characters as
-    one sorted string, or ``None``). Read once; an unreadable file is an empty index (the matcher then works it
+    first token in lower case), ``follow`` (pattern -> its :func:`follow_chars`, word -> the characters as
+    one sorted string, or ``None``) and ``next`` (pattern -> its :func:`next_words`, word -> the conditions
+    joined by spaces, or ``None``). Read once; an unreadable file is an empty index (the matcher then works it
     all out itself)."""
     if not _PACKAGED:
         from imner.context.rules import DEFAULT_INDEX_PATH
@@ -276,7 +414,7 @@ def packaged_index() -> dict[str, Any]:
         except (OSError, ValueError):
             data = {}
         _PACKAGED.append({"lead": dict(data.get("lead", {})), "first": dict(data.get("first", {})),
-                          "follow": dict(data.get("follow", {}))})
+                          "follow": dict(data.get("follow", {})), "next": dict(data.get("next", {}))})
     return _PACKAGED[0]
 
 
@@ -291,6 +429,7 @@ def build_index(rules: Any) -> dict[str, Any]:
     lead: dict[str, list[str] | None] = {}
     first: dict[str, str] = {}
     follow: dict[str, dict[str, str] | None] = {}
+    nxt: dict[str, dict[str, list[str]] | None] = {}
     for r in rules:
         if r.pattern is not None:
             words = lead_words(r.pattern)
@@ -298,11 +437,13 @@ def build_index(rules: Any) -> dict[str, Any]:
             if words is not None:
                 found = follow_chars(r.pattern)
                 follow[r.pattern] = None if found is None else {w: "".join(sorted(c)) for w, c in found.items()}
+                found_next = next_words(r.pattern)
+                nxt[r.pattern] = None if found_next is None else {w: " ".join(c) for w, c in found_next.items()}
         else:
             first[r.literal] = first_token(r.literal)
     return {"note": "what imner.context's matcher works out from context_rules.json at start-up, worked out "
                     "beforehand; rewrite with: imner build context-index", "lead": lead, "first": first,
-            "follow": follow}
+            "follow": follow, "next": nxt}
 
 
 def packaged_index_text() -> str:

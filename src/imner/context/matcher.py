@@ -10,10 +10,11 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
-from itertools import compress
-from typing import Any, Sequence
+from itertools import chain, compress
+from typing import Any, Iterable, Sequence
 
-from imner.context.lead import DIGIT_LEAD, _variants, first_token, follow_chars, lead_words, packaged_index, word_trie
+from imner.context.lead import (DIGIT_LEAD, NEXT_EXACT, NEXT_PREFIX, NEXT_SUFFIX, _variants, first_token,
+                                follow_chars, lead_words, next_words, packaged_index, word_trie)
 from imner.context.rules import LITERAL_SEPARATOR, ContextRule
 from imner.text import Token
 
@@ -153,6 +154,25 @@ def _pattern_trie(patterns: Sequence[str]) -> str:
     return alternation(trie)
 
 
+class _LazyScreen:
+    """An entry's screen before its first use: compiles it, puts it in the entry's place, and answers."""
+
+    __slots__ = ("entry", "source")
+
+    def __init__(self, entry: _Entry, source: str) -> None:
+        self.entry = entry
+        self.source = source
+
+    def match(self, text: str, pos: int) -> Any:
+        try:
+            screen = re.compile(self.source, re.IGNORECASE)
+        except re.error:  # no screen: every token with the word goes on to the exact matches
+            self.entry.screen = None
+            return True
+        self.entry.screen = screen
+        return screen.match(text, pos)
+
+
 class _Entry:
     """What to try where a token (or a word inside one) is one given word, compiled on first use.
 
@@ -166,7 +186,8 @@ class _Entry:
     ``leads`` are ``(group, rule)``, in rule order. ``standalone``: ``(regex, rule)`` tried one by one
     instead, when the patterns cannot be joined (a pattern with group references or global inline flags)."""
 
-    __slots__ = ("screen", "pattern_screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources", "follow")
+    __slots__ = ("screen", "pattern_screen", "rx", "lit_rx", "lit_rules", "leads", "standalone", "_sources", "follow",
+                 "next")
 
     def __init__(self, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> None:
         self.lit_rx: re.Pattern[str] | None = None
@@ -178,6 +199,10 @@ class _Entry:
         #: where the entry is a whole token: the characters the first non-white-space character after it can be
         #: in a match of any of its phrases or patterns (``None``: not worked out, always try the screen)
         self.follow: frozenset[str] | None = None
+        #: where the entry is a whole token: what the next word (the run of word characters after the white space
+        #: and hyphens that follow the token) must be in a match of any of its phrases or patterns, and the
+        #: entries of those that allow a given next word (``None``: not worked out); see :class:`_Next`
+        self.next: _Next | None = None
         screen: list[str] = []
         lit_src = rx_src = pattern_screen = None
         if literal:
@@ -200,12 +225,10 @@ class _Entry:
         # only the screen is compiled now; the rest where the screen first matches
         self._sources: tuple[str | None, str | None, str | None, list[ContextRule], list[ContextRule]] | None = \
             (lit_src, rx_src, pattern_screen if literal and rx_src is not None else None, list(leads), standalone)
-        self.screen: re.Pattern[str] | None = None
-        if screen:
-            try:
-                self.screen = re.compile("|".join(f"(?:{a})" for a in screen), re.IGNORECASE)
-            except re.error:  # no screen: every token with the word goes on to the exact matches
-                self.screen = None
+        # the screen, compiled where it is first tried (a word whose next-word check sends every token to the
+        # entries of fewer rules never compiles its own)
+        self.screen: re.Pattern[str] | _LazyScreen | None = \
+            _LazyScreen(self, "|".join(f"(?:{a})" for a in screen)) if screen else None
         if standalone:
             self._compile()
 
@@ -292,6 +315,116 @@ def _follow(word: str, literal: Sequence[ContextRule], leads: Sequence[ContextRu
     return frozenset(chars) if chars else None
 
 
+_NEXT_CACHE: dict[str, dict[str, list[str]] | None] = {}
+#: at most this many next words remembered per entry (:attr:`_Next.entries`); others are worked out each time
+_NEXT_WORDS_KEPT = 4096
+
+_Conditions = tuple[frozenset[str], tuple[str, ...], tuple[str, ...], int]
+
+
+def _conditions(conds: Iterable[str]) -> _Conditions:
+    """:func:`~imner.context.lead.next_words`' conditions as ``(words, starts, endings, n)``."""
+    conds = set(conds)
+    endings = tuple(sorted(c[1:] for c in conds if c[0] == NEXT_SUFFIX))
+    return (frozenset(c[1:] for c in conds if c[0] == NEXT_EXACT),
+            tuple(sorted(c[1:] for c in conds if c[0] == NEXT_PREFIX)), endings, min(map(len, endings), default=0))
+
+
+def _admits(conds: _Conditions, w: str) -> bool:
+    """Whether the next word ``w`` (lower case ASCII) meets one of ``conds``: one of the words, or a word that
+    starts so, or one longer than ``n`` that ends so."""
+    return w in conds[0] or w.startswith(conds[1]) or (w.endswith(conds[2]) and len(w) > conds[3])
+
+
+class _Next:
+    """What the next word after a token that is an entry's word must be for any of the entry's phrases or
+    patterns to match there (the run of word characters after the white space and hyphens that follow the
+    token; see :func:`~imner.context.lead.next_words`), and, for each next word that some of them allow, an
+    entry of those alone (:meth:`entry`): its screen and expressions are much smaller than the whole word's
+    (a phrase or pattern left out cannot match where the next word is not one it allows, so the cues found,
+    and their order, are the same)."""
+
+    __slots__ = ("conds", "literal", "leads", "entries", "_subsets")
+
+    def __init__(self, literal: Sequence[tuple[ContextRule, _Conditions]],
+                 leads: Sequence[tuple[ContextRule, _Conditions]]) -> None:
+        self.literal = tuple(literal)
+        self.leads = tuple(leads)
+        every = [c for _, c in chain(literal, leads)]
+        #: the conditions of all of them together
+        self.conds: _Conditions = (frozenset().union(*(c[0] for c in every)), tuple(sorted({s for c in every for s in c[1]})),
+                                   tuple(sorted({s for c in every for s in c[2]})),
+                                   min((c[3] for c in every if c[2]), default=0))
+        self.entries: dict[str, _Entry | None] = {}  # next word -> the entry of what it allows (None: nothing)
+        self._subsets: dict[tuple[tuple[int, ...], tuple[int, ...]], _Entry] = {}
+
+    def entry(self, w: str) -> _Entry | None:
+        """The entry of the phrases and patterns that allow the next word ``w`` (lower case ASCII); ``None``
+        where none does."""
+        ent = self.entries.get(w, False)
+        if ent is not False:
+            return ent  # type: ignore[return-value]
+        ent = None
+        if _admits(self.conds, w):
+            lits = tuple(k for k, (_, c) in enumerate(self.literal) if _admits(c, w))
+            leads = tuple(k for k, (_, c) in enumerate(self.leads) if _admits(c, w))
+            key = (lits, leads)
+            ent = self._subsets.get(key)
+            if ent is None:
+                ent = self._subsets[key] = _Entry([self.literal[k][0] for k in lits],
+                                                  [self.leads[k][0] for k in leads])
+        if len(self.entries) < _NEXT_WORDS_KEPT:
+            self.entries[w] = ent
+        return ent
+
+
+def _next(word: str, literal: Sequence[ContextRule], leads: Sequence[ContextRule]) -> _Next | None:
+    """:attr:`_Entry.next` of the entry of ``word``: for a literal phrase, its second word (a one-word phrase
+    matches alone: ``None``); for a pattern, :func:`~imner.context.lead.next_words`."""
+    if re.fullmatch(r"\w+", word) is None:
+        return None
+    lit_conds = []
+    for rule in literal:
+        words = rule.literal.split()
+        if len(words) < 2 or words[0].lower() != word:
+            return None
+        second = re.match(r"\w*", words[1]).group()  # type: ignore[union-attr]
+        if not second or not second.isascii():  # (a non-ASCII letter would be read as part of the word)
+            return None
+        # the phrase goes on with a separator or a non-word character
+        lit_conds.append((rule, _conditions([NEXT_EXACT + second.lower()])))
+    known = packaged_index()["next"]
+    lead_conds = []
+    for rule in leads:
+        pattern = rule.pattern
+        if pattern not in _NEXT_CACHE:
+            if pattern in known:  # worked out beforehand for the packaged rules
+                k = known[pattern]
+                _NEXT_CACHE[pattern] = None if k is None else {w: c.split() for w, c in k.items()}
+            else:
+                _NEXT_CACHE[pattern] = next_words(pattern)  # type: ignore[arg-type]
+        found = _NEXT_CACHE[pattern]  # type: ignore[index]
+        if found is None or word not in found or not found[word]:
+            return None
+        conds = _conditions(found[word])
+        if "" in conds[1]:
+            return None
+        lead_conds.append((rule, conds))
+    if not (lit_conds or lead_conds):
+        return None
+    return _Next(lit_conds, lead_conds)
+
+
+#: the next word after a token: white space and hyphens, then a run of word characters
+_NEXT_WORD: list[re.Pattern[str]] = []
+
+
+def _next_word() -> re.Pattern[str]:
+    if not _NEXT_WORD:
+        _NEXT_WORD.append(re.compile(r"[\s\-]*(\w+)"))
+    return _NEXT_WORD[0]
+
+
 class _Index:
     """The rules of one kind indexed by the word they start with (see :class:`Matcher`)."""
 
@@ -342,6 +475,7 @@ class _Index:
             ent = self.entries[low] = _Entry(lits, leads)
             if not ent.standalone:
                 ent.follow = _follow(low, lits, leads)
+                ent.next = _next(low, lits, leads)
         return ent
 
     def part_entry(self, word: str) -> _Entry:
@@ -375,6 +509,7 @@ class _Index:
         ``lows``: the tokens' texts in lower case."""
         keys = self.keys
         entries = self.entries
+        next_word = _next_word().match
         # the tokens that are an indexed word (most tokens stop at the entry's screen)
         for low, tok in compress(zip(lows, tokens), map(keys.__contains__, lows)):
             ent = entries.get(low) or self.entry(low)
@@ -388,6 +523,23 @@ class _Index:
                         continue
                 elif c not in follow and not (c.isspace() or c.isalnum() or c == "_"):
                     continue
+            nxt = ent.next
+            if nxt is not None:  # the next word: none of the phrases or patterns of the word goes on with it
+                j = tok.end
+                m = next_word(text, j)
+                if m is None:  # no word follows (after white space and hyphens): nothing matches here
+                    continue
+                w = m.group(1)
+                if m.start(1) > j and w.isascii():  # (a word character right after the token: not worked out)
+                    w = w.lower()
+                    sub = nxt.entries.get(w, False)
+                    if sub is False:
+                        if not _admits(nxt.conds, w):
+                            continue
+                        sub = nxt.entry(w)
+                    if sub is None:
+                        continue
+                    ent = sub  # the phrases and patterns that allow this next word, alone
             screen = ent.screen
             if screen is None or screen.match(text, tok.start) is not None:
                 ent.exact(text, tok.start, cands)

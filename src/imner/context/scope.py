@@ -141,8 +141,11 @@ class ContextAnnotator:
         spans = list(doc.spans)
         for i, (flags, cues) in zip(targets, found):
             sp = spans[i]
-            attrs = sp.attrs.copy()  # (a read-only view: its copy is a dict, made in one step)
-            attrs.update(flags)
+            if sp.attrs:
+                attrs = sp.attrs.copy()  # (a read-only view: its copy is a dict, made in one step)
+                attrs.update(flags)
+            else:  # (no attrs of its own: the fresh dict of its flags is its attrs, in the same key order)
+                attrs = flags
             if self.evidence:
                 attrs["context_cues"] = [{"category": c.rule.category, "start": c.start, "end": c.end,
                                           "text": doc.text[c.start:c.end]} for c in cues]
