@@ -224,12 +224,9 @@ def _item_first_non_space(item: tuple[Any, Any]) -> tuple[frozenset[str], bool] 
     return None
 
 
-def follow_chars(pattern: str) -> dict[str, frozenset[str]] | None:
-    """For each of :func:`lead_words` of ``pattern``: the characters that the first non-white-space
-    character after the word can be in a match (case variants included). The matcher skips a token that is
-    the word where the text goes on otherwise (one character read instead of a regex tried). A word is left
-    out when this is not worked out for it, or when the match can end right after it; ``None`` when the
-    pattern is not of :func:`lead_words`' shape."""
+def _lead_tails(pattern: str) -> dict[str, list[list[Any]]] | None:
+    """Each lead word of ``pattern`` with the parsed rests of the alternatives it starts (``re._parser`` items);
+    ``None`` when the pattern is not of :func:`lead_words`' shape or does not parse."""
     try:
         from re import _parser  # type: ignore[attr-defined]
         parsed = list(_parser.parse(pattern, re.IGNORECASE))
@@ -241,6 +238,18 @@ def follow_chars(pattern: str) -> dict[str, frozenset[str]] | None:
     for alt in alts:
         if _lead_words_of(alt, tails) is None:
             return None
+    return tails
+
+
+def follow_chars(pattern: str) -> dict[str, frozenset[str]] | None:
+    """For each of :func:`lead_words` of ``pattern``: the characters that the first non-white-space
+    character after the word can be in a match (case variants included). The matcher skips a token that is
+    the word where the text goes on otherwise (one character read instead of a regex tried). A word is left
+    out when this is not worked out for it, or when the match can end right after it; ``None`` when the
+    pattern is not of :func:`lead_words`' shape."""
+    tails = _lead_tails(pattern)
+    if tails is None:
+        return None
     out: dict[str, frozenset[str]] = {}
     unknown: set[str] = set()
     for word, rests in tails.items():
@@ -371,17 +380,9 @@ def next_words(pattern: str) -> dict[str, list[str]] | None:
     :func:`_next_word_conditions`): the matcher skips a token where the word after it meets none, one look-up
     instead of a regex tried. A word is left out when this is not worked out for it; ``None`` when the pattern
     is not of :func:`lead_words`' shape."""
-    try:
-        from re import _parser  # type: ignore[attr-defined]
-        parsed = list(_parser.parse(pattern, re.IGNORECASE))
-    except Exception:  # noqa: BLE001 - a parser change only costs speed, never matches
+    tails = _lead_tails(pattern)
+    if tails is None:
         return None
-    alts = [list(alt) for alt in parsed[0][1][1]] if len(parsed) == 1 and str(parsed[0][0]) == "BRANCH" \
-        else [parsed]
-    tails: dict[str, list[list[Any]]] = {}
-    for alt in alts:
-        if _lead_words_of(alt, tails) is None:
-            return None
     out: dict[str, list[str]] = {}
     for word, rests in tails.items():
         conds: set[str] = set()
