@@ -141,7 +141,7 @@ def singular(word: str, *, latin: bool = True) -> str:
     epithets ("Haemophilus influenzae", "K. pneumoniae") and generic words ("acid-fast bacilli") as terms.
     ``seizures`` -> ``seizure``, ``abscesses`` -> ``abscess``, ``arteries`` -> ``artery``, ``diagnoses`` ->
     ``diagnosis``, ``arthritides`` -> ``arthritis``, ``staphylococci`` -> ``staphylococcus``, ``bacteria`` ->
-    ``bacterium``, ``vertebrae`` -> ``vertebra``, ``kidneys`` -> ``kidney``; unchanged: ``virus``, ``arthritis``,
+    ``bacterium``, ``mycobacteria`` -> ``mycobacterium``, ``vertebrae`` -> ``vertebra``, ``kidneys`` -> ``kidney``; unchanged: ``virus``, ``arthritis``,
     ``abscess``, ``species``, ``herpes``, ``diabetes``, ``pancreas``, words of 3 characters or fewer and words with
     other characters than letters."""
     if len(word) <= 3 or not word.isalpha() or word in _NOT_PLURAL:
@@ -156,7 +156,7 @@ def singular(word: str, *, latin: bool = True) -> str:
         return word[:-2]
     if latin and word.endswith(("cocci", "illi")):
         return word[:-1] + "us"
-    if latin and word in ("bacteria", "spirochaetia"):
+    if latin and (word.endswith("bacteria") or word == "spirochaetia"):  # bacteria, mycobacteria, enterobacteria
         return word[:-1] + "um"
     if latin and word.endswith("ae") and not word.endswith("aceae"):  # vertebrae, larvae (not Enterobacteriaceae)
         return word[:-1]

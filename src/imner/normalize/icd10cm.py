@@ -61,19 +61,6 @@ GENERIC_HEADS = frozenset("""disease diseases disorder disorders syndrome syndro
 abnormality complication complications problem process""".split())
 
 
-_LATIN_PLURALS = (("cocci", "coccus"), ("bacilli", "bacillus"), ("bacteria", "bacterium"), ("ia", "ium"))
-
-
-def _singular_taxon(key: str) -> str:
-    """``key`` with a Latin plural on its last word made singular (streptococci -> streptococcus, mycobacteria ->
-    mycobacterium, clostridia -> clostridium); unchanged otherwise."""
-    head, _, last = key.rpartition(" ")
-    for plural, singular in _LATIN_PLURALS:
-        if last.endswith(plural) and len(last) > len(plural) + 3:
-            return (head + " " if head else "") + last[: -len(plural)] + singular
-    return key
-
-
 def _norm(term: str) -> str:
     from imner.lexicon import normalize_term
 
@@ -218,11 +205,15 @@ class ICD10CMIndex:
         return None
 
     def agent(self, *names: str | None) -> str | None:
-        """The infection code of a pathogen, by any of ``names`` (mention, taxon name), also with a Latin plural
-        made singular ("mycobacteria", "staphylococci"), then by their genus."""
+        """The infection code of a pathogen, by any of ``names`` (mention, taxon name), also with the plural of
+        its last word made singular ("mycobacteria", "staphylococci": :func:`imner.lexicon.normalize.singular`),
+        then by their genus."""
+        from imner.lexicon.normalize import singular
+
         keys = [_norm(n) for n in names if n]
         for key in keys:
-            for k in (key, _singular_taxon(key)):
+            head, _, last = key.rpartition(" ")
+            for k in (key, (head + " " if head else "") + singular(last)):
                 if k in self.agents:
                     return self.agents[k]
         for key in keys:
